@@ -1,0 +1,1 @@
+"""Config model, errors, progress reporting, pinned versions: no third-party clients here."""

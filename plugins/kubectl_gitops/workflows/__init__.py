@@ -1,0 +1,1 @@
+"""One module per command: each exposes a run function taking a frozen options object."""

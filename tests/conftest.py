@@ -1,0 +1,1 @@
+"""Shared fixtures. Stand-ins live in their own packages beside this file."""
