@@ -1,1 +1,70 @@
-"""Shared fixtures. Stand-ins live in their own packages beside this file."""
+"""Shared fixtures. Stand-ins live in their own packages beside this file.
+
+Two kinds of things the tests need from outside the checkout:
+- the pinned helm and kubectl binaries (``python tests/tools.py`` installs them);
+- ``../shared/reference`` (DigitalOcean's OpenAPI spec, upstream CRDs).
+Under CI (``CI=true``) a missing one fails the test; elsewhere it is skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import tools
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _missing(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def shared_reference() -> Path:
+    """``../shared/reference`` beside the checkout (override with GITOPS_SHARED_REFERENCE)."""
+    path = Path(os.environ.get("GITOPS_SHARED_REFERENCE", REPO_ROOT.parent / "shared" / "reference"))
+    if not path.is_dir():
+        _missing(f"reference data not found at {path} (set GITOPS_SHARED_REFERENCE)")
+    return path
+
+
+def _tool(name: str) -> Path:
+    path = tools.binary(name)
+    if path is None:
+        _missing(f"{name} is not installed: run `python tests/tools.py`")
+    return path
+
+
+@pytest.fixture(scope="session")
+def helm_bin() -> Path:
+    """Real helm 4."""
+    return _tool("helm")
+
+
+@pytest.fixture(scope="session")
+def helm3_bin() -> Path:
+    """Real helm 3.19."""
+    return _tool("helm3")
+
+
+@pytest.fixture(scope="session")
+def kubectl_bin() -> Path:
+    """Real kubectl."""
+    return _tool("kubectl")
+
+
+@pytest.fixture(scope="session", params=["helm", "helm3"])
+def any_helm(request) -> Path:
+    """Each pinned helm in turn (Helm 4 and Helm 3.19)."""
+    return _tool(request.param)
