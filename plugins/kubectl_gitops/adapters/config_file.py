@@ -1,0 +1,275 @@
+"""Reading gitops.yaml: YAML with line numbers, the JSON Schema, and cross-field rules.
+
+Every problem is collected before reporting, each as ``FILE:LINE path.to.field: message``,
+so a user fixes the file in one pass. Raises :class:`ConfigError` (exit 2).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..core import config as model
+from ..core.errors import ConfigError
+from ..core.resources import schemas_dir
+
+Path_ = tuple[str | int, ...]
+
+
+@cache
+def config_schema() -> dict[str, Any]:
+    """The JSON Schema of gitops.yaml (``schemas/gitops.schema.json``)."""
+    return json.loads((schemas_dir() / "gitops.schema.json").read_text())
+
+
+def _format_path(path: Iterable[str | int]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+class _Positions:
+    """Line numbers of every key and item in a composed YAML document."""
+
+    def __init__(self) -> None:
+        self.lines: dict[Path_, int] = {}
+        self.duplicates: list[tuple[Path_, int]] = []
+
+    def walk(self, node: yaml.Node, path: Path_ = ()) -> None:
+        self.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key, value in node.value:
+                name = str(key.value)
+                child = (*path, name)
+                if name in seen:
+                    self.duplicates.append((child, key.start_mark.line + 1))
+                seen.add(name)
+                self.lines[child] = key.start_mark.line + 1
+                self.walk(value, child)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                self.walk(item, (*path, index))
+
+    def line(self, path: Path_) -> int:
+        while path and path not in self.lines:
+            path = path[:-1]
+        return self.lines.get(path, 1)
+
+
+def parse(text: str, *, source: str) -> tuple[Any, _Positions]:
+    """Parse YAML text; syntax errors become a ConfigError naming the line."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text) if node is not None else None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        msg = f"{source}:{line} invalid YAML: {problem}"
+        raise ConfigError(f"{source} is not valid YAML", problems=[msg]) from None
+    positions = _Positions()
+    if node is not None:
+        positions.walk(node)
+    return data, positions
+
+
+def _schema_problems(data: Any, positions: _Positions, source: str) -> list[tuple[int, str]]:
+    from jsonschema import Draft7Validator
+
+    validator = Draft7Validator(config_schema())
+    problems: list[tuple[int, str]] = []
+    for error in validator.iter_errors(data):
+        problems.extend(_describe(error, positions, source))
+    return problems
+
+
+def _describe(error: Any, positions: _Positions, source: str) -> list[tuple[int, str]]:
+    path: Path_ = tuple(error.absolute_path)
+    where = _format_path(path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = sorted((error.schema.get("properties") or {}).keys())
+        out = []
+        for key in sorted(set(error.instance) - set(allowed)):
+            hint = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+            suggestion = f' (did you mean "{hint[0]}"?)' if hint else f" (allowed: {', '.join(allowed)})"
+            key_path = (*path, key)
+            out.append(
+                (positions.line(key_path), f"{source}:{positions.line(key_path)} {_format_path(key_path)}: "
+                 f'unknown key "{key}"{suggestion}')
+            )
+        return out
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        return [(positions.line(path), f"{source}:{positions.line(path)} {where}: missing required key "
+                 f'"{missing}"')]
+    if error.validator in {"oneOf", "anyOf"} and error.context:
+        best = min(error.context, key=lambda e: len(list(e.absolute_path)) * -1)
+        return _describe(best, positions, source)
+    if error.validator == "propertyNames":
+        return [(positions.line(path), f"{source}:{positions.line(path)} {where}: invalid name "
+                 f"{error.instance!r}: {_short(error)}")]
+    return [(positions.line(path), f"{source}:{positions.line(path)} {where}: {_short(error)}")]
+
+
+def _short(error: Any) -> str:
+    validator, value = error.validator, error.validator_value
+    instance = error.instance
+    if validator == "type":
+        return f"expected {value}, got {type(instance).__name__} {instance!r}"
+    if validator == "enum":
+        return f"{instance!r} is not one of: {', '.join(map(str, value))}"
+    if validator == "const":
+        return f"must be {value!r}"
+    if validator == "pattern":
+        desc = error.schema.get("description") or f"must match {value}"
+        return f"{instance!r} is not valid: {desc[0].lower() + desc[1:]}"
+    if validator in {"minimum", "maximum"}:
+        return f"{instance!r} must be {'at least' if validator == 'minimum' else 'at most'} {value}"
+    if validator == "minProperties":
+        return "must not be empty"
+    if validator == "uniqueItems":
+        return "entries must be unique"
+    return error.message
+
+
+def _cross_field_problems(data: dict[str, Any], positions: _Positions, source: str) -> list[tuple[int, str]]:
+    """Rules that need more than one field: references, cycles, provider needs, tier size."""
+    problems: list[tuple[int, str]] = []
+
+    def add(path: Path_, message: str) -> None:
+        line = positions.line(path)
+        problems.append((line, f"{source}:{line} {_format_path(path)}: {message}"))
+
+    clusters = data.get("clusters") or {}
+    environments = data.get("environments") or {}
+    apps = data.get("applications") or {}
+    provider = data.get("provider")
+
+    for ename, env in environments.items():
+        if env.get("cluster") not in clusters:
+            add(("environments", ename, "cluster"),
+                f'unknown cluster "{env.get("cluster")}" (declared: {", ".join(sorted(clusters)) or "none"})')
+
+    if provider == "digitalocean":
+        if not data.get("region"):
+            add(("provider",), 'provider digitalocean needs "region" (for example ams3)')
+        if not data.get("registry"):
+            add(("provider",), 'provider digitalocean needs "registry" (name and tier)')
+        for cname, cluster in clusters.items():
+            if "context" in cluster:
+                add(("clusters", cname, "context"), "is set by bootstrap for provider digitalocean; remove it")
+    elif provider == "existing":
+        if len(clusters) > 1:
+            for cname, cluster in clusters.items():
+                if "context" not in cluster:
+                    add(("clusters", cname), 'several existing clusters: each needs "context"')
+        for cname, cluster in clusters.items():
+            if "node_pool" in cluster:
+                add(("clusters", cname, "node_pool"), "only applies to provider digitalocean")
+
+    for cname, cluster in clusters.items():
+        pool = cluster.get("node_pool") or {}
+        auto = pool.get("autoscale")
+        if auto and auto["min"] > auto["max"]:
+            add(("clusters", cname, "node_pool", "autoscale"), f"min {auto['min']} is greater than max {auto['max']}")
+        elif auto and "count" in pool and not auto["min"] <= pool["count"] <= auto["max"]:
+            add(("clusters", cname, "node_pool", "count"),
+                f"{pool['count']} is outside autoscale {auto['min']}..{auto['max']}")
+
+    registry = data.get("registry") or {}
+    capacity = model.REGISTRY_TIER_REPOSITORIES.get(registry.get("tier", "basic"))
+    if apps and capacity is not None and len(apps) > capacity:
+        add(("registry", "tier"),
+            f'tier "{registry.get("tier", "basic")}" holds {capacity} repositories but there are {len(apps)} '
+            f"applications; choose a larger tier")
+
+    dashboard = (data.get("platform") or {}).get("tekton_dashboard") or {}
+    if dashboard.get("expose") and not dashboard.get("auth_secret"):
+        add(("platform", "tekton_dashboard", "expose"),
+            'the dashboard has no login of its own: set "auth_secret" to an htpasswd Secret to expose it')
+
+    for aname, app in apps.items():
+        for index, dep in enumerate(app.get("depends_on") or ()):
+            if dep == aname:
+                add(("applications", aname, "depends_on", index), "an application cannot depend on itself")
+            elif dep not in apps:
+                hint = difflib.get_close_matches(dep, list(apps), n=1)
+                add(("applications", aname, "depends_on", index),
+                    f'unknown application "{dep}"' + (f' (did you mean "{hint[0]}"?)' if hint else ""))
+        for key in ("hosts", "replicas"):
+            value = app.get(key)
+            if isinstance(value, dict):
+                for env in value:
+                    if env not in environments:
+                        add(("applications", aname, key, env),
+                            f'unknown environment "{env}" (declared: {", ".join(sorted(environments))})')
+    cycle = _find_cycle({a: [d for d in (v.get("depends_on") or ()) if d in apps and d != a] for a, v in apps.items()})
+    if cycle:
+        add(("applications", cycle[0], "depends_on"), "dependency cycle: " + " -> ".join(cycle))
+    return problems
+
+
+def _find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in graph.get(node, ()):
+            if state.get(nxt) == 1:
+                return stack[stack.index(nxt):] + [nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return None
+
+
+def load_text(text: str, *, source: str) -> model.Config:
+    """Parse and check gitops.yaml text; return the config or raise ConfigError with every problem."""
+    data, positions = parse(text, source=source)
+    problems: list[tuple[int, str]] = [
+        (line, f"{source}:{line} {_format_path(path)}: duplicate key") for path, line in positions.duplicates
+    ]
+    if not isinstance(data, dict):
+        problems.append((1, f"{source}:1 (top level): expected a mapping of settings, got "
+                         f"{type(data).__name__ if data is not None else 'an empty file'}"))
+    else:
+        problems.extend(_schema_problems(data, positions, source))
+        if not problems:
+            problems.extend(_cross_field_problems(data, positions, source))
+    if problems:
+        ordered = [msg for _, msg in sorted(set(problems))]
+        count = len(ordered)
+        raise ConfigError(f"{source} has {count} problem{'s' if count != 1 else ''}", problems=ordered)
+    return model.build(data, source=source)
+
+
+def load(path: str | os.PathLike[str]) -> model.Config:
+    """Load gitops.yaml from ``path``."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"config file {p} not found",
+            hint="run `kubectl gitops init` to write one, or pass --config / set GITOPS_CONFIG",
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {p}: {exc.__class__.__name__}") from None
+    return load_text(text, source=str(path))

@@ -1,0 +1,82 @@
+"""Global options in kubectl's style, accepted before or after the subcommand.
+
+``kubectl gitops --context c validate`` and ``kubectl gitops validate --context c``
+mean the same: each option stores its value in the root context, and a value given
+after the subcommand wins. :func:`settings` turns the stored values into one frozen
+:class:`Settings` for the command to use.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import click
+
+from ..core.config import DEFAULT_FILE
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Settings:
+    kubeconfig: str | None
+    context: str | None
+    namespace: str | None
+    output: str
+    config: str
+    verbose: int
+    quiet: bool
+    color: bool
+
+
+def _store(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    root = ctx.find_root()
+    root.ensure_object(dict)
+    if value not in (None, False, 0, ()):
+        root.obj[param.name] = value
+    return value
+
+
+def _option(*decls: str, **kwargs: Any) -> Callable[[F], F]:
+    return click.option(*decls, expose_value=False, callback=_store, **kwargs)
+
+
+def global_options(output_choices: tuple[str, ...] = ("text", "json", "yaml")) -> Callable[[F], F]:
+    """Decorate a group or command with the global options."""
+
+    def decorate(f: F) -> F:
+        for opt in reversed(
+            [
+                _option("--kubeconfig", metavar="PATH", help="Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)."),
+                _option("--context", metavar="NAME", help="Kube context to use."),
+                _option("-n", "--namespace", metavar="NAME", help="Namespace, where a command works in one."),
+                _option("-o", "--output", type=click.Choice(output_choices), help="Output format (default: text)."),
+                _option("--config", metavar="FILE", envvar="GITOPS_CONFIG",
+                        help=f"Platform config file (default: ./{DEFAULT_FILE}, env GITOPS_CONFIG)."),
+                _option("-v", "--verbose", count=True, help="More detail; -vv also shows tracebacks."),
+                _option("-q", "--quiet", is_flag=True, help="Only errors on stderr."),
+                _option("--no-color", is_flag=True, help="No colour (also when NO_COLOR is set)."),
+            ]
+        ):
+            f = opt(f)
+        return f
+
+    return decorate
+
+
+def settings(ctx: click.Context) -> Settings:
+    """The global settings of this invocation."""
+    obj = ctx.find_root().obj or {}
+    return Settings(
+        kubeconfig=obj.get("kubeconfig"),
+        context=obj.get("context"),
+        namespace=obj.get("namespace"),
+        output=obj.get("output", "text"),
+        config=obj.get("config") or DEFAULT_FILE,
+        verbose=obj.get("verbose", 0),
+        quiet=bool(obj.get("quiet")),
+        color=not obj.get("no_color") and "NO_COLOR" not in os.environ,
+    )
