@@ -116,9 +116,29 @@ def install() -> dict[str, Path]:
     return result
 
 
-def main() -> int:
-    for name, path in install().items():
+def link(directory: Path, paths: dict[str, Path]) -> None:
+    """Put ``helm`` (4), ``helm3`` and ``kubectl`` into ``directory`` as symlinks."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, path in paths.items():
+        target = directory / name
+        if target.is_symlink() or target.exists():
+            target.unlink()
+        target.symlink_to(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Install the pinned helm and kubectl binaries.")
+    parser.add_argument("--link", metavar="DIR", type=Path,
+                        help="also symlink helm, helm3 and kubectl into DIR (e.g. .venv/bin)")
+    args = parser.parse_args(argv)
+    paths = install()
+    for name, path in paths.items():
         print(f"{name}: {path}")
+    if args.link:
+        link(args.link, paths)
+        print(f"linked into {args.link}")
     return 0
 
 

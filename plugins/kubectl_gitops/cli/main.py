@@ -1,0 +1,107 @@
+"""Entry points: ``kubectl-gitops`` (every subcommand), ``kubectl-gitops-<command>``, ``argocd-gitops``.
+
+kubectl runs ``kubectl-gitops`` for ``kubectl gitops ...`` (and for
+``kubectl gitops --context c validate``, since its plugin lookup stops at the first
+flag), so this group dispatches every subcommand itself. Help and usage speak as
+``kubectl gitops`` or, when started as ``argocd-gitops``, as ``argocd gitops``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+import click
+
+from .. import __version__
+from ..core.errors import ConfigError, GitopsError
+from . import init_cmd, validate_cmd
+from .options import global_options
+from .output import error
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(context_settings=CONTEXT_SETTINGS)
+@global_options()
+@click.version_option(__version__, "--version", message="%(prog)s %(version)s")
+def cli() -> None:
+    """GitOps on DigitalOcean or any Kubernetes cluster: Argo CD, Tekton and
+    ingress-nginx from one config file (gitops.yaml).
+
+    \b
+    Start here:
+      init        write a commented gitops.yaml
+      validate    check gitops.yaml and every object the platform would install
+    """
+
+
+cli.add_command(init_cmd.command)
+cli.add_command(validate_cmd.command)
+
+
+def _prog_name(argv0: str) -> str:
+    base = os.path.basename(argv0)
+    if base.startswith("argocd-"):
+        return "argocd " + base[len("argocd-"):].replace("-", " ")
+    if base.startswith("kubectl-"):
+        return "kubectl " + base[len("kubectl-"):].replace("-", " ").replace("_", "-")
+    return "kubectl gitops"
+
+
+def _run(command: click.Command, args: Sequence[str] | None, prog_name: str) -> int:
+    argv = list(sys.argv[1:] if args is None else args)
+    verbose = sum(a.count("v") for a in argv if a.startswith("-v") and set(a[1:]) == {"v"}) + argv.count("--verbose")
+    try:
+        result = command.main(args=argv, prog_name=prog_name, standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Abort:
+        error("aborted")
+        return 130
+    except KeyboardInterrupt:
+        error("interrupted")
+        return 130
+    except ConfigError as exc:
+        error(str(exc))
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+        return exc.exit_code
+    except GitopsError as exc:
+        error(str(exc))
+        if verbose >= 2 and exc.__cause__ is not None:
+            traceback.print_exception(exc.__cause__)
+        return exc.exit_code
+    except BrokenPipeError:
+        return 1
+    except Exception as exc:  # a bug: say so plainly, traceback on request
+        error(f"internal error: {exc.__class__.__name__}: {exc} (run with -vv for the traceback)")
+        if verbose >= 2:
+            traceback.print_exc()
+        return 1
+    return result if isinstance(result, int) else 0
+
+
+def main(args: Sequence[str] | None = None) -> None:
+    """``kubectl-gitops`` and ``argocd-gitops``."""
+    sys.exit(_run(cli, args, _prog_name(sys.argv[0])))
+
+
+def _standalone(name: str) -> None:
+    """``kubectl-gitops-<name>``: the subcommand alone, as kubectl runs it for ``kubectl gitops <name>``."""
+    sys.exit(_run(cli.commands[name], None, f"kubectl gitops {name}"))
+
+
+def main_init() -> None:
+    """``kubectl-gitops-init``."""
+    _standalone("init")
+
+
+def main_validate() -> None:
+    """``kubectl-gitops-validate``."""
+    _standalone("validate")

@@ -1,0 +1,139 @@
+"""`kubectl gitops validate`: prove every object is valid before anything touches a cluster.
+
+Two modes:
+- no paths: load gitops.yaml, map it to chart values for each install phase, render
+  the umbrella chart with the real helm binary, and validate every rendered object;
+- paths (files, directories, ``-``): validate plain manifests, like kubeconform.
+Works offline, with no cluster and no token.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from ..adapters import config_file, helm, schema
+from ..core import manifests, values
+from ..core.config import DEFAULT_KUBERNETES_MINOR, Config
+from ..core.progress import Reporter
+from ..core.resources import chart_dir
+
+_SOURCE = re.compile(r"^# Source: (?P<path>\S+)\s*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class ValidateOptions:
+    """What to validate and how strictly.
+
+    Attributes:
+        paths: manifest files or directories (``-`` is stdin); empty means the platform of ``config``.
+        config: path of gitops.yaml (used when ``paths`` is empty).
+        kubernetes_version: target Kubernetes minor, e.g. ``1.34``; default: gitops.yaml's, else 1.34.
+        schema_locations: extra schema directories or templates, as kubeconform's ``-schema-location``.
+        ignore_missing_schemas: skip objects whose kind has no schema instead of failing them.
+        strict: unknown fields are errors.
+        helm: helm binary to render with (default: ``GITOPS_HELM`` or ``helm`` on PATH).
+    """
+
+    paths: tuple[str, ...] = ()
+    config: str = "gitops.yaml"
+    kubernetes_version: str | None = None
+    schema_locations: tuple[str, ...] = ()
+    ignore_missing_schemas: bool = False
+    strict: bool = True
+    helm: str | None = None
+
+
+@dataclass(frozen=True)
+class RenderedRelease:
+    """One phase of the umbrella chart as it would be installed."""
+
+    phase: str
+    release: str
+    namespace: str
+    objects: int
+    omitted_dependencies: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ValidateReport:
+    results: list[schema.ObjectResult]
+    config: Config | None = None
+    releases: tuple[RenderedRelease, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status in ("valid", "skipped") for r in self.results)
+
+
+def _chunks(rendered: str, release: str) -> Iterator[tuple[str, str]]:
+    """Split helm's output into (source, text) pieces by its ``# Source:`` comments."""
+    matches = list(_SOURCE.finditer(rendered))
+    if not matches:
+        yield release, rendered
+        return
+    for i, match in enumerate(matches):
+        end = matches[i + 1].start() if i + 1 < len(matches) else len(rendered)
+        yield f"{release}:{match.group('path')}", rendered[match.end():end]
+
+
+def _platform_documents(
+    config: Config, opts: ValidateOptions, reporter: Reporter
+) -> tuple[list[manifests.Document], tuple[RenderedRelease, ...]]:
+    binary = helm.find_helm(opts.helm)
+    documents: list[manifests.Document] = []
+    rendered_releases = []
+    kube_version = opts.kubernetes_version or config.kubernetes_minor
+    for release in values.releases(config):
+        reporter.action(f"rendering phase {release.phase} (release {release.release})")
+        result = helm.render(
+            chart_dir(),
+            release=release.release,
+            namespace=release.namespace,
+            values=values.chart_values(config, phase=release.phase),
+            kube_version=kube_version,
+            helm=binary,
+        )
+        docs = [d for source, text in _chunks(result.manifest, release.release)
+                for d in manifests.parse_documents(text, source=source)]
+        documents.extend(docs)
+        rendered_releases.append(
+            RenderedRelease(
+                phase=release.phase,
+                release=release.release,
+                namespace=release.namespace,
+                objects=len(docs),
+                omitted_dependencies=tuple(result.omitted_dependencies),
+            )
+        )
+    return documents, tuple(rendered_releases)
+
+
+def run(opts: ValidateOptions, *, stdin: TextIO | None = None, reporter: Reporter | None = None) -> ValidateReport:
+    """Validate the platform of gitops.yaml, or the manifests at ``opts.paths``.
+
+    Raises:
+        ConfigError: gitops.yaml or an input path is missing or invalid (exit 2).
+        ToolError: helm is missing or too old; HelmError when rendering fails.
+    """
+    reporter = reporter or Reporter()
+    config = None
+    releases: tuple[RenderedRelease, ...] = ()
+    if opts.paths:
+        documents: Sequence[manifests.Document] | Iterator[manifests.Document] = manifests.load_documents(
+            opts.paths, stdin=stdin)
+        kube_version = opts.kubernetes_version or DEFAULT_KUBERNETES_MINOR
+    else:
+        config = config_file.load(opts.config)
+        reporter.success(f"{opts.config} is valid")
+        documents, releases = _platform_documents(config, opts, reporter)
+        kube_version = opts.kubernetes_version or config.kubernetes_minor
+    registry = schema.SchemaRegistry(
+        kubernetes_version=kube_version,
+        schema_locations=opts.schema_locations,
+        strict=opts.strict,
+    )
+    results = schema.validate(documents, registry=registry, ignore_missing_schemas=opts.ignore_missing_schemas)
+    return ValidateReport(results=results, config=config, releases=releases)
