@@ -1,0 +1,105 @@
+{{/*
+Common labels of every object this chart renders. One helper, so that selectors, `kubectl gitops
+status` and teardown can find the platform's objects by `app.kubernetes.io/part-of`.
+*/}}
+{{- define "gitops-platform.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/part-of: {{ .Values.platform.name }}
+{{- end }}
+
+{{/*
+Whether this release is the platform phase. Templates guard on these two helpers instead of
+comparing strings, so that a typo in a template cannot silently render nothing.
+*/}}
+{{- define "gitops-platform.phase.platform" -}}
+{{- if eq .Values.phase "platform" }}true{{ end -}}
+{{- end }}
+
+{{- define "gitops-platform.phase.gitops" -}}
+{{- if eq .Values.phase "gitops" }}true{{ end -}}
+{{- end }}
+
+{{/*
+Host of the Argo CD Ingress: the configured host or argo.<domain>. A helper because the
+Ingress, its TLS block and the NOTES all need the same value.
+*/}}
+{{- define "gitops-platform.argocd.host" -}}
+{{- .Values.ingress.argocd.host | default (printf "argo.%s" .Values.platform.domain) -}}
+{{- end }}
+
+{{/*
+Host of the Tekton Dashboard Ingress: the configured host or tekton.<domain>.
+*/}}
+{{- define "gitops-platform.tektonDashboard.host" -}}
+{{- .Values.ingress.tektonDashboard.host | default (printf "tekton.%s" .Values.platform.domain) -}}
+{{- end }}
+
+{{/*
+Name of the Argo CD project of every Application: gitops.project or the platform name.
+*/}}
+{{- define "gitops-platform.argocd.project" -}}
+{{- .Values.gitops.project | default .Values.platform.name -}}
+{{- end }}
+
+{{/*
+Whether an environment's destination is the cluster Argo CD runs in. Only those namespaces can
+be created by the platform release; other clusters get them through CreateNamespace.
+Argument: an entry of .Values.environments.
+*/}}
+{{- define "gitops-platform.environment.inCluster" -}}
+{{- if or (eq (.destination.server | default "") "https://kubernetes.default.svc") (eq (.destination.name | default "") "in-cluster") }}true{{ end -}}
+{{- end }}
+
+{{/*
+Sync wave of every app, computed from `dependsOn` so that dependencies sync (and, with the
+Application health check in argocd-cm, become healthy) before their dependents. Depth of an
+app = 0 without dependencies, else 1 + the deepest dependency; computed by relaxing the graph
+once per app, which converges for any acyclic graph. Fails on unknown names and on cycles.
+Returns a JSON object app name -> wave.
+*/}}
+{{- define "gitops-platform.apps.syncWaves" -}}
+{{- $depth := dict -}}
+{{- range .Values.apps }}{{ $_ := set $depth .name 0 }}{{ end -}}
+{{- range $app := .Values.apps }}
+  {{- range $dep := ($app.dependsOn | default list) }}
+    {{- if not (hasKey $depth $dep) }}
+      {{- fail (printf "apps: %q dependsOn %q, which is not an app in apps[]" $app.name $dep) }}
+    {{- end }}
+  {{- end }}
+{{- end -}}
+{{- $n := len .Values.apps -}}
+{{- range $i, $_ := .Values.apps }}
+  {{- range $app := $.Values.apps }}
+    {{- $d := 0 }}
+    {{- range $dep := ($app.dependsOn | default list) }}
+      {{- $d = max $d (add1 (get $depth $dep)) }}
+    {{- end }}
+    {{- $_ := set $depth $app.name $d }}
+  {{- end }}
+{{- end -}}
+{{- range $name, $d := $depth }}
+  {{- if ge (int $d) $n }}
+    {{- fail (printf "apps: the dependsOn of %q form a cycle" $name) }}
+  {{- end }}
+{{- end -}}
+{{- $waves := dict -}}
+{{- range .Values.apps }}
+  {{- $_ := set $waves .name (hasKey . "syncWave" | ternary .syncWave (get $depth .name)) }}
+{{- end -}}
+{{- toJson $waves -}}
+{{- end }}
+
+{{/*
+Golang image of an app: versions.golangImage, with the tag replaced by goBuild.version when set.
+Argument: dict "app" <app entry> "root" $.
+*/}}
+{{- define "gitops-platform.apps.golangImage" -}}
+{{- $image := .root.Values.versions.golangImage -}}
+{{- if and .app.goBuild .app.goBuild.version -}}
+{{- printf "%s:%s" (regexReplaceAll ":[^:/]+$" $image "") .app.goBuild.version -}}
+{{- else -}}
+{{- $image -}}
+{{- end -}}
+{{- end }}
