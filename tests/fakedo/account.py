@@ -41,29 +41,57 @@ ERROR_IDS = {
 }
 
 KUBERNETES_REGIONS = [
-    ("New York 1", "nyc1"), ("New York 3", "nyc3"), ("San Francisco 3", "sfo3"),
-    ("Amsterdam 3", "ams3"), ("Singapore 1", "sgp1"), ("London 1", "lon1"),
-    ("Frankfurt 1", "fra1"), ("Toronto 1", "tor1"), ("Bangalore 1", "blr1"), ("Sydney 1", "syd1"),
+    ("New York 1", "nyc1"),
+    ("New York 3", "nyc3"),
+    ("San Francisco 3", "sfo3"),
+    ("Amsterdam 3", "ams3"),
+    ("Singapore 1", "sgp1"),
+    ("London 1", "lon1"),
+    ("Frankfurt 1", "fra1"),
+    ("Toronto 1", "tor1"),
+    ("Bangalore 1", "blr1"),
+    ("Sydney 1", "syd1"),
 ]
 KUBERNETES_VERSIONS = [("1.34.1-do.0", "1.34.1"), ("1.33.5-do.0", "1.33.5"), ("1.32.9-do.0", "1.32.9")]
 KUBERNETES_SIZES = [
-    ("s-1vcpu-2gb", "s-1vcpu-2gb"), ("s-2vcpu-2gb", "s-2vcpu-2gb"), ("s-2vcpu-4gb", "s-2vcpu-4gb"),
-    ("s-4vcpu-8gb", "s-4vcpu-8gb"), ("s-8vcpu-16gb", "s-8vcpu-16gb"),
+    ("s-1vcpu-2gb", "s-1vcpu-2gb"),
+    ("s-2vcpu-2gb", "s-2vcpu-2gb"),
+    ("s-2vcpu-4gb", "s-2vcpu-4gb"),
+    ("s-4vcpu-8gb", "s-4vcpu-8gb"),
+    ("s-8vcpu-16gb", "s-8vcpu-16gb"),
 ]
 REGISTRY_REGIONS = ["nyc3", "sfo3", "ams3", "sgp1", "fra1"]
 REGISTRY_TIERS = {
-    "starter": dict(name="Starter", slug="starter", included_repositories=1,
-                    included_storage_bytes=524288000, allow_storage_overage=False,
-                    included_bandwidth_bytes=524288000, monthly_price_in_cents=0,
-                    storage_overage_price_in_cents=0),
-    "basic": dict(name="Basic", slug="basic", included_repositories=5,
-                  included_storage_bytes=5368709120, allow_storage_overage=True,
-                  included_bandwidth_bytes=5368709120, monthly_price_in_cents=500,
-                  storage_overage_price_in_cents=2),
-    "professional": dict(name="Professional", slug="professional", included_repositories=0,
-                         included_storage_bytes=107374182400, allow_storage_overage=True,
-                         included_bandwidth_bytes=107374182400, monthly_price_in_cents=2000,
-                         storage_overage_price_in_cents=2),
+    "starter": dict(
+        name="Starter",
+        slug="starter",
+        included_repositories=1,
+        included_storage_bytes=524288000,
+        allow_storage_overage=False,
+        included_bandwidth_bytes=524288000,
+        monthly_price_in_cents=0,
+        storage_overage_price_in_cents=0,
+    ),
+    "basic": dict(
+        name="Basic",
+        slug="basic",
+        included_repositories=5,
+        included_storage_bytes=5368709120,
+        allow_storage_overage=True,
+        included_bandwidth_bytes=5368709120,
+        monthly_price_in_cents=500,
+        storage_overage_price_in_cents=2,
+    ),
+    "professional": dict(
+        name="Professional",
+        slug="professional",
+        included_repositories=0,
+        included_storage_bytes=107374182400,
+        allow_storage_overage=True,
+        included_bandwidth_bytes=107374182400,
+        monthly_price_in_cents=2000,
+        storage_overage_price_in_cents=2,
+    ),
 }
 DEFAULT_DURATIONS = {"cluster": 360.0, "node_pool": 240.0, "load_balancer": 90.0}
 _RECORD_TYPES = {"A", "AAAA", "CAA", "CNAME", "MX", "NS", "SOA", "SRV", "TXT"}
@@ -152,7 +180,11 @@ def paginate(call: Call, items: list[Any], key: str) -> dict[str, Any]:
     if page < last:
         pages["next"] = link(page + 1)
         pages["last"] = link(last)
-    return {key: items[start:start + per_page], "links": {"pages": pages} if pages else {}, "meta": {"total": total}}
+    return {
+        key: items[start : start + per_page],
+        "links": {"pages": pages} if pages else {},
+        "meta": {"total": total},
+    }
 
 
 class Account:
@@ -294,9 +326,16 @@ class Account:
         tiers = []
         for slug, tier in REGISTRY_TIERS.items():
             eligible = slug != current
-            tiers.append({**tier, "eligible": eligible,
-                          "eligibility_reasons": [] if eligible else ["OverRepositoryLimit"]})
-        return Reply(200, {"options": {"available_regions": list(REGISTRY_REGIONS), "subscription_tiers": tiers}})
+            tiers.append(
+                {
+                    **tier,
+                    "eligible": eligible,
+                    "eligibility_reasons": [] if eligible else ["OverRepositoryLimit"],
+                }
+            )
+        return Reply(
+            200, {"options": {"available_regions": list(REGISTRY_REGIONS), "subscription_tiers": tiers}}
+        )
 
     @route("GET", "/v2/registry/docker-credentials")
     def docker_credentials(self, call: Call) -> Reply:
@@ -313,12 +352,19 @@ class Account:
     # -- kubernetes ----------------------------------------------------------------------------
     @route("GET", "/v2/kubernetes/options")
     def kubernetes_options(self, call: Call) -> Reply:
-        return Reply(200, {"options": {
-            "regions": [{"name": n, "slug": s} for n, s in KUBERNETES_REGIONS],
-            "versions": [{"slug": s, "kubernetes_version": k, "supported_features": ["cluster-autoscaler"]}
-                         for s, k in KUBERNETES_VERSIONS],
-            "sizes": [{"name": n, "slug": s} for n, s in KUBERNETES_SIZES],
-        }})
+        return Reply(
+            200,
+            {
+                "options": {
+                    "regions": [{"name": n, "slug": s} for n, s in KUBERNETES_REGIONS],
+                    "versions": [
+                        {"slug": s, "kubernetes_version": k, "supported_features": ["cluster-autoscaler"]}
+                        for s, k in KUBERNETES_VERSIONS
+                    ],
+                    "sizes": [{"name": n, "slug": s} for n, s in KUBERNETES_SIZES],
+                }
+            },
+        )
 
     def _new_pool(self, spec: dict[str, Any], cluster_tags: list[str], created: float) -> dict[str, Any]:
         pool = {
@@ -349,16 +395,27 @@ class Account:
     def _resize_pool(self, pool: dict[str, Any]) -> None:
         nodes = pool["_nodes"]
         while len(nodes) < pool["count"]:
-            nodes.append({"id": _new_id(), "name": f"{pool['name']}-{secrets.token_hex(2)}",
-                          "droplet_id": str(400000000 + self._next()), "_created": self.now()})
-        del nodes[pool["count"]:]
+            nodes.append(
+                {
+                    "id": _new_id(),
+                    "name": f"{pool['name']}-{secrets.token_hex(2)}",
+                    "droplet_id": str(400000000 + self._next()),
+                    "_created": self.now(),
+                }
+            )
+        del nodes[pool["count"] :]
 
     def _pool_view(self, pool: dict[str, Any]) -> dict[str, Any]:
         view = {k: copy.deepcopy(v) for k, v in pool.items() if not k.startswith("_")}
         view["nodes"] = [
-            {"id": n["id"], "name": n["name"], "droplet_id": n["droplet_id"],
-             "status": {"state": "running" if self._ready(n, "node_pool") else "provisioning"},
-             "created_at": rfc3339(n["_created"]), "updated_at": rfc3339(n["_created"])}
+            {
+                "id": n["id"],
+                "name": n["name"],
+                "droplet_id": n["droplet_id"],
+                "status": {"state": "running" if self._ready(n, "node_pool") else "provisioning"},
+                "created_at": rfc3339(n["_created"]),
+                "updated_at": rfc3339(n["_created"]),
+            }
             for n in pool["_nodes"]
         ]
         return view
@@ -372,8 +429,10 @@ class Account:
         state = self._cluster_state(c)
         view = {k: copy.deepcopy(v) for k, v in c.items() if not k.startswith("_")}
         view["node_pools"] = [self._pool_view(p) for p in c["_pools"]]
-        view["status"] = {"state": state, "message": "Cluster is ready" if state == "running"
-                          else "Cluster is provisioning"}
+        view["status"] = {
+            "state": state,
+            "message": "Cluster is ready" if state == "running" else "Cluster is provisioning",
+        }
         ready = state == "running"
         view["ipv4"] = c["_ipv4"] if ready else ""
         view["updated_at"] = rfc3339(max(c["_created"], c["_updated"]))
@@ -400,8 +459,12 @@ class Account:
             "vpc_uuid": body.get("vpc_uuid", _new_id()),
             "endpoint": f"https://{cid}.k8s.ondigitalocean.com",
             "tags": tags,
-            "maintenance_policy": {"start_time": "00:00", "duration": "4h0m0s", "day": "any",
-                                   **(body.get("maintenance_policy") or {})},
+            "maintenance_policy": {
+                "start_time": "00:00",
+                "duration": "4h0m0s",
+                "day": "any",
+                **(body.get("maintenance_policy") or {}),
+            },
             "auto_upgrade": bool(body.get("auto_upgrade", False)),
             "surge_upgrade": bool(body.get("surge_upgrade", False)),
             "ha": bool(body.get("ha", False)),
@@ -433,7 +496,9 @@ class Account:
         if body["version"] == "latest":
             body = {**body, "version": KUBERNETES_VERSIONS[0][0]}
         cluster = self.seed_cluster(body)
-        return Reply(201, {"kubernetes_cluster": self._cluster_view(cluster)}, delay=self._sleep_for("cluster"))
+        return Reply(
+            201, {"kubernetes_cluster": self._cluster_view(cluster)}, delay=self._sleep_for("cluster")
+        )
 
     @route("GET", "/v2/kubernetes/clusters")
     def list_clusters(self, call: Call) -> Reply:
@@ -442,7 +507,9 @@ class Account:
 
     @route("GET", "/v2/kubernetes/clusters/{cluster_id}")
     def get_cluster(self, call: Call) -> Reply:
-        return Reply(200, {"kubernetes_cluster": self._cluster_view(self._need_cluster(call.params["cluster_id"]))})
+        return Reply(
+            200, {"kubernetes_cluster": self._cluster_view(self._need_cluster(call.params["cluster_id"]))}
+        )
 
     @route("PUT", "/v2/kubernetes/clusters/{cluster_id}")
     def update_cluster(self, call: Call) -> Reply:
@@ -478,8 +545,11 @@ class Account:
         return Reply(204)
 
     def _associated(self, cid: str) -> dict[str, list[dict[str, str]]]:
-        lbs = [{"id": lb["id"], "name": lb["name"]} for lb in self.load_balancers.values()
-               if lb.get("_cluster") == cid]
+        lbs = [
+            {"id": lb["id"], "name": lb["name"]}
+            for lb in self.load_balancers.values()
+            if lb.get("_cluster") == cid
+        ]
         vols = [{"id": v["id"], "name": v["name"]} for v in self.volumes.values() if v.get("_cluster") == cid]
         return {"load_balancers": lbs, "volumes": vols, "volume_snapshots": []}
 
@@ -519,8 +589,12 @@ class Account:
         ep = {**self.kube_endpoint, **cluster.get("_kube_endpoint", {})}
         if "_token" not in cluster:
             cluster["_token"] = f"doks_{secrets.token_hex(24)}"
-        ca = ep.get("certificate_authority_data") or base64.b64encode(
-            b"-----BEGIN CERTIFICATE-----\nZmFrZWRvIENB\n-----END CERTIFICATE-----\n").decode()
+        ca = (
+            ep.get("certificate_authority_data")
+            or base64.b64encode(
+                b"-----BEGIN CERTIFICATE-----\nZmFrZWRvIENB\n-----END CERTIFICATE-----\n"
+            ).decode()
+        )
         return {
             "server": ep.get("server", cluster["endpoint"]),
             "certificate_authority_data": ca,
@@ -543,26 +617,28 @@ class Account:
             raise ApiError(406, "the kubeconfig is only available as application/yaml")
         cred = self._credentials(cluster, call.q_int("expiry_seconds", 0))
         name = f"do-{cluster['region']}-{cluster['name']}"
-        text = "\n".join([
-            "apiVersion: v1",
-            "kind: Config",
-            "clusters:",
-            f"- name: {name}",
-            "  cluster:",
-            f"    server: {cred['server']}",
-            f"    certificate-authority-data: {cred['certificate_authority_data']}",
-            "contexts:",
-            f"- name: {name}",
-            "  context:",
-            f"    cluster: {name}",
-            f"    user: {name}-admin",
-            f"current-context: {name}",
-            "users:",
-            f"- name: {name}-admin",
-            "  user:",
-            f"    token: {cred['token']}",
-            "",
-        ])
+        text = "\n".join(
+            [
+                "apiVersion: v1",
+                "kind: Config",
+                "clusters:",
+                f"- name: {name}",
+                "  cluster:",
+                f"    server: {cred['server']}",
+                f"    certificate-authority-data: {cred['certificate_authority_data']}",
+                "contexts:",
+                f"- name: {name}",
+                "  context:",
+                f"    cluster: {name}",
+                f"    user: {name}-admin",
+                f"current-context: {name}",
+                "users:",
+                f"- name: {name}-admin",
+                "  user:",
+                f"    token: {cred['token']}",
+                "",
+            ]
+        )
         return Reply(200, text, content_type="application/yaml")
 
     @route("GET", "/v2/kubernetes/clusters/{cluster_id}/node_pools")
@@ -640,9 +716,16 @@ class Account:
             "algorithm": body.get("algorithm", "round_robin"),
             "created_at": rfc3339(now),
             "forwarding_rules": copy.deepcopy(body.get("forwarding_rules", [])),
-            "health_check": body.get("health_check") or {
-                "protocol": "http", "port": 80, "path": "/", "check_interval_seconds": 10,
-                "response_timeout_seconds": 5, "healthy_threshold": 5, "unhealthy_threshold": 3},
+            "health_check": body.get("health_check")
+            or {
+                "protocol": "http",
+                "port": 80,
+                "path": "/",
+                "check_interval_seconds": 10,
+                "response_timeout_seconds": 5,
+                "healthy_threshold": 5,
+                "unhealthy_threshold": 3,
+            },
             "sticky_sessions": body.get("sticky_sessions") or {"type": "none"},
             "redirect_http_to_https": bool(body.get("redirect_http_to_https", False)),
             "enable_proxy_protocol": bool(body.get("enable_proxy_protocol", False)),
@@ -673,8 +756,13 @@ class Account:
         status = lb["_status_override"] or ("active" if self._ready(lb, "load_balancer") else "new")
         view["status"] = status
         view["ip"] = lb["_ip"] if status == "active" else ""
-        view["region"] = {"name": lb["_region"], "slug": lb["_region"], "sizes": ["s-1vcpu-1gb"],
-                          "features": ["load_balancers"], "available": True}
+        view["region"] = {
+            "name": lb["_region"],
+            "slug": lb["_region"],
+            "sizes": ["s-1vcpu-1gb"],
+            "features": ["load_balancers"],
+            "available": True,
+        }
         return view
 
     def _need_lb(self, lb_id: str) -> dict[str, Any]:
@@ -724,8 +812,10 @@ class Account:
         self.domains[name] = {"name": name, "ttl": 1800, "_created": self.now()}
         records = [
             self._make_record({"type": "SOA", "name": "@", "data": "1800", "ttl": 1800}),
-            *(self._make_record({"type": "NS", "name": "@", "data": f"ns{i}.digitalocean.com", "ttl": 1800})
-              for i in (1, 2, 3)),
+            *(
+                self._make_record({"type": "NS", "name": "@", "data": f"ns{i}.digitalocean.com", "ttl": 1800})
+                for i in (1, 2, 3)
+            ),
         ]
         if ip_address:
             records.append(self._make_record({"type": "A", "name": "@", "data": ip_address, "ttl": 1800}))
@@ -869,8 +959,13 @@ class Account:
         resources: dict[str, Any] = {"count": len(members)}
         if members:
             resources["last_tagged_uri"] = _resource_uri(*sorted(members)[-1])
-        for kind, key in (("droplet", "droplets"), ("image", "imgages"), ("volume", "volumes"),
-                          ("volume_snapshot", "volume_snapshots"), ("database", "databases")):
+        for kind, key in (
+            ("droplet", "droplets"),
+            ("image", "imgages"),
+            ("volume", "volumes"),
+            ("volume_snapshot", "volume_snapshots"),
+            ("database", "databases"),
+        ):
             ids = sorted(rid for k, rid in members if k == kind)
             entry: dict[str, Any] = {"count": len(ids)}
             if ids:
@@ -912,7 +1007,9 @@ class Account:
     def tag_resources(self, call: Call) -> Reply:
         self._need_tag(call.params["tag_id"])
         for res in call.body["resources"]:
-            self.tags[call.params["tag_id"]].add((res.get("resource_type", "droplet"), str(res["resource_id"])))
+            self.tags[call.params["tag_id"]].add(
+                (res.get("resource_type", "droplet"), str(res["resource_id"]))
+            )
         return Reply(204)
 
     @route("DELETE", "/v2/tags/{tag_id}/resources")
@@ -920,7 +1017,8 @@ class Account:
         self._need_tag(call.params["tag_id"])
         for res in call.body["resources"]:
             self.tags[call.params["tag_id"]].discard(
-                (res.get("resource_type", "droplet"), str(res["resource_id"])))
+                (res.get("resource_type", "droplet"), str(res["resource_id"]))
+            )
         return Reply(204)
 
     def tagged(self, name: str, kind: str | None = None) -> list[str]:
@@ -933,8 +1031,15 @@ def _fqdn(name: str, domain: str) -> str:
 
 
 def _resource_uri(kind: str, rid: str) -> str:
-    paths = {"droplet": "droplets", "image": "images", "volume": "volumes", "volume_snapshot": "snapshots",
-             "database": "databases", "kubernetes": "kubernetes/clusters", "load_balancer": "load_balancers"}
+    paths = {
+        "droplet": "droplets",
+        "image": "images",
+        "volume": "volumes",
+        "volume_snapshot": "snapshots",
+        "database": "databases",
+        "kubernetes": "kubernetes/clusters",
+        "load_balancer": "load_balancers",
+    }
     return f"{API_ROOT}/v2/{paths.get(kind, kind)}/{rid}"
 
 
@@ -949,5 +1054,6 @@ def _check_ip(value: str, version: int) -> None:
 
 def error_body(status: int, message: str | None, error_id: str | None, request_id: str) -> str:
     default_id, default_message = ERROR_IDS.get(status, ("error", "Error."))
-    return json.dumps({"id": error_id or default_id, "message": message or default_message,
-                       "request_id": request_id})
+    return json.dumps(
+        {"id": error_id or default_id, "message": message or default_message, "request_id": request_id}
+    )

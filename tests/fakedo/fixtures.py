@@ -37,8 +37,10 @@ def _finish(fake: FakeDigitalOcean) -> None:
     fake.stop()
     leftover = fake.take_violations()
     if leftover:
-        pytest.fail("DigitalOcean stand-in saw requests the API would not accept:\n" + "\n".join(leftover),
-                    pytrace=False)
+        pytest.fail(
+            "DigitalOcean stand-in saw requests the API would not accept:\n" + "\n".join(leftover),
+            pytrace=False,
+        )
 
 
 @pytest.fixture

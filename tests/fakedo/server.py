@@ -124,7 +124,8 @@ class FakeDigitalOcean:
         self._lock = threading.RLock()
         self._mock: responses.RequestsMock | None = None
         self._routes = [
-            (method, _pattern(template), template, getattr(self.account, name)) for method, template, name in ROUTES
+            (method, _pattern(template), template, getattr(self.account, name))
+            for method, template, name in ROUTES
         ]
         for method, template, _ in ROUTES:
             if self.spec.find(method, template.replace("{", "x").replace("}", "")) is None:
@@ -187,14 +188,24 @@ class FakeDigitalOcean:
         ``Retry-After: retry_after``."""
         with self._lock:
             self._injections.append(
-                _Injection(method.upper() if method else None, _pattern(path), times, status, message,
-                           error_id, dict(headers or {}), retry_after)
+                _Injection(
+                    method.upper() if method else None,
+                    _pattern(path),
+                    times,
+                    status,
+                    message,
+                    error_id,
+                    dict(headers or {}),
+                    retry_after,
+                )
             )
 
     def refuse_next(self, method: str | None, path: str, *, times: int = 1) -> None:
         """Make the next ``times`` matching requests fail to connect (``requests.ConnectionError``)."""
         with self._lock:
-            self._injections.append(_Injection(method.upper() if method else None, _pattern(path), times, None))
+            self._injections.append(
+                _Injection(method.upper() if method else None, _pattern(path), times, None)
+            )
 
     def clear_failures(self) -> None:
         with self._lock:
@@ -205,8 +216,11 @@ class FakeDigitalOcean:
         """Logged requests, optionally filtered by method and path (template or regex)."""
         pat = _pattern(path) if path else None
         with self._lock:
-            return [r for r in self.log if (method is None or r.method == method.upper())
-                    and (pat is None or pat.fullmatch(r.path))]
+            return [
+                r
+                for r in self.log
+                if (method is None or r.method == method.upper()) and (pat is None or pat.fullmatch(r.path))
+            ]
 
     def take_violations(self) -> list[str]:
         """Return and forget the spec violations seen so far (for tests that provoke them)."""
@@ -219,14 +233,22 @@ class FakeDigitalOcean:
         with self._lock:
             return self.account.seed_registry(name, tier, region)
 
-    def seed_cluster(self, name: str = "example", *, region: str = "fra1", version: str = "1.34.1-do.0",
-                     tags: list[str] | None = None, node_pools: list[dict[str, Any]] | None = None,
-                     running: bool = True) -> str:
+    def seed_cluster(
+        self,
+        name: str = "example",
+        *,
+        region: str = "fra1",
+        version: str = "1.34.1-do.0",
+        tags: list[str] | None = None,
+        node_pools: list[dict[str, Any]] | None = None,
+        running: bool = True,
+    ) -> str:
         """Create a cluster directly in state; returns its id. ``running`` backdates it."""
         pools = node_pools or [{"name": "default", "size": "s-2vcpu-4gb", "count": 2}]
         with self._lock:
             cluster = self.account.seed_cluster(
-                {"name": name, "region": region, "version": version, "tags": tags or [], "node_pools": pools})
+                {"name": name, "region": region, "version": version, "tags": tags or [], "node_pools": pools}
+            )
             if running:
                 self._backdate(cluster)
                 for pool in cluster["_pools"]:
@@ -234,14 +256,21 @@ class FakeDigitalOcean:
                         self._backdate(node)
             return cluster["id"]
 
-    def seed_load_balancer(self, name: str = "example-lb", *, region: str = "fra1",
-                           cluster_id: str | None = None, active: bool = True) -> str:
+    def seed_load_balancer(
+        self,
+        name: str = "example-lb",
+        *,
+        region: str = "fra1",
+        cluster_id: str | None = None,
+        active: bool = True,
+    ) -> str:
         """Create a load balancer directly in state, optionally associated with a cluster (as
         the cloud controller does for a LoadBalancer Service); returns its id."""
         rules = [{"entry_protocol": "http", "entry_port": 80, "target_protocol": "http", "target_port": 80}]
         with self._lock:
             lb = self.account.seed_load_balancer(
-                {"name": name, "region": region, "forwarding_rules": rules}, cluster_id)
+                {"name": name, "region": region, "forwarding_rules": rules}, cluster_id
+            )
             if active:
                 self._backdate(lb)
             return lb["id"]
@@ -261,8 +290,14 @@ class FakeDigitalOcean:
         with self._lock:
             return self.account.seed_domain(name, ip_address)
 
-    def set_kube_endpoint(self, server: str, *, certificate_authority_data: str | None = None,
-                          token: str | None = None, cluster_id: str | None = None) -> None:
+    def set_kube_endpoint(
+        self,
+        server: str,
+        *,
+        certificate_authority_data: str | None = None,
+        token: str | None = None,
+        cluster_id: str | None = None,
+    ) -> None:
         """Make cluster credentials point at a Kubernetes stand-in (all clusters, or one)."""
         ep = {"server": server}
         if certificate_authority_data:
@@ -298,7 +333,8 @@ class FakeDigitalOcean:
         headers = dict(request.headers)
         adapter = RequestAdapter(request.method or "GET", request.url or "", headers, body)
         label = f"{adapter.method.upper()} {adapter.path}" + (
-            f"?{request.url.split('?', 1)[1]}" if request.url and "?" in request.url else "")
+            f"?{request.url.split('?', 1)[1]}" if request.url and "?" in request.url else ""
+        )
         try:
             payload = json.loads(body) if body else None
         except ValueError:
@@ -317,7 +353,8 @@ class FakeDigitalOcean:
         if injection is not None and injection.status is None:
             self._record(adapter, payload, auth, "connection-error", op.operation_id)
             raise requests.ConnectionError(
-                f"[fakedo] connection refused for {method} {adapter.path} (injected)", request=request)
+                f"[fakedo] connection refused for {method} {adapter.path} (injected)", request=request
+            )
         reply = self._dispatch(method, adapter, payload, auth, injection)
         status, out_headers, text = self._render(reply)
         self._record(adapter, payload, auth, status, op.operation_id)
@@ -360,15 +397,19 @@ class FakeDigitalOcean:
                 return inj
         return None
 
-    def _dispatch(self, method: str, adapter: RequestAdapter, payload: Any, auth: str,
-                  injection: _Injection | None) -> Reply:
+    def _dispatch(
+        self, method: str, adapter: RequestAdapter, payload: Any, auth: str, injection: _Injection | None
+    ) -> Reply:
         if injection is not None:
             assert injection.status is not None
-            reply = Reply(injection.status, _ErrorBody(injection.message, injection.error_id),
-                          dict(injection.headers))
+            reply = Reply(
+                injection.status, _ErrorBody(injection.message, injection.error_id), dict(injection.headers)
+            )
             if injection.status == 429:
                 reply.headers.setdefault("ratelimit-remaining", "0")
-                reply.headers.setdefault("ratelimit-reset", str(int(time.time()) + max(1, injection.retry_after)))
+                reply.headers.setdefault(
+                    "ratelimit-reset", str(int(time.time()) + max(1, injection.retry_after))
+                )
                 reply.headers.setdefault("Retry-After", str(injection.retry_after))
             return reply
         if auth in {"missing", "invalid"}:
@@ -382,11 +423,19 @@ class FakeDigitalOcean:
             if not match:
                 continue
             names = re.findall(r"\{([^}]+)\}", template)
-            values = [seg for seg, tseg in zip(adapter.path.split("/"), template.split("/"), strict=False)
-                      if tseg.startswith("{")]
-            call = Call(method, adapter.path, dict(zip(names, values, strict=False)),
-                        {k: list(adapter.parameters.query.getlist(k)) for k in adapter.parameters.query},
-                        payload, {k: v for k, v in adapter.parameters.header.items()})
+            values = [
+                seg
+                for seg, tseg in zip(adapter.path.split("/"), template.split("/"), strict=False)
+                if tseg.startswith("{")
+            ]
+            call = Call(
+                method,
+                adapter.path,
+                dict(zip(names, values, strict=False)),
+                {k: list(adapter.parameters.query.getlist(k)) for k in adapter.parameters.query},
+                payload,
+                {k: v for k, v in adapter.parameters.header.items()},
+            )
             with self._lock:
                 try:
                     return handler(call)
@@ -408,15 +457,20 @@ class FakeDigitalOcean:
         headers.update(reply.headers)
         if isinstance(reply.body, _ErrorBody):
             headers["Content-Type"] = "application/json"
-            return reply.status, headers, error_body(reply.status, reply.body.message, reply.body.error_id,
-                                                     request_id)
+            return (
+                reply.status,
+                headers,
+                error_body(reply.status, reply.body.message, reply.body.error_id, request_id),
+            )
         if reply.body is None:
             return reply.status, headers, ""
         headers["Content-Type"] = reply.content_type
         text = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
         return reply.status, headers, text
 
-    def _record(self, adapter: RequestAdapter, payload: Any, auth: str, status: int | str, op_id: str) -> None:
+    def _record(
+        self, adapter: RequestAdapter, payload: Any, auth: str, status: int | str, op_id: str
+    ) -> None:
         query: dict[str, list[str]] = {}
         for key, value in adapter.query_pairs:
             query.setdefault(key, []).append(value)
