@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
 from ..core.errors import UsageError
 from .options import global_options, settings
-from .output import emit_data, reporter
 
 
 def _app(value: str) -> tuple[str, str]:
@@ -47,7 +45,10 @@ def command(ctx: click.Context, **answers: object) -> int:
     terminal) every required answer must come from a flag. An existing file is
     never replaced without --force.
     """
+    from pathlib import Path
+
     from ..workflows import init as workflow
+    from .output import emit_data, reporter
 
     s = settings(ctx)
     path = Path(s.config)

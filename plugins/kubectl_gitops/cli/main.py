@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 
 import click
@@ -19,7 +18,6 @@ from .. import __version__
 from ..core.errors import ConfigError, GitopsError
 from . import init_cmd, validate_cmd
 from .options import global_options
-from .output import error
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -52,6 +50,8 @@ def _prog_name(argv0: str) -> str:
 
 
 def _run(command: click.Command, args: Sequence[str] | None, prog_name: str) -> int:
+    from .output import error
+
     argv = list(sys.argv[1:] if args is None else args)
     verbose = sum(a.count("v") for a in argv if a.startswith("-v") and set(a[1:]) == {"v"}) + argv.count("--verbose")
     try:
@@ -75,6 +75,8 @@ def _run(command: click.Command, args: Sequence[str] | None, prog_name: str) -> 
     except GitopsError as exc:
         error(str(exc))
         if verbose >= 2 and exc.__cause__ is not None:
+            import traceback
+
             traceback.print_exception(exc.__cause__)
         return exc.exit_code
     except BrokenPipeError:
@@ -82,6 +84,8 @@ def _run(command: click.Command, args: Sequence[str] | None, prog_name: str) -> 
     except Exception as exc:  # a bug: say so plainly, traceback on request
         error(f"internal error: {exc.__class__.__name__}: {exc} (run with -vv for the traceback)")
         if verbose >= 2:
+            import traceback
+
             traceback.print_exc()
         return 1
     return result if isinstance(result, int) else 0

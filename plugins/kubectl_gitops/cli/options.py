@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import click
 
-from ..core.config import DEFAULT_FILE
+from ..core.defaults import DEFAULT_CONFIG_FILE as DEFAULT_FILE
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
+    """The global settings of one invocation (immutable)."""
+
     kubeconfig: str | None
     context: str | None
     namespace: str | None
@@ -50,7 +50,8 @@ def global_options(output_choices: tuple[str, ...] = ("text", "json", "yaml")) -
     def decorate(f: F) -> F:
         for opt in reversed(
             [
-                _option("--kubeconfig", metavar="PATH", help="Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)."),
+                _option("--kubeconfig", metavar="PATH",
+                        help="Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)."),
                 _option("--context", metavar="NAME", help="Kube context to use."),
                 _option("-n", "--namespace", metavar="NAME", help="Namespace, where a command works in one."),
                 _option("-o", "--output", type=click.Choice(output_choices), help="Output format (default: text)."),

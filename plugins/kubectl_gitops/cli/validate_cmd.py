@@ -7,7 +7,6 @@ import sys
 import click
 
 from .options import global_options, settings
-from .output import emit_data, reporter
 
 
 @click.command("validate")
@@ -38,6 +37,7 @@ def command(ctx: click.Context, paths: tuple[str, ...], kubernetes_version: str 
     """
     from ..workflows import validate as workflow
     from . import validate_report
+    from .output import emit_data, reporter
 
     s = settings(ctx)
     if kubernetes_version and not kubernetes_version.replace(".", "").isdigit():

@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .defaults import DEFAULT_CONFIG_FILE as DEFAULT_FILE
+from .defaults import DEFAULT_KUBERNETES_MINOR
+
 API_VERSION = "gitops.kubectl.dev/v1alpha1"
 KIND = "Platform"
-DEFAULT_FILE = "gitops.yaml"
-DEFAULT_KUBERNETES_MINOR = "1.34"
+
 REGISTRY_TIER_REPOSITORIES = {"starter": 1, "basic": 5, "professional": None}
 
 

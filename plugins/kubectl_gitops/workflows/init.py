@@ -100,7 +100,8 @@ def render(opts: InitOptions) -> str:
     for env in opts.environments:
         cname = "main" if shared else env
         sync = "automated" if env == "dev" else "manual"
-        lines += [f"  {env}:", f"    cluster: {cname}", f"    namespace: {_q(f'{opts.name}-{env}')}", f"    sync: {sync}"]
+        namespace = _q(f"{opts.name}-{env}")
+        lines += [f"  {env}:", f"    cluster: {cname}", f"    namespace: {namespace}", f"    sync: {sync}"]
     lines += [
         "# The Git repository Argo CD syncs from.",
         "gitops:",
@@ -121,7 +122,8 @@ def render(opts: InitOptions) -> str:
                 "    hosts:",
             ]
             for env in opts.environments:
-                host = f"{app}.{opts.domain}" if env == "prod" or len(opts.environments) == 1 else f"{app}.{env}.{opts.domain}"
+                public = env == "prod" or len(opts.environments) == 1
+                host = f"{app}.{opts.domain}" if public else f"{app}.{env}.{opts.domain}"
                 lines.append(f"      {env}: {_q(host)}")
             lines.append("    # depends_on: [other-app]   # deployed only after these are healthy")
     else:
