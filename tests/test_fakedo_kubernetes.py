@@ -85,9 +85,7 @@ def test_update_and_delete_cluster(fake_do, do_client):
 
 def test_node_pools_round_trip(fake_do, do_client):
     cid = fake_do.seed_cluster()
-    pool = do_client.kubernetes.add_node_pool(cid, {"name": "ci", "size": "s-4vcpu-8gb", "count": 1})[
-        "node_pool"
-    ]
+    pool = do_client.kubernetes.add_node_pool(cid, {"name": "ci", "size": "s-4vcpu-8gb", "count": 1})["node_pool"]
     assert len(pool["nodes"]) == 1
     grown = do_client.kubernetes.update_node_pool(cid, pool["id"], {"name": "ci", "count": 3})["node_pool"]
     assert len(grown["nodes"]) == 3
@@ -104,14 +102,10 @@ def test_credentials_and_kubeconfig(fake_do, do_client):
     assert creds["server"].startswith("https://") and creds["token"]
     assert base64.b64decode(creds["certificate_authority_data"]).startswith(b"-----BEGIN CERTIFICATE-----")
     assert creds["expires_at"] == "2026-01-01T00:10:00Z"
-    assert fake_do.calls("GET", "/v2/kubernetes/clusters/{id}/credentials")[0].query == {
-        "expiry_seconds": ["600"]
-    }
+    assert fake_do.calls("GET", "/v2/kubernetes/clusters/{id}/credentials")[0].query == {"expiry_seconds": ["600"]}
     fake_do.set_kube_endpoint("https://127.0.0.1:6443", token="stand-in-token")
     assert do_client.kubernetes.get_credentials(cid)["server"] == "https://127.0.0.1:6443"
-    request = HttpRequest(
-        "GET", f"/v2/kubernetes/clusters/{cid}/kubeconfig", headers={"Accept": "application/yaml"}
-    )
+    request = HttpRequest("GET", f"/v2/kubernetes/clusters/{cid}/kubeconfig", headers={"Accept": "application/yaml"})
     response = do_client.send_request(request, stream=True)
     text = response.read().decode()
     assert response.status_code == 200 and "server: https://127.0.0.1:6443" in text

@@ -90,14 +90,10 @@ def test_tags_follow_resources(fake_do, do_client):
     tag = do_client.tags.get("gitops")["tag"]
     assert tag["resources"]["count"] == 1
     assert tag["resources"]["last_tagged_uri"].endswith(f"/v2/kubernetes/clusters/{cid}")
-    do_client.tags.assign_resources(
-        "gitops", {"resources": [{"resource_id": "123", "resource_type": "droplet"}]}
-    )
+    do_client.tags.assign_resources("gitops", {"resources": [{"resource_id": "123", "resource_type": "droplet"}]})
     tag = do_client.tags.get("gitops")["tag"]
     assert tag["resources"]["count"] == 2 and tag["resources"]["droplets"]["count"] == 1
-    do_client.tags.unassign_resources(
-        "gitops", {"resources": [{"resource_id": "123", "resource_type": "droplet"}]}
-    )
+    do_client.tags.unassign_resources("gitops", {"resources": [{"resource_id": "123", "resource_type": "droplet"}]})
     assert do_client.tags.get("gitops")["tag"]["resources"]["droplets"]["count"] == 0
     names = [t["name"] for t in do_client.tags.list(per_page=200)["tags"]]
     assert {"gitops", "k8s", f"k8s:{cid}"} <= set(names)

@@ -18,9 +18,7 @@ def _token(creds: dict) -> str:
 
 
 def test_registry_create_get_delete(do_client):
-    created = do_client.registry.create(
-        {"name": "acme", "subscription_tier_slug": "starter", "region": "fra1"}
-    )
+    created = do_client.registry.create({"name": "acme", "subscription_tier_slug": "starter", "region": "fra1"})
     assert created["registry"]["name"] == "acme"
     assert created["registry"]["subscription"]["tier"]["included_repositories"] == 1
     assert do_client.registry.get()["registry"]["region"] == "fra1"
