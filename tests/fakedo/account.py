@@ -333,9 +333,7 @@ class Account:
                     "eligibility_reasons": [] if eligible else ["OverRepositoryLimit"],
                 }
             )
-        return Reply(
-            200, {"options": {"available_regions": list(REGISTRY_REGIONS), "subscription_tiers": tiers}}
-        )
+        return Reply(200, {"options": {"available_regions": list(REGISTRY_REGIONS), "subscription_tiers": tiers}})
 
     @route("GET", "/v2/registry/docker-credentials")
     def docker_credentials(self, call: Call) -> Reply:
@@ -496,9 +494,7 @@ class Account:
         if body["version"] == "latest":
             body = {**body, "version": KUBERNETES_VERSIONS[0][0]}
         cluster = self.seed_cluster(body)
-        return Reply(
-            201, {"kubernetes_cluster": self._cluster_view(cluster)}, delay=self._sleep_for("cluster")
-        )
+        return Reply(201, {"kubernetes_cluster": self._cluster_view(cluster)}, delay=self._sleep_for("cluster"))
 
     @route("GET", "/v2/kubernetes/clusters")
     def list_clusters(self, call: Call) -> Reply:
@@ -507,9 +503,7 @@ class Account:
 
     @route("GET", "/v2/kubernetes/clusters/{cluster_id}")
     def get_cluster(self, call: Call) -> Reply:
-        return Reply(
-            200, {"kubernetes_cluster": self._cluster_view(self._need_cluster(call.params["cluster_id"]))}
-        )
+        return Reply(200, {"kubernetes_cluster": self._cluster_view(self._need_cluster(call.params["cluster_id"]))})
 
     @route("PUT", "/v2/kubernetes/clusters/{cluster_id}")
     def update_cluster(self, call: Call) -> Reply:
@@ -545,11 +539,7 @@ class Account:
         return Reply(204)
 
     def _associated(self, cid: str) -> dict[str, list[dict[str, str]]]:
-        lbs = [
-            {"id": lb["id"], "name": lb["name"]}
-            for lb in self.load_balancers.values()
-            if lb.get("_cluster") == cid
-        ]
+        lbs = [{"id": lb["id"], "name": lb["name"]} for lb in self.load_balancers.values() if lb.get("_cluster") == cid]
         vols = [{"id": v["id"], "name": v["name"]} for v in self.volumes.values() if v.get("_cluster") == cid]
         return {"load_balancers": lbs, "volumes": vols, "volume_snapshots": []}
 
@@ -591,9 +581,7 @@ class Account:
             cluster["_token"] = f"doks_{secrets.token_hex(24)}"
         ca = (
             ep.get("certificate_authority_data")
-            or base64.b64encode(
-                b"-----BEGIN CERTIFICATE-----\nZmFrZWRvIENB\n-----END CERTIFICATE-----\n"
-            ).decode()
+            or base64.b64encode(b"-----BEGIN CERTIFICATE-----\nZmFrZWRvIENB\n-----END CERTIFICATE-----\n").decode()
         )
         return {
             "server": ep.get("server", cluster["endpoint"]),
@@ -1007,18 +995,14 @@ class Account:
     def tag_resources(self, call: Call) -> Reply:
         self._need_tag(call.params["tag_id"])
         for res in call.body["resources"]:
-            self.tags[call.params["tag_id"]].add(
-                (res.get("resource_type", "droplet"), str(res["resource_id"]))
-            )
+            self.tags[call.params["tag_id"]].add((res.get("resource_type", "droplet"), str(res["resource_id"])))
         return Reply(204)
 
     @route("DELETE", "/v2/tags/{tag_id}/resources")
     def untag_resources(self, call: Call) -> Reply:
         self._need_tag(call.params["tag_id"])
         for res in call.body["resources"]:
-            self.tags[call.params["tag_id"]].discard(
-                (res.get("resource_type", "droplet"), str(res["resource_id"]))
-            )
+            self.tags[call.params["tag_id"]].discard((res.get("resource_type", "droplet"), str(res["resource_id"])))
         return Reply(204)
 
     def tagged(self, name: str, kind: str | None = None) -> list[str]:
@@ -1054,6 +1038,4 @@ def _check_ip(value: str, version: int) -> None:
 
 def error_body(status: int, message: str | None, error_id: str | None, request_id: str) -> str:
     default_id, default_message = ERROR_IDS.get(status, ("error", "Error."))
-    return json.dumps(
-        {"id": error_id or default_id, "message": message or default_message, "request_id": request_id}
-    )
+    return json.dumps({"id": error_id or default_id, "message": message or default_message, "request_id": request_id})

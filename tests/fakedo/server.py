@@ -124,8 +124,7 @@ class FakeDigitalOcean:
         self._lock = threading.RLock()
         self._mock: responses.RequestsMock | None = None
         self._routes = [
-            (method, _pattern(template), template, getattr(self.account, name))
-            for method, template, name in ROUTES
+            (method, _pattern(template), template, getattr(self.account, name)) for method, template, name in ROUTES
         ]
         for method, template, _ in ROUTES:
             if self.spec.find(method, template.replace("{", "x").replace("}", "")) is None:
@@ -203,9 +202,7 @@ class FakeDigitalOcean:
     def refuse_next(self, method: str | None, path: str, *, times: int = 1) -> None:
         """Make the next ``times`` matching requests fail to connect (``requests.ConnectionError``)."""
         with self._lock:
-            self._injections.append(
-                _Injection(method.upper() if method else None, _pattern(path), times, None)
-            )
+            self._injections.append(_Injection(method.upper() if method else None, _pattern(path), times, None))
 
     def clear_failures(self) -> None:
         with self._lock:
@@ -402,14 +399,10 @@ class FakeDigitalOcean:
     ) -> Reply:
         if injection is not None:
             assert injection.status is not None
-            reply = Reply(
-                injection.status, _ErrorBody(injection.message, injection.error_id), dict(injection.headers)
-            )
+            reply = Reply(injection.status, _ErrorBody(injection.message, injection.error_id), dict(injection.headers))
             if injection.status == 429:
                 reply.headers.setdefault("ratelimit-remaining", "0")
-                reply.headers.setdefault(
-                    "ratelimit-reset", str(int(time.time()) + max(1, injection.retry_after))
-                )
+                reply.headers.setdefault("ratelimit-reset", str(int(time.time()) + max(1, injection.retry_after)))
                 reply.headers.setdefault("Retry-After", str(injection.retry_after))
             return reply
         if auth in {"missing", "invalid"}:
@@ -468,9 +461,7 @@ class FakeDigitalOcean:
         text = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
         return reply.status, headers, text
 
-    def _record(
-        self, adapter: RequestAdapter, payload: Any, auth: str, status: int | str, op_id: str
-    ) -> None:
+    def _record(self, adapter: RequestAdapter, payload: Any, auth: str, status: int | str, op_id: str) -> None:
         query: dict[str, list[str]] = {}
         for key, value in adapter.query_pairs:
             query.setdefault(key, []).append(value)

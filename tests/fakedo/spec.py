@@ -146,16 +146,13 @@ class SpecChecker:
         op = self.find(request.method, request.path)
         if op is None:
             if self.path_known(request.path):
-                raise SpecViolation(
-                    f"{label}: the spec has no {request.method.upper()} operation on this path"
-                )
+                raise SpecViolation(f"{label}: the spec has no {request.method.upper()} operation on this path")
             raise SpecViolation(f"{label}: path not found in the DigitalOcean OpenAPI spec")
         unknown = sorted({k for k, _ in request.query_pairs} - op.query_params)
         if unknown:
             allowed = ", ".join(sorted(op.query_params)) or "none"
             raise SpecViolation(
-                f"{label} ({op.operation_id}): unknown query parameter(s) {unknown}; "
-                f"the spec allows: {allowed}"
+                f"{label} ({op.operation_id}): unknown query parameter(s) {unknown}; the spec allows: {allowed}"
             )
         try:
             with self._lock:
