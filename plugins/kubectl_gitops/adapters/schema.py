@@ -123,9 +123,7 @@ def normalize_kubernetes_version(version: str) -> str:
     supported = supported_kubernetes_versions()
     normalized = f"{match.group(1)}.{match.group(2)}" if match else version
     if normalized not in supported:
-        raise UsageError(
-            f"Kubernetes version {version!r} is not supported; supported versions: {', '.join(supported)}"
-        )
+        raise UsageError(f"Kubernetes version {version!r} is not supported; supported versions: {', '.join(supported)}")
     return normalized
 
 
@@ -136,16 +134,26 @@ def split_api_version(api_version: str) -> tuple[str, str]:
 
 
 class KindValidator:
-    """Validates objects of one apiVersion and kind against one schema."""
+    """Validates objects of one apiVersion and kind against one schema.
+
+    Attributes:
+        compiled: Whether the fast path is a compiled predicate (else ``jsonschema``'s
+            ``is_valid``, for schemas using keywords the compiler does not implement).
+    """
 
     def __init__(self, *, schema: dict[str, Any], registry: Registry, fast: Check | None) -> None:
         cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
         self._validator = cls(schema, registry=registry)
         self._fast = fast if fast is not None else self._validator.is_valid
+        self.compiled = fast is not None
 
     def is_valid(self, obj: Any) -> bool:
         """Whether the schema accepts ``obj`` (the fast path)."""
         return self._fast(obj)
+
+    def reference_is_valid(self, obj: Any) -> bool:
+        """``jsonschema``'s own verdict on ``obj`` (slow; for cross-checking the fast path)."""
+        return self._validator.is_valid(obj)
 
     def problems(self, obj: Any, *, redact: bool = False) -> tuple[Problem, ...]:
         """Everything the schema rejects in ``obj``; empty when it is valid.
@@ -245,15 +253,11 @@ class SchemaRegistry:
             return None
         schema = _read_json(path)
         gvks = schema.get("x-kubernetes-group-version-kind") or []
-        if not any(
-            g.get("group") == group and g.get("version") == version and g.get("kind") == kind for g in gvks
-        ):
+        if not any(g.get("group") == group and g.get("version") == version and g.get("kind") == kind for g in gvks):
             return None
         registry = self._kubernetes_registry()
         uri = schema.get("$id") or path.as_uri()
-        registry = registry.with_resource(
-            uri, Resource.from_contents(schema, default_specification=DRAFT202012)
-        )
+        registry = registry.with_resource(uri, Resource.from_contents(schema, default_specification=DRAFT202012))
         try:
             fast = self._builtin_compiler.compile(schema, registry.resolver(base_uri=uri))
         except Unsupported:
@@ -298,9 +302,7 @@ def _parse_location(location: str) -> _Source:
     if location == "default":
         return _Source(builtin=True, label="default")
     if re.match(r"^[a-z][a-z0-9+.-]*://", location):
-        raise UsageError(
-            f"schema location {location}: only local files are supported (validation is offline)"
-        )
+        raise UsageError(f"schema location {location}: only local files are supported (validation is offline)")
     if "{{" in location:
         unknown = {name for name in _PLACEHOLDER.findall(location)} - _PLACEHOLDERS
         if unknown:
@@ -412,9 +414,7 @@ def validate(
     return [_validate_one(doc, registry, ignore_missing_schemas, skip) for doc in documents]
 
 
-def _validate_one(
-    doc: Document, registry: SchemaRegistry, ignore_missing: bool, skip: frozenset[str]
-) -> ObjectResult:
+def _validate_one(doc: Document, registry: SchemaRegistry, ignore_missing: bool, skip: frozenset[str]) -> ObjectResult:
     if doc.obj is None:
         return ObjectResult(
             doc.source, doc.line, "", "", "", "", "error", (Problem("", doc.error or "unreadable document"),)

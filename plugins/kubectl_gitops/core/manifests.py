@@ -101,9 +101,7 @@ def _read_inputs(paths: Sequence[str], *, stdin: TextIO | None) -> Iterator[tupl
             continue
         path = Path(given)
         if path.is_dir():
-            files = sorted(
-                p for p in path.rglob("*") if p.suffix.lower() in MANIFEST_SUFFIXES and p.is_file()
-            )
+            files = sorted(p for p in path.rglob("*") if p.suffix.lower() in MANIFEST_SUFFIXES and p.is_file())
             for file in files:
                 yield str(file), _read_file(file)
         elif path.exists():
@@ -181,6 +179,9 @@ def _yaml_documents(source: str, text: str) -> Iterator[Document]:
         except yaml.MarkedYAMLError as e:
             mark = e.problem_mark or e.context_mark
             at = start + mark.line + 1 if mark is not None else line
+            last = _last_content_line(chunk)
+            if last and at > start + last:  # libyaml points past the end of an unclosed document
+                at = start + last
             what = e.problem or e.context or "invalid YAML"
             yield Document(source, at, index, None, f"YAML syntax error at line {at}: {what}")
             continue
@@ -190,13 +191,20 @@ def _yaml_documents(source: str, text: str) -> Iterator[Document]:
         yield from _expand(source, line, index, obj)
 
 
+def _last_content_line(chunk: str) -> int:
+    """The 1-based number, within ``chunk``, of its last line that holds content (0 if none)."""
+    lines = chunk.splitlines()
+    for number in range(len(lines), 0, -1):
+        if not _is_blank(lines[number - 1]):
+            return number
+    return 0
+
+
 def _expand(source: str, line: int, index: int, obj: Any) -> Iterator[Document]:
     if obj is None:
         return
     if not isinstance(obj, dict):
-        yield Document(
-            source, line, index, None, f"expected a Kubernetes object (a mapping), got {_kind_of(obj)}"
-        )
+        yield Document(source, line, index, None, f"expected a Kubernetes object (a mapping), got {_kind_of(obj)}")
         return
     kind = obj.get("kind")
     items = obj.get("items")
@@ -207,9 +215,7 @@ def _expand(source: str, line: int, index: int, obj: Any) -> Iterator[Document]:
             if isinstance(item, dict):
                 yield Document(source, line, index, item, None)
             else:
-                yield Document(
-                    source, line, index, None, f"{kind} item is not an object: got {_kind_of(item)}"
-                )
+                yield Document(source, line, index, None, f"{kind} item is not an object: got {_kind_of(item)}")
         return
     yield Document(source, line, index, obj, None)
 
