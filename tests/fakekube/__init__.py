@@ -1,0 +1,67 @@
+"""A Kubernetes API stand-in for the test suite: an in-memory API server on 127.0.0.1.
+
+Real kubectl (1.35), helm 4 and helm 3.19 and the ``kubernetes`` Python client work against it.
+Start one with the ``fake_kube`` fixture (``fakekube.fixtures``) or by hand::
+
+    kube = FakeKube().start(); kube.write_kubeconfig(tmp_path / "kubeconfig"); ...; kube.stop()
+
+What it serves:
+- discovery (``/version``, ``/api``, ``/api/v1``, ``/apis``, ``/apis/<g>``, ``/apis/<g>/<v>``) for the builtin
+  kinds in :data:`fakekube.resources.BUILTIN` and for every served version of a CRD as soon as it is created
+  (status/scale subresources when the CRD declares them). Aggregated discovery (apidiscovery.k8s.io/v2) is
+  not implemented: clients asking for it get the legacy documents with ``Content-Type: application/json``
+  and fall back, which kubectl, helm and client-go do.
+- ``/openapi/v3`` (root + one document per group-version) holding only PATCH operations with their
+  ``x-kubernetes-group-version-kind`` and the ``fieldValidation``/``fieldManager``/``dryRun``/``force`` query
+  parameters, so kubectl/helm use server-side field validation; there are no schemas (kubectl computes
+  client-side strategic merge patches from its compiled-in types). ``/openapi/v2`` is an empty document
+  (empty protobuf message when protobuf is asked for).
+- request bodies in JSON, YAML, and protobuf for Secret, ConfigMap and Namespace only (see
+  :mod:`fakekube.protobuf`); responses are always JSON.
+- GET/LIST/POST/PUT/PATCH/DELETE/deletecollection, ``status`` and ``scale`` subresources, ``dryRun=All``;
+  uid, a global resourceVersion counter, generation (bumped when anything but metadata/status changes,
+  for every kind), creationTimestamp, generateName; 201/404/409 (AlreadyExists, Conflict on a stale
+  resourceVersion)/422 with a ``Status`` body. Lists (Accept ``as=Table`` gives a Name/Age table).
+- PATCH: JSON merge, JSON patch, strategic merge (see :mod:`fakekube.patching` for the list keys) and
+  server-side apply with ``managedFields`` per manager, conflicts (409) unless ``force=true``, and removal
+  of fields a manager stops applying. Non-apply writes record ``Update`` managers.
+- label selectors (=, ==, !=, in, notin, exists, !exists) and field selectors on any dotted path;
+  ``limit``/``continue`` are ignored (everything comes in one page).
+- watch with resourceVersion, ``timeoutSeconds``, ``sendInitialEvents=true`` followed by the bookmark
+  annotated ``k8s.io/initial-events-end: "true"`` (needs ``allowWatchBookmarks=true``, as client-go sends);
+  objects leaving a watch's selector are sent as DELETED. No periodic bookmarks; no 410 Gone (the event
+  history is never compacted).
+- deleting a Namespace marks it Terminating, deletes its namespaced objects and removes it once empty;
+  deleting a CRD deletes its objects and its discovery entries; finalizers hold an object (with
+  deletionTimestamp) until an update empties them.
+
+Where it differs from a real API server (keep this list honest):
+- no authentication/authorization, no admission (except: namespaced creates need an existing,
+  non-terminating namespace), no webhooks, no defaulting except: Namespace (finalizer, phase, name label),
+  Secret (stringData folded into data, type Opaque), Service (type, clusterIP/clusterIPs, port protocol,
+  targetPort), Deployment/StatefulSet/ReplicaSet ``spec.replicas: 1``;
+- no validation beyond names (lowercase RFC 1123 subdomain), CRD name/group/names/versions, and
+  namespace/name consistency; CRD schemas are not used (no pruning, no validation, no defaults);
+- no version conversion: an object is stored once and served at any version of its resource by
+  rewriting ``apiVersion`` only; no field-selector restrictions per kind;
+- no controllers: nothing happens to workloads, Jobs, Services etc. unless a test calls a hook
+  (or ``auto_available=True`` for workloads); no garbage collection by ownerReferences (propagationPolicy
+  is ignored); no pods are created; no events are recorded;
+- server-side apply treats only lists keyed in ``patching.MERGE_KEYS`` as associative (scalar "set"
+  lists such as finalizers are atomic) and keys lists by one field (ports by containerPort/port only);
+- strategic merge patch ignores ``$setElementOrder``; merged lists keep live order then append;
+- watches on a Table (``kubectl get -w``) get plain objects, not Table rows;
+- ``limit``/``continue`` ignored; every list is one page.
+
+Hooks (thread-safe Python methods that bump resourceVersion and notify watches) are on
+:class:`FakeKube`: ``get``, ``list``, ``create``, ``update``, ``delete``, ``put_status``, ``patch_status``,
+``mark_available``/``mark_deployment_available``/``mark_statefulset_ready``, ``mark_crd_established``,
+``set_pipelinerun_status``/``set_taskrun_status``, ``set_application_status``, ``set_load_balancer_ip``,
+``wait_for``, ``add_reactor``; counters ``requests`` (list of :class:`RequestRecord`), ``writes``,
+``count(verb=..., method=...)``, ``reset_counters()``.
+"""
+
+from .patching import PatchError
+from .server import ApiError, FakeKube, RequestRecord
+
+__all__ = ["ApiError", "FakeKube", "PatchError", "RequestRecord"]
