@@ -165,10 +165,15 @@ class KindValidator:
         if self._fast(obj):
             return ()
         found: dict[Problem, None] = {}
+        wrong_type: set[str] = set()
         for error in self._validator.iter_errors(obj):
             path, message = translate(error, redact=redact)
+            if error.validator == "type":
+                wrong_type.add(path)
             found[Problem(path, message)] = None
-        return tuple(found) or (Problem("", "does not match its schema"),)
+        # A value of the wrong type also fails its enum, pattern...: say only what matters.
+        problems = tuple(p for p in found if p.path not in wrong_type or p.message.startswith("expected "))
+        return problems or (Problem("", "does not match its schema"),)
 
 
 class _Source:
