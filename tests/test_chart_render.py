@@ -1,0 +1,342 @@
+"""The umbrella chart: every ci/ scenario lints and renders with Helm 4 and Helm 3.19 (offline,
+dependencies left out), and the rendered objects say what the chart promises."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from kubectl_gitops.adapters import helm as helm_adapter
+from kubectl_gitops.core.errors import HelmError
+
+CHART = Path(__file__).resolve().parent.parent / "charts" / "gitops-platform"
+SCENARIOS = sorted(p.name for p in (CHART / "ci").glob("*-values.yaml"))
+DEPENDENCIES = ("argo-cd", "ingress-nginx", "tekton-operator")
+CUSTOM_GROUPS = ("argoproj.io", "tekton.dev", "operator.tekton.dev", "triggers.tekton.dev")
+
+
+def scenario_values(name: str) -> dict[str, Any]:
+    return yaml.safe_load((CHART / "ci" / name).read_text(encoding="utf-8")) or {}
+
+
+@cache
+def _render(helm_path: str, scenario: str) -> tuple[tuple[dict[str, Any], ...], tuple[str, ...]]:
+    result = helm_adapter.render(CHART, release="gitops-platform", namespace="argocd",
+                                 values=scenario_values(scenario), helm=helm_path)
+    return tuple(result.objects()), result.omitted_dependencies
+
+
+def objects(helm_path: Path, scenario: str) -> list[dict[str, Any]]:
+    return copy.deepcopy(list(_render(str(helm_path), scenario)[0]))
+
+
+def of_kind(objs: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    return {o["metadata"]["name"]: o for o in objs if o["kind"] == kind}
+
+
+def group(obj: dict[str, Any]) -> str:
+    return obj["apiVersion"].rpartition("/")[0]
+
+
+def with_defaults(overrides: dict[str, Any]) -> dict[str, Any]:
+    """Values as helm merges them (values.yaml, then overrides) for schema checks without helm."""
+    def merge(base: Any, over: Any) -> Any:
+        if isinstance(base, dict) and isinstance(over, dict):
+            return {**base, **{k: merge(base.get(k), v) for k, v in over.items()}}
+        return copy.deepcopy(over)
+    defaults = yaml.safe_load((CHART / "values.yaml").read_text(encoding="utf-8"))
+    return merge(defaults, overrides)
+
+
+# ---------------------------------------------------------------- lint and template, both helms
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_scenario_lints_strict_and_renders(any_helm, scenario):
+    values = scenario_values(scenario)
+    linted = helm_adapter.lint(CHART, values=values, namespace="argocd", helm=str(any_helm))
+    assert "0 chart(s) failed" in linted.output
+    assert "[WARNING]" not in linted.output and "[ERROR]" not in linted.output
+    objs, omitted = _render(str(any_helm), scenario)
+    assert set(omitted) == set(DEPENDENCIES)
+    assert objs, f"{scenario} rendered nothing"
+    for obj in objs:
+        assert obj["metadata"]["labels"]["app.kubernetes.io/part-of"] == (
+            values.get("platform", {}).get("name", "gitops"))
+
+
+def test_there_are_the_promised_scenarios():
+    assert {"platform-default-values.yaml", "platform-digitalocean-values.yaml",
+            "gitops-poc-values.yaml", "gitops-dev-prod-values.yaml"} <= set(SCENARIOS)
+
+
+# ---------------------------------------------------------------- phase platform
+
+def test_platform_phase_renders_namespaces_ingresses_and_no_custom_resources(helm_bin):
+    objs = objects(helm_bin, "platform-default-values.yaml")
+    namespaces = of_kind(objs, "Namespace")
+    assert set(namespaces) == {"ci", "tekton-pipelines", "ingress-nginx", "dev", "prod"}
+    assert "argocd" not in namespaces, "the release namespace belongs to helm --create-namespace"
+    ingresses = of_kind(objs, "Ingress")
+    argo = ingresses["argocd-server"]
+    assert argo["metadata"]["namespace"] == "argocd"
+    rule = argo["spec"]["rules"][0]
+    assert rule["host"] == "argo.example.com"
+    assert rule["http"]["paths"][0]["backend"]["service"]["name"] == "argocd-server"
+    dashboard = ingresses["tekton-dashboard"]
+    assert dashboard["metadata"]["namespace"] == "tekton-pipelines"
+    assert dashboard["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["port"]["number"] == 9097
+    assert "nginx.ingress.kubernetes.io/auth-type" not in (dashboard["metadata"].get("annotations") or {})
+    assert [o for o in objs if group(o) in CUSTOM_GROUPS] == []
+    sa = of_kind(objs, "ServiceAccount")["pipeline-builder"]
+    assert sa["metadata"]["namespace"] == "ci"
+    assert sa["secrets"] == [{"name": "registry-push"}]
+
+
+def test_platform_digitalocean_dashboard_auth_tls_and_hosts(helm_bin):
+    objs = objects(helm_bin, "platform-digitalocean-values.yaml")
+    ingresses = of_kind(objs, "Ingress")
+    assert ingresses["argocd-server"]["spec"]["rules"][0]["host"] == "argo.acme.dev"
+    assert ingresses["argocd-server"]["spec"]["tls"] == [{"hosts": ["argo.acme.dev"], "secretName": "acme-dev-tls"}]
+    dashboard = ingresses["tekton-dashboard"]
+    annotations = dashboard["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/auth-type"] == "basic"
+    assert annotations["nginx.ingress.kubernetes.io/auth-secret"] == "tekton-dashboard-auth"
+    assert dashboard["spec"]["rules"][0]["host"] == "ci.acme.dev"
+    assert of_kind(objs, "ServiceAccount")["pipeline-builder"]["secrets"] == [{"name": "registry-acme-push"}]
+
+
+def test_no_secret_with_data_is_rendered_anywhere(helm_bin):
+    for scenario in SCENARIOS:
+        for obj in objects(helm_bin, scenario):
+            if obj["kind"] == "Secret":
+                assert not obj.get("data") and not obj.get("stringData"), f"{scenario}: Secret {obj}"
+            assert "registry-push" not in str(obj.get("data", "")), scenario
+
+
+def _with_stand_in_dependency(tmp_path: Path) -> Path:
+    """A copy of the chart whose ingress-nginx dependency is a small local stand-in chart that
+    renders the controller Service from the values it is given (nothing downloaded)."""
+    chart = tmp_path / "gitops-platform"
+    shutil.copytree(CHART, chart)
+    sub = chart / "charts" / "ingress-nginx"
+    (sub / "templates").mkdir(parents=True)
+    (sub / "Chart.yaml").write_text("apiVersion: v2\nname: ingress-nginx\nversion: 4.15.1\n", encoding="utf-8")
+    (sub / "templates" / "service.yaml").write_text(
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: ingress-nginx-controller\n"
+        "  namespace: {{ .Values.namespaceOverride }}\n"
+        "  {{- with .Values.controller.service.annotations }}\n  annotations:\n"
+        "    {{- toYaml . | nindent 4 }}\n  {{- end }}\nspec:\n  type: LoadBalancer\n"
+        "  ports:\n    - name: http\n      port: 80\n", encoding="utf-8")
+    return chart
+
+
+def test_load_balancer_annotations_reach_the_controller_service_only_when_given(helm_bin, tmp_path):
+    chart = _with_stand_in_dependency(tmp_path)
+    services = {}
+    for scenario in ("platform-default-values.yaml", "platform-digitalocean-values.yaml"):
+        values = scenario_values(scenario)
+        values["ingress-nginx"] = {**values["ingress-nginx"], "enabled": True}
+        result = helm_adapter.render(chart, release="p", namespace="argocd", values=values, helm=str(helm_bin))
+        assert result.omitted_dependencies == ("argo-cd", "tekton-operator")
+        services[scenario] = of_kind(result.objects(), "Service")["ingress-nginx-controller"]
+    given = services["platform-digitalocean-values.yaml"]["metadata"]["annotations"]
+    assert given["kubernetes.digitalocean.com/load-balancer-id"] == "4de7ac8b-495b-4884-9a69-1050c6793cd6"
+    assert given["service.beta.kubernetes.io/do-loadbalancer-hostname"] == "lb.acme.dev"
+    assert all(isinstance(v, str) for v in given.values())
+    assert "annotations" not in services["platform-default-values.yaml"]["metadata"]
+    assert services["platform-default-values.yaml"]["metadata"]["namespace"] == "ingress-nginx"
+
+
+# ---------------------------------------------------------------- phase gitops
+
+@pytest.mark.parametrize("scenario", ["gitops-poc-values.yaml", "gitops-dev-prod-values.yaml"])
+def test_gitops_phase_renders_crs_and_nothing_from_the_platform_phase(helm_bin, scenario):
+    objs = objects(helm_bin, scenario)
+    kinds = {o["kind"] for o in objs}
+    for platform_kind in ("Namespace", "Ingress", "ServiceAccount", "Role", "RoleBinding"):
+        assert platform_kind not in kinds, f"{platform_kind} belongs to the platform release"
+    assert {"TektonConfig", "Task", "Pipeline", "Application"} <= kinds
+    config = of_kind(objs, "TektonConfig")["config"]
+    assert "namespace" not in config["metadata"]
+    assert config["spec"]["profile"] == "all"
+    assert config["spec"]["targetNamespace"] == "tekton-pipelines"
+    assert config["spec"]["dashboard"]["readonly"] is True
+    assert config["spec"]["pipeline"]["enable-bundles-resolver"] is True
+    assert config["spec"]["pipeline"]["enable-git-resolver"] is True
+
+
+def test_poc_has_one_app_in_dev_in_the_default_project(helm_bin):
+    objs = objects(helm_bin, "gitops-poc-values.yaml")
+    apps = of_kind(objs, "Application")
+    assert set(apps) == {"poc-root", "fakeservice-dev"}
+    assert "AppProject" not in {o["kind"] for o in objs}
+    root = apps["poc-root"]
+    assert root["spec"]["source"] == {"repoURL": "https://github.com/example/poc-gitops.git",
+                                      "targetRevision": "main", "path": "platform"}
+    assert "argocd.argoproj.io/sync-wave" in root["metadata"]["annotations"]
+    child = apps["fakeservice-dev"]
+    assert child["spec"]["project"] == "default"
+    assert child["spec"]["source"]["path"] == "platform/apps/fakeservice/dev"
+    assert child["spec"]["destination"] == {"server": "https://kubernetes.default.svc", "namespace": "dev"}
+    build = yaml.safe_load(of_kind(objs, "ConfigMap")["build-params"]["data"]["fakeservice.json"])
+    assert build["git-url"] == "https://github.com/BasLangenberg/tekton-pipeline-example-app"
+    assert build["go-build"] == "false"
+
+
+def test_sync_waves_put_dependencies_first_and_dev_is_automated_prod_manual(helm_bin):
+    apps = of_kind(objects(helm_bin, "gitops-dev-prod-values.yaml"), "Application")
+    wave = {name: int(a["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"]) for name, a in apps.items()}
+    for env in ("dev", "prod"):
+        assert wave[f"api-{env}"] < wave[f"web-{env}"]
+    for app in ("api", "web"):
+        dev, prod = apps[f"{app}-dev"]["spec"], apps[f"{app}-prod"]["spec"]
+        assert dev["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
+        assert "automated" not in prod["syncPolicy"]
+        assert dev["destination"] == {"name": "shop-dev", "namespace": "shop-dev"}
+        assert prod["destination"] == {"server": "https://prod.k8s.example.com", "namespace": "shop-prod"}
+        assert "CreateNamespace=true" in prod["syncPolicy"]["syncOptions"]
+        assert dev["source"]["path"] == f"clusters/shop/apps/{app}/dev"
+        assert dev["project"] == "shop"
+
+
+def test_deeper_dependency_chains_get_later_waves(helm_bin):
+    values = scenario_values("gitops-dev-prod-values.yaml")
+    base = values["apps"][1]
+    values["apps"] = [dict(base, name="db"), dict(base, name="api", dependsOn=["db"]),
+                      dict(base, name="web", dependsOn=["api", "db"]), dict(base, name="docs")]
+    apps = of_kind(helm_adapter.render(CHART, release="g", namespace="argocd", values=values,
+                                       helm=str(helm_bin)).objects(), "Application")
+    wave = {n: int(a["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"]) for n, a in apps.items()}
+    assert (wave["db-dev"], wave["api-dev"], wave["web-dev"], wave["docs-dev"]) == (0, 1, 2, 0)
+
+
+@pytest.mark.parametrize(("deps", "message"), [
+    ({"web": ["api"], "api": ["web"]}, "form a cycle"),
+    ({"web": ["nosuchapp"]}, "not an app in apps[]"),
+])
+def test_bad_dependencies_fail_with_a_clear_message(helm_bin, deps, message):
+    values = scenario_values("gitops-dev-prod-values.yaml")
+    for app in values["apps"]:
+        app["dependsOn"] = deps.get(app["name"], [])
+    with pytest.raises(HelmError) as err:
+        helm_adapter.render(CHART, release="g", namespace="argocd", values=values, helm=str(helm_bin))
+    assert message in str(err.value)
+
+
+def test_build_pipeline_uses_bundles_cache_and_surfaces_digest(helm_bin):
+    objs = objects(helm_bin, "gitops-dev-prod-values.yaml")
+    pipeline = of_kind(objs, "Pipeline")["build-and-push"]
+    assert pipeline["metadata"]["namespace"] == "ci"
+    tasks = {t["name"]: t for t in pipeline["spec"]["tasks"]}
+    clone, kaniko = tasks["clone"]["taskRef"], tasks["build-image"]["taskRef"]
+    assert clone["resolver"] == kaniko["resolver"] == "bundles"
+    assert {"name": "name", "value": "git-clone"} in clone["params"]
+    assert {"name": "name", "value": "kaniko"} in kaniko["params"]
+    params = {p["name"]: p["value"] for p in tasks["build-image"]["params"]}
+    assert "--cache=true" in params["EXTRA_ARGS"]
+    assert "--cache-repo=registry.digitalocean.com/shop/$(params.app-name)/cache" in params["EXTRA_ARGS"]
+    assert params["IMAGE"].startswith("registry.digitalocean.com/shop/$(params.app-name)")
+    results = {r["name"]: r["value"] for r in pipeline["spec"]["results"]}
+    assert results["IMAGE_DIGEST"] == "$(tasks.build-image.results.IMAGE_DIGEST)"
+    assert results["IMAGE_URL"] == "$(tasks.build-image.results.IMAGE_URL)"
+    assert tasks["go-test-build"]["when"][0]["input"] == "$(params.go-build)"
+    task = of_kind(objs, "Task")["go-test-build"]
+    step = task["spec"]["steps"][0]
+    assert "$(params." not in step["script"], "parameters reach the script through env only"
+    assert {e["name"] for e in step["env"]} >= {"GO_PACKAGE", "GO_CONTEXT"}
+    assert step["securityContext"]["runAsNonRoot"] is True
+    build = {k: yaml.safe_load(v) for k, v in of_kind(objs, "ConfigMap")["build-params"]["data"].items()}
+    assert build["web.json"]["go-image"].endswith(":1.24")
+    assert build["api.json"]["dockerfile"] == "services/api/Dockerfile"
+
+
+# ---------------------------------------------------------------- values schema
+
+def _schema_validator():
+    import json
+
+    import jsonschema
+    schema = json.loads((CHART / "values.schema.json").read_text(encoding="utf-8"))
+    jsonschema.Draft7Validator.check_schema(schema)
+    return jsonschema.Draft7Validator(schema)
+
+
+def test_schema_accepts_defaults_and_every_scenario():
+    validator = _schema_validator()
+    assert validator.schema["$schema"] == "http://json-schema.org/draft-07/schema#"
+    for scenario in SCENARIOS:
+        errors = [e.message for e in validator.iter_errors(with_defaults(scenario_values(scenario)))]
+        assert errors == [], scenario
+    # helm adds `global` to the merged values
+    assert not list(validator.iter_errors(with_defaults({"global": {"domain": "x"}})))
+
+
+def _described(node: Any, path: str = "$") -> list[str]:
+    missing = []
+    if isinstance(node, dict):
+        for key, sub in (node.get("properties") or {}).items():
+            if "description" not in sub:
+                missing.append(f"{path}.{key}")
+            missing += _described(sub, f"{path}.{key}")
+        for key in ("items", "additionalProperties"):
+            if isinstance(node.get(key), dict):
+                missing += _described(node[key], f"{path}[{key}]")
+        for key, sub in (node.get("definitions") or {}).items():
+            missing += _described(sub, f"{path}#{key}")
+    return missing
+
+
+def test_schema_describes_every_property():
+    assert _described(_schema_validator().schema) == []
+
+
+@pytest.mark.parametrize(("overrides", "where"), [
+    ({"unknownKey": 1}, "unknownKey"),
+    ({"platform": {"domian": "typo.example"}}, "domian"),
+    ({"phase": "both"}, "both"),
+    ({"tekton": {"pruner": {"keep": "twenty"}}}, "twenty"),
+    ({"environments": [{"name": "dev", "namespace": "dev", "destination": {}}]}, "destination"),
+    ({"apps": [{"name": "Web_App", "repoURL": "https://x"}]}, "Web_App"),
+    ({"ingress": {"argocd": {"enabled": "yes"}}}, "yes"),
+    ({"phase": "gitops"}, "enabled"),
+    ({"phase": "gitops", "argo-cd": {"enabled": False}, "ingress-nginx": {"enabled": False}}, "enabled"),
+])
+def test_schema_rejects_bad_values(overrides, where):
+    errors = list(_schema_validator().iter_errors(with_defaults(overrides)))
+    assert errors, f"accepted {overrides}"
+    assert any(where in (e.message + str(list(e.absolute_path)) + str(e.context)) for e in errors), errors
+
+
+def test_schema_accepts_gitops_phase_with_every_dependency_disabled():
+    overrides = {"phase": "gitops", **{d: {"enabled": False} for d in DEPENDENCIES}}
+    assert list(_schema_validator().iter_errors(with_defaults(overrides))) == []
+
+
+@pytest.mark.parametrize("overrides", [
+    {"phase": "gitops", "argo-cd": {"enabled": True}, "ingress-nginx": {"enabled": False},
+     "tekton-operator": {"enabled": False}},
+    {"bogus": True, **{d: {"enabled": False} for d in DEPENDENCIES}},
+])
+def test_helm_itself_rejects_bad_values(any_helm, overrides):
+    with pytest.raises(HelmError) as err:
+        helm_adapter.render(CHART, release="g", namespace="argocd", values=overrides, helm=str(any_helm))
+    text = str(err.value).lower()
+    assert "schema" in text or "values don't meet" in text or "additional properties" in text
+    assert err.value.stderr_tail
+
+
+def test_template_guard_names_the_dependency_when_the_schema_is_skipped(helm_bin, tmp_path):
+    chart = tmp_path / "gitops-platform"
+    shutil.copytree(CHART, chart)
+    (chart / "values.schema.json").unlink()
+    values = {"phase": "gitops", "argo-cd": {"enabled": False}, "ingress-nginx": {"enabled": True},
+              "tekton-operator": {"enabled": False}}
+    with pytest.raises(HelmError) as err:
+        helm_adapter.render(chart, release="g", namespace="argocd", values=values, helm=str(helm_bin))
+    assert "set ingress-nginx.enabled=false" in str(err.value)
