@@ -180,7 +180,7 @@ def test_unreadable_schema_file_is_a_config_error(tmp_path: Path) -> None:
         _registry(str(tmp_path)).validator("example.com/v1", "Widget")
 
 
-def _kubeconform_layout(crd_files: list[Path], root: Path) -> None:
+def write_kubeconform_layout(crd_files: list[Path], root: Path) -> None:
     """Write each CRD version's openAPIV3Schema as {group}/{kind}_{version}.json."""
     for file in crd_files:
         for crd in yaml.load_all(file.read_text(), Loader=yaml.CSafeLoader):
@@ -213,7 +213,7 @@ ARGO_APP = {
 
 def test_upstream_argo_cd_and_tekton_crds(shared_reference: Path, tmp_path: Path) -> None:
     crds = shared_reference / "crds"
-    _kubeconform_layout(sorted(crds.glob("*/*.yaml")), tmp_path / "layout")
+    write_kubeconform_layout(sorted(crds.glob("*/*.yaml")), tmp_path / "layout")
     registry = _registry(str(tmp_path / "layout"))
     typo = json.loads(json.dumps(ARGO_APP))
     typo["spec"]["source"]["repoUrl"] = typo["spec"]["source"].pop("repoURL")
