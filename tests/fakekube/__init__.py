@@ -39,7 +39,8 @@ Where it differs from a real API server (keep this list honest):
 - no authentication/authorization, no admission (except: namespaced creates need an existing,
   non-terminating namespace), no webhooks, no defaulting except: Namespace (finalizer, phase, name label),
   Secret (stringData folded into data, type Opaque), Service (type, clusterIP/clusterIPs, port protocol,
-  targetPort), Deployment/StatefulSet/ReplicaSet ``spec.replicas: 1``;
+  targetPort), Deployment/StatefulSet/ReplicaSet ``spec.replicas: 1`` and the
+  default RollingUpdate strategy of Deployment/StatefulSet/DaemonSet (defaults are applied on create only);
 - no validation beyond names (lowercase RFC 1123 subdomain), CRD name/group/names/versions, and
   namespace/name consistency; CRD schemas are not used (no pruning, no validation, no defaults);
 - no version conversion: an object is stored once and served at any version of its resource by

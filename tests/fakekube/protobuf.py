@@ -164,7 +164,30 @@ def _namespace(buf: bytes) -> dict:
     return obj
 
 
-DECODERS = {("v1", "Secret"): _secret, ("v1", "ConfigMap"): _config_map, ("v1", "Namespace"): _namespace}
+def _delete_options(buf: bytes) -> dict:
+    obj: dict = {"apiVersion": "v1", "kind": "DeleteOptions"}
+    for number, _, raw in fields(buf):
+        if number == 1:
+            obj["gracePeriodSeconds"] = raw
+        elif number == 2:
+            names = {1: "uid", 2: "resourceVersion"}
+            obj["preconditions"] = {names[n]: _str(v) for n, _, v in fields(raw) if n in names}
+        elif number == 3:
+            obj["orphanDependents"] = bool(raw)
+        elif number == 4:
+            obj["propagationPolicy"] = _str(raw)
+        elif number == 5:
+            obj.setdefault("dryRun", []).append(_str(raw))
+    return obj
+
+
+DECODERS = {
+    ("v1", "Secret"): _secret,
+    ("v1", "ConfigMap"): _config_map,
+    ("v1", "Namespace"): _namespace,
+    ("v1", "DeleteOptions"): _delete_options,
+    ("meta.k8s.io/v1", "DeleteOptions"): _delete_options,
+}
 
 
 def decode(body: bytes) -> dict:

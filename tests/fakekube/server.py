@@ -425,8 +425,25 @@ class FakeKube:
                 port.setdefault("protocol", "TCP")
                 port.setdefault("targetPort", port.get("port"))
             obj.setdefault("status", {"loadBalancer": {}})
-        elif kind in ("Deployment", "StatefulSet", "ReplicaSet"):
-            obj.setdefault("spec", {}).setdefault("replicas", 1)
+        elif kind in ("Deployment", "StatefulSet", "ReplicaSet", "DaemonSet"):
+            spec = obj.setdefault("spec", {})
+            if kind != "DaemonSet":
+                spec.setdefault("replicas", 1)
+            if kind == "Deployment":
+                spec.setdefault(
+                    "strategy",
+                    {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}},
+                )
+            elif kind == "StatefulSet":
+                spec.setdefault(
+                    "updateStrategy", {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}
+                )
+                spec.setdefault("podManagementPolicy", "OrderedReady")
+            elif kind == "DaemonSet":
+                spec.setdefault(
+                    "updateStrategy",
+                    {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}},
+                )
         elif kind == "CustomResourceDefinition":
             obj["status"] = {
                 "conditions": [],
