@@ -85,6 +85,10 @@ SCHEMAS: list[Any] = [
         "$ref": "#/$defs/node",
     },
     {"$ref": "#/$defs/s", "type": "string", "$defs": {"s": {"minLength": 2}}},
+    {
+        "$defs": {"inner": {"$id": "urn:inner", "$ref": "#/$defs/x", "$defs": {"x": {"type": "integer"}}}},
+        "properties": {"a": {"$ref": "#/$defs/inner"}},
+    },
 ]
 
 
@@ -92,7 +96,12 @@ def _compile(schema: Any) -> Any:
     resource = Resource.from_contents(schema if isinstance(schema, dict) else {}, default_specification=DRAFT202012)
     uri = "urn:test"
     registry = Registry().with_resource(uri, resource) if isinstance(schema, dict) else Registry()
-    return Compiler().compile(schema, registry.resolver(base_uri=uri))
+    compiler = Compiler(
+        enter_schema=lambda resolver, sub: resolver.in_subresource(
+            Resource.from_contents(sub, default_specification=DRAFT202012)
+        )
+    )
+    return compiler.compile(schema, registry.resolver(base_uri=uri))
 
 
 @pytest.mark.parametrize("schema", SCHEMAS, ids=[str(i) for i in range(len(SCHEMAS))])

@@ -228,7 +228,7 @@ class SchemaRegistry:
         suffix = "-strict" if strict else ""
         self._builtin_dir = _kubernetes_schema_root() / f"v{self.kubernetes_version}.0-local{suffix}"
         self._builtin_registry: Registry | None = None
-        self._builtin_compiler = Compiler()
+        self._builtin_compiler = Compiler(enter_schema=_enter_schema)
         self._validators: dict[tuple[str, str], KindValidator | None] = {}
 
     def validator(self, api_version: str, kind: str) -> KindValidator | None:
@@ -295,12 +295,18 @@ class SchemaRegistry:
         registry = Registry().with_resource(uri, resource)
         dialect = schema.get("$schema") if isinstance(schema.get("$schema"), str) else DIALECT_2020_12
         try:
-            fast = Compiler(dialect=dialect).compile(schema, registry.resolver(base_uri=uri))
+            fast = Compiler(enter_schema=_enter_schema, dialect=dialect).compile(
+                schema, registry.resolver(base_uri=uri)
+            )
         except Unsupported:
             fast = None
         except Exception as e:  # an unresolvable $ref in the file
             raise ConfigError(f"{path}: invalid schema: {e}") from e
         return KindValidator(schema=schema, registry=registry, fast=fast)
+
+
+def _enter_schema(resolver: Any, schema: dict[str, Any]) -> Any:
+    return resolver.in_subresource(Resource.from_contents(schema, default_specification=DRAFT202012))
 
 
 def _parse_location(location: str) -> _Source:

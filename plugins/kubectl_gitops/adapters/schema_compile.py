@@ -10,20 +10,33 @@ that tells booleans from numbers), several times faster than ``jsonschema``'s
 ``jsonschema`` for them.
 
 A schema using a keyword this compiler does not implement raises :class:`Unsupported`;
-the caller then uses ``jsonschema`` for that schema.
+the caller then uses ``jsonschema`` for that schema. References are followed through a
+resolver the caller passes in (``referencing``'s fits), so this module imports no
+JSON Schema library itself.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from referencing import Resource
-from referencing.jsonschema import DRAFT202012
 
-if TYPE_CHECKING:
-    from referencing._core import Resolver
+class Resolved(Protocol):
+    """What resolving a ``$ref`` gives: the target schema and a resolver relative to it."""
+
+    contents: Any
+    resolver: Resolver
+
+
+class Resolver(Protocol):
+    """Resolves ``$ref``s relative to a base URI (``referencing.Resolver`` fits)."""
+
+    def lookup(self, ref: str) -> Resolved: ...
+
+
+# Given a resolver and a schema carrying ``$id``, the resolver relative to that schema.
+EnterSchema = Callable[[Resolver, dict[str, Any]], Resolver]
 
 Check = Callable[[Any], bool]
 
@@ -156,10 +169,12 @@ class Compiler:
     """Compiles schemas reachable through one ``referencing`` registry, sharing results.
 
     Args:
+        enter_schema: Returns the resolver to use inside a schema that has an ``$id``.
         dialect: The ``$schema`` of the schemas (draft 2020-12 unless they name another).
     """
 
-    def __init__(self, *, dialect: str = DIALECT_2020_12) -> None:
+    def __init__(self, *, enter_schema: EnterSchema, dialect: str = DIALECT_2020_12) -> None:
+        self._enter_schema = enter_schema
         self._done: dict[int, Check] = {}
         self._cells: dict[int, list[Check | None]] = {}
         self._keep: list[Any] = []
@@ -201,9 +216,7 @@ class Compiler:
 
     def _compile(self, schema: dict[str, Any], resolver: Resolver) -> Check:
         if "$id" in schema and isinstance(schema["$id"], str):
-            resolver = resolver.in_subresource(
-                Resource.from_contents(schema, default_specification=DRAFT202012)
-            )
+            resolver = self._enter_schema(resolver, schema)
         if "$ref" in schema and self._dialect in _OLD_DRAFTS_REF_OVERRIDES:
             schema = {"$ref": schema["$ref"]}
         for keyword in schema:

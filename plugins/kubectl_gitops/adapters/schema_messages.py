@@ -13,9 +13,6 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from jsonschema import ValidationError
-from jsonschema.exceptions import best_match
-
 _IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$-]*$")
 _MAX_VALUE_CHARS = 40
 _MAX_ENUM_SHOWN = 8
@@ -88,11 +85,11 @@ def _expected(types: Sequence[str]) -> str:
     return " or ".join(unique)
 
 
-def translate(error: ValidationError, *, redact: bool) -> tuple[str, str]:
+def translate(error: Any, *, redact: bool) -> tuple[str, str]:
     """Return (field path, message) for one ``jsonschema`` error.
 
     Args:
-        error: The error, as yielded by ``iter_errors``.
+        error: A ``jsonschema.ValidationError``, as yielded by ``iter_errors``.
         redact: Never include the offending value (the object is a Secret).
     """
     path = list(error.absolute_path)
@@ -123,9 +120,7 @@ def translate(error: ValidationError, *, redact: bool) -> tuple[str, str]:
     if keyword in ("oneOf", "anyOf"):
         return _combinator(error, path, redact=redact)
     if keyword == "pattern":
-        return field_path(
-            path
-        ), f"{describe(instance, redact=redact)} does not match pattern {json.dumps(value)}"
+        return field_path(path), f"{describe(instance, redact=redact)} does not match pattern {json.dumps(value)}"
     limits = {
         "minLength": "must be at least {} characters long",
         "maxLength": "must be at most {} characters long",
@@ -148,14 +143,23 @@ def translate(error: ValidationError, *, redact: bool) -> tuple[str, str]:
     return field_path(path), f"does not satisfy {keyword}"
 
 
-def _combinator(error: ValidationError, path: list[str | int], *, redact: bool) -> tuple[str, str]:
+def _most_specific(errors: Sequence[Any]) -> Any:
+    """The error that got furthest into the object (deepest path; the earliest on a tie)."""
+    best = errors[0]
+    for error in errors[1:]:
+        if len(error.absolute_path) > len(best.absolute_path):
+            best = error
+    return best
+
+
+def _combinator(error: Any, path: list[str | int], *, redact: bool) -> tuple[str, str]:
     branches = error.validator_value if isinstance(error.validator_value, list) else []
     branch_types = [_types_of(b) for b in branches]
     if branch_types and all(t is not None for t in branch_types):
         types = [t for group in branch_types for t in group]  # type: ignore[union-attr]
         return field_path(path), f"expected {_expected(types)}, got {describe(error.instance, redact=redact)}"
     if error.context:
-        return translate(best_match(error.context), redact=redact)
+        return translate(_most_specific(error.context), redact=redact)
     if error.validator == "oneOf":
         return field_path(path), "matches more than one of the allowed forms"
     return field_path(path), "matches none of the allowed forms"
