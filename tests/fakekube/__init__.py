@@ -16,8 +16,10 @@ What it serves:
   parameters, so kubectl/helm use server-side field validation; there are no schemas (kubectl computes
   client-side strategic merge patches from its compiled-in types). ``/openapi/v2`` is an empty document
   (empty protobuf message when protobuf is asked for).
-- request bodies in JSON, YAML, and protobuf for Secret, ConfigMap and Namespace only (see
-  :mod:`fakekube.protobuf`); responses are always JSON.
+- request bodies in JSON, YAML, and protobuf for Secret, ConfigMap, Namespace and DeleteOptions only (see
+  :mod:`fakekube.protobuf`); responses are always JSON. Other kinds sent as protobuf get 415, and
+  client-go does not fall back: imperative ``kubectl create deployment|service|job|...`` therefore
+  fails here, use ``kubectl apply``/``create -f`` (JSON) instead.
 - GET/LIST/POST/PUT/PATCH/DELETE/deletecollection, ``status`` and ``scale`` subresources, ``dryRun=All``;
   uid, a global resourceVersion counter, generation (bumped when anything but metadata/status changes,
   for every kind), creationTimestamp, generateName; 201/404/409 (AlreadyExists, Conflict on a stale

@@ -18,6 +18,10 @@ class ProtobufError(ValueError):
     pass
 
 
+class UnsupportedKind(ProtobufError):
+    """A well-formed envelope holding a kind this decoder does not know."""
+
+
 def _varint(buf: bytes, pos: int) -> tuple[int, int]:
     result = 0
     shift = 0
@@ -207,5 +211,5 @@ def decode(body: bytes) -> dict:
             raw = value
     decoder = DECODERS.get((api_version, kind))
     if decoder is None:
-        raise ProtobufError(f"protobuf bodies of {api_version} {kind} are not supported")
+        raise UnsupportedKind(f"the stand-in does not decode protobuf bodies of {api_version} {kind}")
     return decoder(raw)

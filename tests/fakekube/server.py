@@ -1140,7 +1140,10 @@ def _decode_body(handler, body: bytes):
     ctype = (handler.headers.get("Content-Type") or "application/json").split(";")[0].strip()
     try:
         if ctype == "application/vnd.kubernetes.protobuf":
-            return protobuf.decode(body)
+            try:
+                return protobuf.decode(body)
+            except protobuf.UnsupportedKind as exc:
+                raise ApiError(415, "UnsupportedMediaType", str(exc)) from None
         if ctype in ("application/yaml", "application/apply-patch+yaml"):
             return yaml.safe_load(body.decode() or "null")
         if ctype.endswith("json") or ctype == "":
