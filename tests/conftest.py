@@ -68,3 +68,7 @@ def kubectl_bin() -> Path:
 def any_helm(request) -> Path:
     """Each pinned helm in turn (Helm 4 and Helm 3.19)."""
     return _tool(request.param)
+
+
+from fakedo.fixtures import *  # noqa: E402,F403 - the DigitalOcean API stand-in's fixtures
+from fakekube.fixtures import *  # noqa: E402,F403 - the Kubernetes API stand-in's fixtures

@@ -67,14 +67,18 @@ def command(ctx: click.Context, paths: tuple[str, ...], kubernetes_version: str 
             ]
         emit_data(data, s.output)
     else:
+        for r in report.releases:
+            omitted = (f"; not rendered offline: {', '.join(r.omitted_dependencies)} "
+                       f"(run `helm dependency build` on the chart to include them)"
+                       if r.omitted_dependencies else "")
+            click.echo(f"Phase {r.phase}: release {r.release} in namespace {r.namespace}, "
+                       f"{r.objects} objects{omitted}")
+            if not s.quiet:
+                for result in report.results:
+                    if result.source.startswith(f"{r.release}:"):
+                        where = f"{result.namespace}/" if result.namespace else ""
+                        click.echo(f"  {result.kind} {where}{result.name}")
         text = validate_report.format_text(report.results, verbose=s.verbose > 0)
         if text:
             click.echo(text)
-        if report.releases:
-            for r in report.releases:
-                omitted = (f"; not rendered offline: {', '.join(r.omitted_dependencies)} "
-                           f"(run `helm dependency build` on the chart to include them)"
-                           if r.omitted_dependencies else "")
-                click.echo(f"Phase {r.phase}: release {r.release} in namespace {r.namespace}, "
-                           f"{r.objects} objects{omitted}")
     return 0 if report.ok else 1

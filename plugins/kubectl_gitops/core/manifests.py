@@ -84,10 +84,18 @@ def load_documents(paths: Sequence[str], *, stdin: TextIO | None = None) -> Iter
         ...     print(doc.source, doc.line, doc.obj["kind"] if doc.obj else doc.error)
     """
     for source, text in _read_inputs(paths, stdin=stdin):
-        if source.endswith(".json"):
-            yield from _json_documents(source, text)
-        else:
-            yield from _yaml_documents(source, text)
+        yield from parse_documents(text, source=source)
+
+
+def parse_documents(text: str, *, source: str) -> Iterator[Document]:
+    """Yield every object in ``text`` (YAML, or JSON when ``source`` ends in ``.json``).
+
+    Used for manifests that never were a file, such as helm's rendered output.
+    """
+    if source.endswith(".json"):
+        yield from _json_documents(source, text)
+    else:
+        yield from _yaml_documents(source, text)
 
 
 def _read_inputs(paths: Sequence[str], *, stdin: TextIO | None) -> Iterator[tuple[str, str]]:

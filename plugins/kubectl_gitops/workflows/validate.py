@@ -87,22 +87,22 @@ def _platform_documents(
     rendered_releases = []
     kube_version = opts.kubernetes_version or config.kubernetes_minor
     for release in values.releases(config):
-        reporter.action(f"rendering phase {release.phase} (release {release.release})")
+        reporter.action(f"rendering phase {release.phase} (release {release.name})")
         result = helm.render(
             chart_dir(),
-            release=release.release,
+            release=release.name,
             namespace=release.namespace,
             values=values.chart_values(config, phase=release.phase),
             kube_version=kube_version,
             helm=binary,
         )
-        docs = [d for source, text in _chunks(result.manifest, release.release)
+        docs = [d for source, text in _chunks(result.manifest_text, release.name)
                 for d in manifests.parse_documents(text, source=source)]
         documents.extend(docs)
         rendered_releases.append(
             RenderedRelease(
                 phase=release.phase,
-                release=release.release,
+                release=release.name,
                 namespace=release.namespace,
                 objects=len(docs),
                 omitted_dependencies=tuple(result.omitted_dependencies),
