@@ -141,7 +141,8 @@ def _cell(text: str) -> str:
 
 def values_table(text: str) -> str:
     rows = ["| Key | Type | Default | Description |", "|-----|------|---------|-------------|"]
-    rows += [f"| {_cell(v.key)} | {v.type} | {_cell(v.default)} | {_cell(v.description)} |" for v in parse(text)]
+    rows += [f"| {_cell(v.key)} | {v.type} | {_cell(v.default)} | {_cell(v.description)} |"
+             for v in parse(text)]
     return "\n".join(rows)
 
 
@@ -183,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if readme.is_file() and readme.read_text(encoding="utf-8") == text:
         return 0
-    sys.stderr.write("charts/gitops-platform/README.md is out of date: run python tests/chartdocs.py --write\n")
+    sys.stderr.write("charts/gitops-platform/README.md is out of date: "
+                     "run python tests/chartdocs.py --write\n")
     return 1
 
 

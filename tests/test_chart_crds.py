@@ -96,10 +96,9 @@ def rendered_custom_objects(helm_path: str) -> tuple[tuple[str, dict[str, Any]],
 
 def cli_runs() -> list[dict[str, Any]]:
     """A PipelineRun and a TaskRun shaped as the chart README tells the CLI to create them."""
-    binding = [{"name": "source", "volumeClaimTemplate": {"spec": {"accessModes": ["ReadWriteOnce"],
-                                                                   "resources": {"requests": {"storage": "1Gi"}}}}},
-               {"name": "dockerconfig", "secret": {"secretName": "registry-push",
-                                                   "items": [{"key": ".dockerconfigjson", "path": "config.json"}]}}]
+    claim = {"spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}
+    push = {"secretName": "registry-push", "items": [{"key": ".dockerconfigjson", "path": "config.json"}]}
+    binding = [{"name": "source", "volumeClaimTemplate": claim}, {"name": "dockerconfig", "secret": push}]
     pod = {"securityContext": {"fsGroup": 65532}}
     return [
         {"apiVersion": "tekton.dev/v1", "kind": "PipelineRun",
@@ -136,6 +135,25 @@ def test_rendered_custom_objects_validate_against_upstream_crds_and_ours(helm_bi
             assert _errors(strict(upstream[key]), obj) == [], f"{scenario} {key} {obj['metadata']['name']}"
             checked_upstream += 1
     assert checked_upstream >= len(objs) - 2  # TektonConfig has no upstream CRD in the reference data
+
+
+def test_trigger_template_creates_a_valid_pipeline_run_of_the_pipeline(helm_bin, upstream):
+    objs = [o for s, o in rendered_custom_objects(str(helm_bin)) if s == "gitops-dev-prod-values.yaml"]
+    (template,) = [o for o in objs if o["kind"] == "TriggerTemplate"]
+    (pipeline,) = [o for o in objs if o["kind"] == "Pipeline"]
+    (run,) = template["spec"]["resourcetemplates"]
+    key = key_of(run)
+    assert _errors(strict(upstream[key]), run) == []
+    assert _errors(ours()[key], run) == []
+    assert run["spec"]["pipelineRef"]["name"] == pipeline["metadata"]["name"]
+    declared = {p["name"] for p in pipeline["spec"]["params"]}
+    required = {p["name"] for p in pipeline["spec"]["params"] if "default" not in p}
+    given = {p["name"] for p in run["spec"]["params"]}
+    assert required <= given <= declared
+    assert run["spec"]["taskRunTemplate"]["podTemplate"]["securityContext"]["fsGroup"] == 65532
+    tt_params = {p["name"] for p in template["spec"]["params"]}
+    for param in run["spec"]["params"]:
+        assert param["value"].removeprefix("$(tt.params.").rstrip(")") in tt_params
 
 
 def test_runs_the_cli_creates_validate_against_both(upstream):
@@ -203,7 +221,9 @@ def test_our_schemas_agree_with_the_upstream_crds(upstream):
             continue
         assert disagreements(schema, upstream[key]) == [], key
         compared += 1
-    assert compared == 6
+    assert compared == 9
+    for kind in ("EventListener", "TriggerBinding", "TriggerTemplate"):
+        assert "Go types" in ours()[("triggers.tekton.dev", kind, "v1beta1")]["description"]
 
 
 def test_disagreement_check_catches_a_made_up_field(upstream):

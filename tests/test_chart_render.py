@@ -93,6 +93,11 @@ def test_platform_phase_renders_namespaces_ingresses_and_no_custom_resources(hel
     assert dashboard["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["port"]["number"] == 9097
     assert "nginx.ingress.kubernetes.io/auth-type" not in (dashboard["metadata"].get("annotations") or {})
     assert [o for o in objs if group(o) in CUSTOM_GROUPS] == []
+    webhook = ingresses["el-git-push"]
+    assert webhook["metadata"]["namespace"] == "ci"
+    assert webhook["spec"]["rules"][0]["host"] == "hooks.example.com"
+    assert of_kind(objs, "ClusterRoleBinding")["gitops-tekton-triggers-clusterinterceptors"]["roleRef"][
+        "name"] == "tekton-triggers-eventlistener-clusterroles"
     sa = of_kind(objs, "ServiceAccount")["pipeline-builder"]
     assert sa["metadata"]["namespace"] == "ci"
     assert sa["secrets"] == [{"name": "registry-push"}]
@@ -102,7 +107,8 @@ def test_platform_digitalocean_dashboard_auth_tls_and_hosts(helm_bin):
     objs = objects(helm_bin, "platform-digitalocean-values.yaml")
     ingresses = of_kind(objs, "Ingress")
     assert ingresses["argocd-server"]["spec"]["rules"][0]["host"] == "argo.acme.dev"
-    assert ingresses["argocd-server"]["spec"]["tls"] == [{"hosts": ["argo.acme.dev"], "secretName": "acme-dev-tls"}]
+    tls = [{"hosts": ["argo.acme.dev"], "secretName": "acme-dev-tls"}]
+    assert ingresses["argocd-server"]["spec"]["tls"] == tls
     dashboard = ingresses["tekton-dashboard"]
     annotations = dashboard["metadata"]["annotations"]
     assert annotations["nginx.ingress.kubernetes.io/auth-type"] == "basic"
@@ -126,7 +132,7 @@ def _with_stand_in_dependency(tmp_path: Path) -> Path:
     shutil.copytree(CHART, chart)
     sub = chart / "charts" / "ingress-nginx"
     (sub / "templates").mkdir(parents=True)
-    (sub / "Chart.yaml").write_text("apiVersion: v2\nname: ingress-nginx\nversion: 4.15.1\n", encoding="utf-8")
+    (sub / "Chart.yaml").write_text("apiVersion: v2\nname: ingress-nginx\nversion: 0.0.1\n", encoding="utf-8")
     (sub / "templates" / "service.yaml").write_text(
         "apiVersion: v1\nkind: Service\nmetadata:\n  name: ingress-nginx-controller\n"
         "  namespace: {{ .Values.namespaceOverride }}\n"
@@ -142,7 +148,8 @@ def test_load_balancer_annotations_reach_the_controller_service_only_when_given(
     for scenario in ("platform-default-values.yaml", "platform-digitalocean-values.yaml"):
         values = scenario_values(scenario)
         values["ingress-nginx"] = {**values["ingress-nginx"], "enabled": True}
-        result = helm_adapter.render(chart, release="p", namespace="argocd", values=values, helm=str(helm_bin))
+        result = helm_adapter.render(chart, release="p", namespace="argocd", values=values,
+                                     helm=str(helm_bin))
         assert result.omitted_dependencies == ("argo-cd", "tekton-operator")
         services[scenario] = of_kind(result.objects(), "Service")["ingress-nginx-controller"]
     given = services["platform-digitalocean-values.yaml"]["metadata"]["annotations"]
@@ -191,7 +198,7 @@ def test_poc_has_one_app_in_dev_in_the_default_project(helm_bin):
 
 def test_sync_waves_put_dependencies_first_and_dev_is_automated_prod_manual(helm_bin):
     apps = of_kind(objects(helm_bin, "gitops-dev-prod-values.yaml"), "Application")
-    wave = {name: int(a["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"]) for name, a in apps.items()}
+    wave = {n: int(a["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"]) for n, a in apps.items()}
     for env in ("dev", "prod"):
         assert wave[f"api-{env}"] < wave[f"web-{env}"]
     for app in ("api", "web"):
@@ -227,6 +234,27 @@ def test_bad_dependencies_fail_with_a_clear_message(helm_bin, deps, message):
     with pytest.raises(HelmError) as err:
         helm_adapter.render(CHART, release="g", namespace="argocd", values=values, helm=str(helm_bin))
     assert message in str(err.value)
+
+
+def test_push_webhooks_trigger_builds_per_app(helm_bin):
+    objs = objects(helm_bin, "gitops-dev-prod-values.yaml")
+    listener = of_kind(objs, "EventListener")["git-push"]
+    triggers = {t["name"]: t for t in listener["spec"]["triggers"]}
+    assert set(triggers) == {"web", "api"}
+    api = triggers["api"]
+    github, cel = api["interceptors"]
+    assert github["ref"]["name"] == "github"
+    secret_ref = {"secretName": "shop-webhook", "secretKey": "secretToken"}
+    assert {"name": "secretRef", "value": secret_ref} in github["params"]
+    assert cel["params"][0]["value"] == ("body.repository.clone_url == 'https://github.com/example/shop-api.git'"
+                                         " && body.ref == 'refs/heads/main'")
+    inline = {b["name"]: b["value"] for b in api["bindings"] if "name" in b}
+    assert inline["context"] == "services/api" and inline["go-package"] == "./cmd/api"
+    assert {"ref": "git-push"} in api["bindings"]
+    assert of_kind(objs, "TriggerBinding")["git-push"]["spec"]["params"] == [
+        {"name": "git-revision", "value": "$(body.after)"}]
+    poc = of_kind(objects(helm_bin, "gitops-poc-values.yaml"), "EventListener")["git-push"]
+    assert [i["ref"]["name"] for i in poc["spec"]["triggers"][0]["interceptors"]] == ["cel"]
 
 
 def test_build_pipeline_uses_bundles_cache_and_surfaces_digest(helm_bin):
@@ -303,6 +331,7 @@ def test_schema_describes_every_property():
     ({"tekton": {"pruner": {"keep": "twenty"}}}, "twenty"),
     ({"environments": [{"name": "dev", "namespace": "dev", "destination": {}}]}, "destination"),
     ({"apps": [{"name": "Web_App", "repoURL": "https://x"}]}, "Web_App"),
+    ({"apps": [{"name": "web", "repoURL": "https://x/a' || true"}]}, "repoURL"),
     ({"ingress": {"argocd": {"enabled": "yes"}}}, "yes"),
     ({"phase": "gitops"}, "enabled"),
     ({"phase": "gitops", "argo-cd": {"enabled": False}, "ingress-nginx": {"enabled": False}}, "enabled"),

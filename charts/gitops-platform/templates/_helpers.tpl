@@ -103,3 +103,31 @@ Argument: dict "app" <app entry> "root" $.
 {{- $image -}}
 {{- end -}}
 {{- end }}
+
+{{/*
+Host of the webhook Ingress in front of the Tekton Triggers EventListener: the configured host
+or hooks.<domain>.
+*/}}
+{{- define "gitops-platform.webhooks.host" -}}
+{{- .Values.ingress.webhooks.host | default (printf "hooks.%s" .Values.platform.domain) -}}
+{{- end }}
+
+{{/*
+The PipelineRun parameters of one app as a dict (pipeline param name -> value). Shared by the
+build-params ConfigMap (for `kubectl gitops build`) and the per-app Triggers, so both start
+identical builds. Argument: dict "app" <app entry> "root" $.
+*/}}
+{{- define "gitops-platform.apps.buildParams" -}}
+{{- $app := .app }}
+{{- $go := $app.goBuild | default dict }}
+{{- $context := $app.context | default "." }}
+{{- toJson (dict
+    "app-name" $app.name
+    "git-url" $app.repoURL
+    "git-revision" ($app.targetRevision | default .root.Values.tekton.pipeline.defaultRevision)
+    "context" $context
+    "dockerfile" ($app.dockerfile | default (printf "%s/Dockerfile" (trimSuffix "/" $context)))
+    "go-build" ($go.enabled | default false | toString)
+    "go-package" ($go.package | default "./...")
+    "go-image" (include "gitops-platform.apps.golangImage" .)) -}}
+{{- end }}
