@@ -64,7 +64,7 @@ def test_every_problem_reported_with_line_and_path():
     found = problems(text)
     assert "gitops.yaml:3 name: 'Demo_1' is not valid: a lower-case DNS label" in found[0]
     assert found[1] == 'gitops.yaml:5 regoin: unknown key "regoin" (did you mean "region"?)'
-    assert found[2] == "gitops.yaml:17 applications.web.port: expected integer, got str '80'"
+    assert found[2] == 'gitops.yaml:17 applications.web.port: expected integer, got string "80"'
     assert len(found) == 3
 
 

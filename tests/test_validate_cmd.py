@@ -56,7 +56,8 @@ def test_invalid_config_exit_2_with_every_problem(tmp_path, helm_bin):
     lines = out.stderr.strip().splitlines()
     assert lines[0] == "error: gitops.yaml has 2 problems"
     assert any('regoin: unknown key "regoin" (did you mean "region"?)' in line for line in lines)
-    assert any("registry.tier: 'huge' is not one of: starter, basic, professional" in line for line in lines)
+    assert any('registry.tier: must be one of "starter", "basic", "professional"; got string "huge"' in line
+               for line in lines)
     assert "Traceback" not in out.stderr
 
 

@@ -19,6 +19,7 @@ import yaml
 from ..core import config as model
 from ..core.errors import ConfigError
 from ..core.resources import schemas_dir
+from . import schema_messages
 
 Path_ = tuple[str | int, ...]
 
@@ -121,24 +122,11 @@ def _describe(error: Any, positions: _Positions, source: str) -> list[tuple[int,
 
 
 def _short(error: Any) -> str:
-    validator, value = error.validator, error.validator_value
-    instance = error.instance
-    if validator == "type":
-        return f"expected {value}, got {type(instance).__name__} {instance!r}"
-    if validator == "enum":
-        return f"{instance!r} is not one of: {', '.join(map(str, value))}"
-    if validator == "const":
-        return f"must be {value!r}"
-    if validator == "pattern":
-        desc = error.schema.get("description") or f"must match {value}"
-        return f"{instance!r} is not valid: {desc[0].lower() + desc[1:]}"
-    if validator in {"minimum", "maximum"}:
-        return f"{instance!r} must be {'at least' if validator == 'minimum' else 'at most'} {value}"
-    if validator == "minProperties":
-        return "must not be empty"
-    if validator == "uniqueItems":
-        return "entries must be unique"
-    return error.message
+    """The message for one schema error: the config's own wording for patterns, else the validator's."""
+    if error.validator == "pattern":
+        desc = error.schema.get("description") or f"must match {error.validator_value}"
+        return f"{error.instance!r} is not valid: {desc[0].lower() + desc[1:]}"
+    return schema_messages.translate(error, redact=False)[1]
 
 
 def _cross_field_problems(data: dict[str, Any], positions: _Positions, source: str) -> list[tuple[int, str]]:
