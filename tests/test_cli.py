@@ -24,7 +24,8 @@ def plugin_env(tmp_path, kubectl_bin):
     """PATH with only our executables and real kubectl; a kubeconfig with two contexts."""
     path_dir = tmp_path / "path"
     path_dir.mkdir()
-    for name in ["kubectl-gitops", *(f"kubectl-gitops-{c}" for c in COMMANDS), "argocd-gitops"]:
+    for name in ["kubectl-gitops", *(f"kubectl-gitops-{c}" for c in COMMANDS), "argocd-gitops",
+                 "kubectl_complete-gitops", *(f"kubectl_complete-gitops-{c}" for c in COMMANDS)]:
         (path_dir / name).symlink_to(BIN / name)
     (path_dir / "kubectl").symlink_to(kubectl_bin)
     kubeconfig = tmp_path / "kubeconfig"
@@ -175,3 +176,23 @@ def test_init_prompts_on_a_terminal(tmp_path):
     config = config_file.load(target)
     assert config.provider == "existing" and config.name == "demo"
     assert [e.name for e in config.environments] == ["dev"]
+
+
+def completions(env, *words):
+    out = run(["kubectl", "__complete", "gitops", *words], env=env)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.strip().splitlines()
+    return [line.split("\t")[0] for line in lines[:-1]], lines[-1]
+
+
+def test_shell_completion_through_kubectl(plugin_env):
+    values, directive = completions(plugin_env, "va")
+    assert "validate" in values and directive == ":4"
+    values, directive = completions(plugin_env, "--context", "b", "i")
+    assert values == ["init"] and directive == ":4"
+    values, _ = completions(plugin_env, "validate", "-o", "")
+    assert values == ["text", "json", "yaml", "junit"]
+    values, _ = completions(plugin_env, "init", "--prov")
+    assert values == ["--provider"]
+    values, _ = completions(plugin_env, "init", "--provider", "")
+    assert values == ["digitalocean", "existing"]

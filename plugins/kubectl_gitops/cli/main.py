@@ -109,3 +109,25 @@ def main_init() -> None:
 def main_validate() -> None:
     """``kubectl-gitops-validate``."""
     _standalone("validate")
+
+
+def _complete(command: click.Command) -> None:
+    from .complete import answer
+
+    for line in answer(command, sys.argv[1:]):
+        click.echo(line)
+
+
+def main_complete() -> None:
+    """``kubectl_complete-gitops``: completion of ``kubectl gitops ...`` for kubectl's shell completion."""
+    _complete(cli)
+
+
+def main_complete_init() -> None:
+    """``kubectl_complete-gitops-init`` (kubectl picks it for ``kubectl gitops init ...``)."""
+    _complete(cli.commands["init"])
+
+
+def main_complete_validate() -> None:
+    """``kubectl_complete-gitops-validate`` (kubectl picks it for ``kubectl gitops validate ...``)."""
+    _complete(cli.commands["validate"])
