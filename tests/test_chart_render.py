@@ -71,8 +71,12 @@ def test_scenario_lints_strict_and_renders(any_helm, scenario):
 
 
 def test_there_are_the_promised_scenarios():
-    assert {"platform-default-values.yaml", "platform-digitalocean-values.yaml",
+    assert {"platform-default-values.yaml", "platform-digitalocean-values.yaml", "tekton-default-values.yaml",
             "gitops-poc-values.yaml", "gitops-dev-prod-values.yaml"} <= set(SCENARIOS)
+
+
+def test_every_phase_has_a_scenario():
+    assert {scenario_values(s).get("phase", "platform") for s in SCENARIOS} == {"platform", "tekton", "gitops"}
 
 
 # ---------------------------------------------------------------- phase platform
@@ -162,27 +166,35 @@ def test_load_balancer_annotations_reach_the_controller_service_only_when_given(
 
 # ---------------------------------------------------------------- phase gitops
 
-@pytest.mark.parametrize("scenario", ["gitops-poc-values.yaml", "gitops-dev-prod-values.yaml"])
-def test_gitops_phase_renders_crs_and_nothing_from_the_platform_phase(helm_bin, scenario):
-    objs = objects(helm_bin, scenario)
-    kinds = {o["kind"] for o in objs}
-    for platform_kind in ("Namespace", "Ingress", "ServiceAccount", "Role", "RoleBinding"):
-        assert platform_kind not in kinds, f"{platform_kind} belongs to the platform release"
-    assert {"TektonConfig", "Task", "Pipeline", "Application"} <= kinds
-    config = of_kind(objs, "TektonConfig")["config"]
+def test_tekton_phase_renders_only_the_tekton_config(helm_bin):
+    objs = objects(helm_bin, "tekton-default-values.yaml")
+    assert [(o["kind"], o["metadata"]["name"]) for o in objs] == [("TektonConfig", "config")]
+    config = objs[0]
     assert "namespace" not in config["metadata"]
+    assert config["metadata"]["labels"]["app.kubernetes.io/part-of"] == "gitops"
     assert config["spec"]["profile"] == "all"
     assert config["spec"]["targetNamespace"] == "tekton-pipelines"
     assert config["spec"]["dashboard"]["readonly"] is True
     assert config["spec"]["pipeline"]["enable-bundles-resolver"] is True
     assert config["spec"]["pipeline"]["enable-git-resolver"] is True
+    assert config["spec"]["pruner"] == {"disabled": False, "resources": ["pipelinerun", "taskrun"], "keep": 20,
+                                        "schedule": "0 * * * *"}
+
+
+@pytest.mark.parametrize("scenario", ["gitops-poc-values.yaml", "gitops-dev-prod-values.yaml"])
+def test_gitops_phase_renders_crs_and_nothing_from_the_other_phases(helm_bin, scenario):
+    objs = objects(helm_bin, scenario)
+    kinds = {o["kind"] for o in objs}
+    for platform_kind in ("Namespace", "Ingress", "ServiceAccount", "Role", "RoleBinding", "TektonConfig"):
+        assert platform_kind not in kinds, f"{platform_kind} belongs to another release"
+    assert {"Task", "Pipeline", "EventListener", "AppProject", "Application"} <= kinds
 
 
 def test_poc_has_one_app_in_dev_in_the_default_project(helm_bin):
     objs = objects(helm_bin, "gitops-poc-values.yaml")
     apps = of_kind(objs, "Application")
-    assert set(apps) == {"poc-root", "fakeservice-dev"}
-    assert "AppProject" not in {o["kind"] for o in objs}
+    assert set(apps) == {"poc-root", "fakeservice-dev", "poc-platform", "poc-tekton", "poc-gitops"}
+    assert set(of_kind(objs, "AppProject")) == {"poc-platform"}, "apps use Argo CD's default project"
     root = apps["poc-root"]
     assert root["spec"]["source"] == {"repoURL": "https://github.com/example/poc-gitops.git",
                                       "targetRevision": "main", "path": "platform"}
@@ -284,6 +296,78 @@ def test_build_pipeline_uses_bundles_cache_and_surfaces_digest(helm_bin):
     assert build["api.json"]["dockerfile"] == "services/api/Dockerfile"
 
 
+# ---------------------------------------------------------------- self-management (phase gitops)
+
+def test_self_management_hands_every_release_to_argo_cd(helm_bin):
+    values = scenario_values("gitops-dev-prod-values.yaml")
+    objs = objects(helm_bin, "gitops-dev-prod-values.yaml")
+    apps = of_kind(objs, "Application")
+    chart = values["selfManagement"]["chart"]
+    for phase in ("platform", "tekton", "gitops"):
+        app = apps[f"shop-{phase}"]
+        spec = app["spec"]
+        assert {k: spec["source"][k] for k in ("repoURL", "path", "targetRevision")} == chart
+        assert spec["source"]["helm"]["releaseName"] == f"shop-{phase}"
+        assert spec["source"]["helm"]["valuesObject"]["phase"] == phase
+        assert spec["project"] == "shop-platform"
+        assert spec["destination"] == {"server": "https://kubernetes.default.svc", "namespace": "argocd"}
+        assert spec["syncPolicy"]["automated"] == {"prune": phase != "platform", "selfHeal": True}
+        assert "finalizers" not in app["metadata"], "deleting the Application must not delete the platform"
+        for dep in DEPENDENCIES:
+            if phase != "platform":
+                assert spec["source"]["helm"]["valuesObject"][dep]["enabled"] is False
+    assert apps["shop-platform"]["spec"]["syncPolicy"]["syncOptions"] == ["ServerSideApply=true"]
+    assert "syncOptions" not in apps["shop-tekton"]["spec"]["syncPolicy"]
+    given = values["selfManagement"]["releases"]
+    assert apps["shop-platform"]["spec"]["source"]["helm"]["valuesObject"] == given["platform"]
+    assert apps["shop-tekton"]["spec"]["source"]["helm"]["valuesObject"] == given["tekton"]
+    own = apps["shop-gitops"]["spec"]["source"]["helm"]["valuesObject"]
+    assert own["apps"] == values["apps"] and own["selfManagement"]["releases"] == given
+    project = of_kind(objs, "AppProject")["shop-platform"]["spec"]
+    assert project["sourceRepos"] == [chart["repoURL"]]
+    assert project["destinations"] == [{"server": "https://kubernetes.default.svc", "namespace": "*"}]
+
+
+def test_self_management_forces_the_phase_and_disables_dependencies_when_values_are_missing(helm_bin):
+    apps = of_kind(objects(helm_bin, "gitops-poc-values.yaml"), "Application")
+    tekton = apps["poc-tekton"]["spec"]["source"]["helm"]["valuesObject"]
+    assert tekton == {"phase": "tekton", **{d: {"enabled": False} for d in DEPENDENCIES}}
+    assert apps["poc-platform"]["spec"]["source"]["helm"]["valuesObject"] == {"phase": "platform"}
+
+
+def test_self_management_can_be_turned_off(helm_bin):
+    values = scenario_values("gitops-poc-values.yaml")
+    values["selfManagement"] = {"enabled": False}
+    objs = helm_adapter.render(CHART, release="g", namespace="argocd", values=values, helm=str(helm_bin)).objects()
+    assert set(of_kind(objs, "Application")) == {"poc-root", "fakeservice-dev"}
+    assert "AppProject" not in {o["kind"] for o in objs}
+
+
+def _manifest(helm_bin, release: str, values: dict[str, Any]) -> list[dict[str, Any]]:
+    return helm_adapter.render(CHART, release=release, namespace="argocd", values=values,
+                               helm=str(helm_bin)).objects()
+
+
+@pytest.mark.parametrize("example", ["proof-of-concept", "dev-prod-go"])
+def test_argo_cd_renders_exactly_what_helm_installed(helm_bin, repo_root, example):
+    """Each self-management Application, rendered the way Argo CD renders it (its release name and
+    valuesObject), gives the same objects as the helm release the CLI installs."""
+    from kubectl_gitops.adapters import config_file
+    from kubectl_gitops.core import values as mapping
+
+    config = config_file.load(repo_root / "examples" / example / "gitops.yaml")
+    installed = {r.phase: (r.name, mapping.chart_values(config, phase=r.phase, load_balancer_id="lb-1"))
+                 for r in mapping.releases(config)}
+    gitops_objects = _manifest(helm_bin, *installed["gitops"])
+    apps = of_kind(gitops_objects, "Application")
+    for phase, (release, release_values) in installed.items():
+        source = apps[release]["spec"]["source"]
+        assert source["helm"]["releaseName"] == release
+        as_argo_cd = _manifest(helm_bin, release, source["helm"]["valuesObject"])
+        as_helm = gitops_objects if phase == "gitops" else _manifest(helm_bin, release, release_values)
+        assert as_argo_cd == as_helm, phase
+
+
 # ---------------------------------------------------------------- values schema
 
 def _schema_validator():
@@ -335,6 +419,9 @@ def test_schema_describes_every_property():
     ({"ingress": {"argocd": {"enabled": "yes"}}}, "yes"),
     ({"phase": "gitops"}, "enabled"),
     ({"phase": "gitops", "argo-cd": {"enabled": False}, "ingress-nginx": {"enabled": False}}, "enabled"),
+    ({"phase": "tekton"}, "enabled"),
+    ({"selfManagement": {"chart": {"path": "/charts/gitops-platform/"}}}, "path"),
+    ({"selfManagement": {"releases": {"staging": {}}}}, "staging"),
 ])
 def test_schema_rejects_bad_values(overrides, where):
     errors = list(_schema_validator().iter_errors(with_defaults(overrides)))
@@ -342,14 +429,17 @@ def test_schema_rejects_bad_values(overrides, where):
     assert any(where in (e.message + str(list(e.absolute_path)) + str(e.context)) for e in errors), errors
 
 
-def test_schema_accepts_gitops_phase_with_every_dependency_disabled():
-    overrides = {"phase": "gitops", **{d: {"enabled": False} for d in DEPENDENCIES}}
+@pytest.mark.parametrize("phase", ["tekton", "gitops"])
+def test_schema_accepts_later_phases_with_every_dependency_disabled(phase):
+    overrides = {"phase": phase, **{d: {"enabled": False} for d in DEPENDENCIES}}
     assert list(_schema_validator().iter_errors(with_defaults(overrides))) == []
 
 
 @pytest.mark.parametrize("overrides", [
     {"phase": "gitops", "argo-cd": {"enabled": True}, "ingress-nginx": {"enabled": False},
      "tekton-operator": {"enabled": False}},
+    {"phase": "tekton", "argo-cd": {"enabled": False}, "ingress-nginx": {"enabled": False},
+     "tekton-operator": {"enabled": True}},
     {"bogus": True, **{d: {"enabled": False} for d in DEPENDENCIES}},
 ])
 def test_helm_itself_rejects_bad_values(any_helm, overrides):
@@ -360,12 +450,18 @@ def test_helm_itself_rejects_bad_values(any_helm, overrides):
     assert err.value.stderr_tail
 
 
-def test_template_guard_names_the_dependency_when_the_schema_is_skipped(helm_bin, tmp_path):
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({"phase": "gitops", "ingress-nginx": {"enabled": True}}, "phase gitops installs no dependency: set "
+                                                              "ingress-nginx.enabled=false"),
+    ({"phase": "tekton", "tekton-operator": {"enabled": True}}, "phase tekton installs no dependency: set "
+                                                                "tekton-operator.enabled=false"),
+    ({"phase": "both"}, 'phase "both" is not one of platform, tekton, gitops'),
+])
+def test_template_guard_names_the_problem_when_the_schema_is_skipped(helm_bin, tmp_path, overrides, message):
     chart = tmp_path / "gitops-platform"
     shutil.copytree(CHART, chart)
     (chart / "values.schema.json").unlink()
-    values = {"phase": "gitops", "argo-cd": {"enabled": False}, "ingress-nginx": {"enabled": True},
-              "tekton-operator": {"enabled": False}}
+    values = {**{d: {"enabled": False} for d in DEPENDENCIES}, **overrides}
     with pytest.raises(HelmError) as err:
         helm_adapter.render(chart, release="g", namespace="argocd", values=values, helm=str(helm_bin))
-    assert "set ingress-nginx.enabled=false" in str(err.value)
+    assert message in str(err.value)

@@ -28,23 +28,27 @@ def test_examples_validate_with_each_helm(example, any_helm):
     assert f"✔ {EXAMPLES / example / 'gitops.yaml'} is valid" in out.stderr
     summary = out.stdout.strip().splitlines()[-1]
     assert summary.startswith("Summary: ") and " 0 invalid, 0 errors, 0 skipped" in summary
-    assert "Phase platform: release" in out.stdout and "Phase gitops: release" in out.stdout
+    phases = [line.split(":")[0] for line in out.stdout.splitlines() if line.startswith("Phase ")]
+    assert phases == ["Phase platform", "Phase tekton", "Phase gitops"]
 
 
 def test_plan_lists_what_would_be_installed(helm_bin):
     out = validate("--config", EXAMPLES / "dev-prod-go/gitops.yaml", "-o", "json", helm=helm_bin)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
-    assert [r["phase"] for r in data["releases"]] == ["platform", "gitops"]
-    assert [r["release"] for r in data["releases"]] == ["shop-platform", "shop-gitops"]
+    assert [r["phase"] for r in data["releases"]] == ["platform", "tekton", "gitops"]
+    assert [r["release"] for r in data["releases"]] == ["shop-platform", "shop-tekton", "shop-gitops"]
     kinds = {(r["kind"], r["name"]) for r in data["resources"]}
     assert {("Application", "catalog-dev"), ("Application", "storefront-prod"), ("Pipeline", "build-and-push"),
-            ("Namespace", "shop-dev"), ("Ingress", "argocd-server")} <= kinds
+            ("Namespace", "shop-dev"), ("Ingress", "argocd-server"), ("TektonConfig", "config"),
+            ("Application", "shop-platform"), ("Application", "shop-tekton"), ("Application", "shop-gitops")} <= kinds
     assert all(r["status"] == "statusValid" for r in data["resources"])
     by_release = {r["release"]: r["objects"] for r in data["releases"]}
-    platform = [r for r in data["resources"] if r["filename"].startswith("shop-platform:")]
-    assert len(platform) == by_release["shop-platform"]
-    assert not [r for r in platform if r["kind"] in {"Application", "Pipeline", "TektonConfig"}]
+    per_release = {name: [r for r in data["resources"] if r["filename"].startswith(f"{name}:")] for name in by_release}
+    assert {name: len(objs) for name, objs in per_release.items()} == by_release
+    assert not [r for r in per_release["shop-platform"] if r["kind"] in {"Application", "Pipeline", "TektonConfig"}]
+    assert [(r["kind"], r["name"]) for r in per_release["shop-tekton"]] == [("TektonConfig", "config")]
+    assert "TektonConfig" not in {r["kind"] for r in per_release["shop-gitops"]}
 
 
 def test_invalid_config_exit_2_with_every_problem(tmp_path, helm_bin):

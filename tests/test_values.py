@@ -1,7 +1,12 @@
-"""gitops.yaml to chart values: phases, environments, sync policy, load balancer, overrides."""
+"""gitops.yaml to chart values: phases, environments, sync policy, load balancer, overrides, self-management,
+and what to wait for between phases."""
 
 from __future__ import annotations
 
+import pytest
+import yaml
+
+from kubectl_gitops import __version__
 from kubectl_gitops.adapters import config_file
 from kubectl_gitops.core import values
 
@@ -10,15 +15,18 @@ def load(repo_root, name):
     return config_file.load(repo_root / "examples" / name / "gitops.yaml")
 
 
-def test_phases_toggle_dependencies(repo_root):
+def test_three_releases_in_order_toggle_dependencies(repo_root):
     config = load(repo_root, "proof-of-concept")
-    assert [r.name for r in values.releases(config)] == ["bl-k8s-platform", "bl-k8s-gitops"]
-    platform = values.chart_values(config, phase="platform")
-    gitops = values.chart_values(config, phase="gitops")
-    assert platform["phase"] == "platform" and gitops["phase"] == "gitops"
-    for dep in values.DEPENDENCIES:
-        assert platform[dep]["enabled"] is True
-        assert gitops[dep]["enabled"] is False
+    assert [(r.phase, r.name, r.namespace) for r in values.releases(config)] == [
+        ("platform", "bl-k8s-platform", "argocd"), ("tekton", "bl-k8s-tekton", "argocd"),
+        ("gitops", "bl-k8s-gitops", "argocd")]
+    by_phase = {p: values.chart_values(config, phase=p) for p in values.PHASES}
+    for phase, data in by_phase.items():
+        assert data["phase"] == phase
+        for dep in values.DEPENDENCIES:
+            assert data[dep]["enabled"] is (phase == "platform"), (phase, dep)
+    with pytest.raises(ValueError, match="unknown phase"):
+        values.chart_values(config, phase="both")
 
 
 def test_environments_and_sync_policy(repo_root):
@@ -59,3 +67,80 @@ def test_version_overrides(repo_root):
     assert values.chart_values(config, phase="gitops")["versions"] == {
         "kanikoImage": "ghcr.io/osscontainertools/kaniko:v1.28.9"}
     assert values.chart_version_overrides(config) == {"argo-cd": "10.1.2"}
+
+
+def test_gitops_values_carry_the_other_releases_for_self_management(repo_root):
+    config = load(repo_root, "proof-of-concept")
+    lb = "4de7ac8b-495b-4884-9a69-1050c6793cd6"
+    gitops = values.chart_values(config, phase="gitops", load_balancer_id=lb)
+    managed = gitops["selfManagement"]
+    assert managed["enabled"] is True
+    assert managed["chart"] == {"repoURL": "https://github.com/kubectl-gitops/kubectl-gitops.git",
+                                "path": "charts/gitops-platform", "targetRevision": f"v{__version__}"}
+    assert managed["releases"] == {"platform": values.chart_values(config, phase="platform", load_balancer_id=lb),
+                                   "tekton": values.chart_values(config, phase="tekton", load_balancer_id=lb)}
+    fork = values.ChartSource(repo_url="https://git.example.com/fork.git", path="chart", target_revision="main")
+    assert values.chart_values(config, phase="gitops", chart_source=fork)["selfManagement"]["chart"] == {
+        "repoURL": "https://git.example.com/fork.git", "path": "chart", "targetRevision": "main"}
+    for phase in ("platform", "tekton"):
+        assert "selfManagement" not in values.chart_values(config, phase=phase)
+
+
+def test_chart_source_defaults_match_values_yaml(repo_root):
+    chart_values = yaml.safe_load((repo_root / "charts/gitops-platform/values.yaml").read_text())
+    default = values.ChartSource()
+    assert chart_values["selfManagement"]["chart"] == {
+        "repoURL": default.repo_url, "path": default.path, "targetRevision": default.target_revision}
+    namespaces = chart_values["namespaces"]
+    assert (namespaces["argocd"], namespaces["ingress"], namespaces["tekton"]) == (
+        values.ARGOCD_NAMESPACE, values.INGRESS_NAMESPACE, values.TEKTON_NAMESPACE)
+    assert chart_values["ingress-nginx"]["namespaceOverride"] == values.INGRESS_NAMESPACE
+
+
+def test_readiness_after_each_phase(repo_root):
+    config = load(repo_root, "proof-of-concept")
+    refs = {p: values.readiness_after(config, p) for p in values.PHASES}
+    for ref in (r for phase in refs.values() for r in phase):
+        assert set(ref) <= {"api_version", "kind", "name", "namespace", "expected_revision"}, ref
+    platform = {(r["api_version"], r["kind"], r["namespace"], r["name"]) for r in refs["platform"]}
+    assert {
+        ("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, "applications.argoproj.io"),
+        ("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, "applicationsets.argoproj.io"),
+        ("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, "tektonconfigs.operator.tekton.dev"),
+        ("apps/v1", "StatefulSet", "argocd", "argocd-application-controller"),
+        ("apps/v1", "Deployment", "argocd", "argocd-server"),
+        ("apps/v1", "Deployment", "argocd", "argocd-repo-server"),
+        ("apps/v1", "Deployment", "ingress-nginx", "ingress-nginx-controller"),
+        ("apps/v1", "Deployment", "argocd", "tekton-operator"),
+        ("apps/v1", "Deployment", "argocd", "tekton-operator-webhook"),
+        ("v1", "Service", "ingress-nginx", "ingress-nginx-controller-admission"),
+        ("v1", "Service", "argocd", "tekton-operator-webhook"),
+    } <= platform
+    tekton = {(r["kind"], r["namespace"], r["name"]) for r in refs["tekton"]}
+    assert {
+        ("TektonConfig", None, "config"),
+        ("CustomResourceDefinition", None, "tasks.tekton.dev"),
+        ("CustomResourceDefinition", None, "pipelines.tekton.dev"),
+        ("CustomResourceDefinition", None, "eventlisteners.triggers.tekton.dev"),
+        ("Deployment", "tekton-pipelines", "tekton-pipelines-controller"),
+        ("Deployment", "tekton-pipelines", "tekton-pipelines-webhook"),
+        ("Deployment", "tekton-pipelines", "tekton-triggers-webhook"),
+        ("Service", "tekton-pipelines", "tekton-pipelines-webhook"),
+        ("Service", "tekton-pipelines", "tekton-triggers-webhook"),
+    } <= tekton
+    assert refs["gitops"] == [{"api_version": "argoproj.io/v1alpha1", "kind": "Application", "name": "bl-k8s-root",
+                               "namespace": "argocd", "expected_revision": "main"}]
+    every = [(r["kind"], r["namespace"], r["name"]) for phase in refs.values() for r in phase]
+    assert len(set(every)) == len(every), "nothing is listed twice"
+    with pytest.raises(ValueError):
+        values.readiness_after(config, "nope")
+
+
+def test_prerequisites_are_the_ingress_namespace_owned_by_the_platform_release(repo_root):
+    config = load(repo_root, "proof-of-concept")
+    (namespace,) = values.prerequisites(config, "platform")
+    assert namespace["kind"] == "Namespace" and namespace["metadata"]["name"] == values.INGRESS_NAMESPACE
+    assert namespace["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "Helm"
+    assert namespace["metadata"]["annotations"] == {"meta.helm.sh/release-name": "bl-k8s-platform",
+                                                    "meta.helm.sh/release-namespace": "argocd"}
+    assert values.prerequisites(config, "tekton") == values.prerequisites(config, "gitops") == []

@@ -3,18 +3,22 @@ Common labels of every object this chart renders. One helper, so that selectors,
 status` and teardown can find the platform's objects by `app.kubernetes.io/part-of`.
 */}}
 {{- define "gitops-platform.labels" -}}
-helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | trunc 63 | trimSuffix "-" }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/part-of: {{ .Values.platform.name }}
 {{- end }}
 
 {{/*
-Whether this release is the platform phase. Templates guard on these two helpers instead of
-comparing strings, so that a typo in a template cannot silently render nothing.
+Which release this is. Templates guard on these three helpers instead of comparing strings, so
+that a typo in a template cannot silently render nothing.
 */}}
 {{- define "gitops-platform.phase.platform" -}}
 {{- if eq .Values.phase "platform" }}true{{ end -}}
+{{- end }}
+
+{{- define "gitops-platform.phase.tekton" -}}
+{{- if eq .Values.phase "tekton" }}true{{ end -}}
 {{- end }}
 
 {{- define "gitops-platform.phase.gitops" -}}

@@ -1,9 +1,18 @@
-"""gitops.yaml to chart values: one function per install phase, no I/O.
+"""gitops.yaml to chart values, and what to wait for after each install phase; no I/O.
 
-The umbrella chart installs in two releases from the same chart (see the chart
-README, "Phases and CRD ordering"): ``platform`` brings the dependency charts and
-their CRDs, ``gitops`` the objects that need those CRDs. The dependency
-``enabled`` flags are the Chart.yaml conditions, so each phase sets them.
+The umbrella chart installs as three releases of the same chart, in this order (see the chart
+README, "Phases and CRD ordering"):
+
+1. ``platform`` brings the dependency charts (Argo CD, ingress-nginx, the Tekton operator) with
+   their CRDs, and our plain Kubernetes objects;
+2. ``tekton`` holds only the TektonConfig, whose CRD the operator chart brought; the operator
+   reconciles it into Tekton Pipelines, Triggers and the Dashboard and their CRDs;
+3. ``gitops`` holds the objects of those CRDs (Tasks, Pipeline, Triggers) and the Argo CD
+   project and Applications, including the ones through which Argo CD manages all three releases.
+
+The dependency ``enabled`` flags are the Chart.yaml conditions, so each phase sets them.
+:func:`readiness_after` lists what must be ready before the next phase may start, with the
+names the pinned upstream charts give their objects under this chart's values.
 """
 
 from __future__ import annotations
@@ -11,11 +20,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .. import __version__
 from .config import Config
 
-PHASES = ("platform", "gitops")
+PHASES = ("platform", "tekton", "gitops")
 DEPENDENCIES = ("argo-cd", "ingress-nginx", "tekton-operator")
 IN_CLUSTER = "https://kubernetes.default.svc"
+# namespaces: the chart's defaults (values.yaml `namespaces`), which the mapping does not change
+ARGOCD_NAMESPACE = "argocd"
+INGRESS_NAMESPACE = "ingress-nginx"
+TEKTON_NAMESPACE = "tekton-pipelines"
 # gitops.yaml `versions` keys that are chart values (the chart versions are Chart.yaml's)
 _IMAGE_OVERRIDES = {"kaniko_image": "kanikoImage", "golang_image": "golangImage"}
 CHART_VERSION_OVERRIDES = {
@@ -34,9 +48,18 @@ class Release:
     namespace: str
 
 
+@dataclass(frozen=True)
+class ChartSource:
+    """Where Argo CD fetches the umbrella chart to manage the releases after handover."""
+
+    repo_url: str = "https://github.com/kubectl-gitops/kubectl-gitops.git"
+    path: str = "charts/gitops-platform"
+    target_revision: str = f"v{__version__}"
+
+
 def releases(config: Config) -> tuple[Release, ...]:
-    """The releases bootstrap installs, in order."""
-    return tuple(Release(phase=p, name=f"{config.name}-{p}", namespace="argocd") for p in PHASES)
+    """The releases bootstrap installs, in order: ``<name>-platform``, ``<name>-tekton``, ``<name>-gitops``."""
+    return tuple(Release(phase=p, name=f"{config.name}-{p}", namespace=ARGOCD_NAMESPACE) for p in PHASES)
 
 
 def argocd_cluster_name(config: Config, cluster: str) -> str:
@@ -49,13 +72,20 @@ def chart_values(
     *,
     phase: str,
     load_balancer_id: str | None = None,
+    chart_source: ChartSource | None = None,
 ) -> dict[str, Any]:
     """Chart values for ``phase`` of ``config``.
 
     Args:
         config: the loaded gitops.yaml.
-        phase: ``platform`` or ``gitops``.
+        phase: ``platform``, ``tekton`` or ``gitops``.
         load_balancer_id: DigitalOcean load balancer the ingress controller adopts.
+        chart_source: where Argo CD fetches this chart after handover (phase gitops; default:
+            the kubectl-gitops repository at the tag of this version).
+
+    Returns:
+        The values; for phase ``gitops`` they embed the values of the other two releases
+        (``selfManagement.releases``) for the Applications through which Argo CD manages them.
     """
     if phase not in PHASES:
         raise ValueError(f"unknown phase {phase!r}")
@@ -121,9 +151,121 @@ def chart_values(
     images = {_IMAGE_OVERRIDES[k]: v for k, v in config.versions if k in _IMAGE_OVERRIDES}
     if images:
         values["versions"] = images
+    if phase == "gitops":
+        source = chart_source or ChartSource()
+        values["selfManagement"] = {
+            "enabled": True,
+            "chart": {"repoURL": source.repo_url, "path": source.path, "targetRevision": source.target_revision},
+            "releases": {
+                other: chart_values(config, phase=other, load_balancer_id=load_balancer_id)
+                for other in PHASES if other != "gitops"
+            },
+        }
     return values
 
 
 def chart_version_overrides(config: Config) -> dict[str, str]:
     """Dependency chart versions gitops.yaml overrides, by dependency name."""
     return {CHART_VERSION_OVERRIDES[k]: v for k, v in config.versions if k in CHART_VERSION_OVERRIDES}
+
+
+def prerequisites(config: Config, phase: str) -> list[dict[str, Any]]:
+    """Objects that must exist before ``phase`` is installed (create them when missing).
+
+    The ingress-nginx chart runs its admission webhook's certificate Job as a pre-install hook
+    in its own namespace, before helm creates any object of the release, the chart's Namespace
+    objects included. So that namespace is created first, carrying the platform release's
+    ownership marks: helm then adopts it as part of the release instead of refusing it, and
+    Argo CD keeps managing it after handover.
+    """
+    if phase not in PHASES:
+        raise ValueError(f"unknown phase {phase!r}")
+    if phase != "platform":
+        return []
+    release = releases(config)[0]
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {
+                "name": INGRESS_NAMESPACE,
+                "labels": {"app.kubernetes.io/managed-by": "Helm", "app.kubernetes.io/part-of": config.name},
+                "annotations": {"meta.helm.sh/release-name": release.name,
+                                "meta.helm.sh/release-namespace": release.namespace},
+            },
+        }
+    ]
+
+
+def _ref(api_version: str, kind: str, name: str, namespace: str | None = None, **extra: str) -> dict[str, Any]:
+    return {"api_version": api_version, "kind": kind, "name": name, "namespace": namespace, **extra}
+
+
+def _crd(name: str) -> dict[str, Any]:
+    return _ref("apiextensions.k8s.io/v1", "CustomResourceDefinition", name)
+
+
+def _deployment(name: str, namespace: str) -> dict[str, Any]:
+    return _ref("apps/v1", "Deployment", name, namespace)
+
+
+def _webhook(service: str, namespace: str) -> dict[str, Any]:
+    return _ref("v1", "Service", service, namespace)
+
+
+# Argo CD (argo-cd chart with fullnameOverride=argocd): the application controller is a StatefulSet
+_ARGOCD_DEPLOYMENTS = ("argocd-server", "argocd-repo-server", "argocd-applicationset-controller",
+                       "argocd-notifications-controller", "argocd-dex-server", "argocd-redis")
+# what the Tekton operator installs into the TektonConfig's targetNamespace (profile all)
+_TEKTON_DEPLOYMENTS = ("tekton-pipelines-controller", "tekton-pipelines-webhook", "tekton-pipelines-remote-resolvers",
+                       "tekton-events-controller", "tekton-triggers-controller", "tekton-triggers-webhook",
+                       "tekton-triggers-core-interceptors", "tekton-dashboard")
+_TEKTON_CRDS = ("tasks.tekton.dev", "pipelines.tekton.dev", "pipelineruns.tekton.dev", "taskruns.tekton.dev",
+                "resolutionrequests.resolution.tekton.dev", "eventlisteners.triggers.tekton.dev",
+                "triggerbindings.triggers.tekton.dev", "triggertemplates.triggers.tekton.dev",
+                "clusterinterceptors.triggers.tekton.dev")
+
+
+def readiness_after(config: Config, phase: str) -> list[dict[str, Any]]:
+    """What must be ready after installing ``phase`` before the next phase starts.
+
+    Each entry names one object: ``api_version``, ``kind``, ``name``, ``namespace`` (None when
+    cluster-scoped) and, for Argo CD Applications, ``expected_revision`` (the targetRevision the
+    sync must be at; status from before the sync does not count). What ready means follows from
+    the kind: a CustomResourceDefinition is Established, a Deployment or StatefulSet rolled out
+    (observedGeneration current, every replica updated and available), a Service has ready
+    endpoints (the webhook behind it answers), a TektonConfig has condition Ready, an
+    Application is Synced and Healthy.
+
+    - after ``platform``: the Argo CD CRDs and the operator's TektonConfig CRD Established; Argo CD,
+      the ingress-nginx controller and the Tekton operator rolled out; the ingress-nginx admission
+      webhook and the operator's webhook answering (their Services have ready endpoints);
+    - after ``tekton``: TektonConfig ``config`` Ready; the Tekton Pipelines and Triggers CRDs the
+      gitops release and the builds use Established; their controllers rolled out and their
+      webhooks answering;
+    - after ``gitops``: the root Application Synced and Healthy at the GitOps branch.
+    """
+    if phase not in PHASES:
+        raise ValueError(f"unknown phase {phase!r}")
+    if phase == "platform":
+        return [
+            *(_crd(f"{plural}.argoproj.io") for plural in ("applications", "applicationsets", "appprojects")),
+            _crd("tektonconfigs.operator.tekton.dev"),
+            _ref("apps/v1", "StatefulSet", "argocd-application-controller", ARGOCD_NAMESPACE),
+            *(_deployment(name, ARGOCD_NAMESPACE) for name in _ARGOCD_DEPLOYMENTS),
+            _deployment("ingress-nginx-controller", INGRESS_NAMESPACE),
+            _deployment("tekton-operator", ARGOCD_NAMESPACE),
+            _deployment("tekton-operator-webhook", ARGOCD_NAMESPACE),
+            _webhook("ingress-nginx-controller-admission", INGRESS_NAMESPACE),
+            _webhook("tekton-operator-webhook", ARGOCD_NAMESPACE),
+        ]
+    if phase == "tekton":
+        return [
+            _ref("operator.tekton.dev/v1alpha1", "TektonConfig", "config"),
+            *(_crd(name) for name in _TEKTON_CRDS),
+            *(_deployment(name, TEKTON_NAMESPACE) for name in _TEKTON_DEPLOYMENTS),
+            _webhook("tekton-pipelines-webhook", TEKTON_NAMESPACE),
+            _webhook("tekton-triggers-webhook", TEKTON_NAMESPACE),
+        ]
+    return [_ref("argoproj.io/v1alpha1", "Application", f"{config.name}-root", ARGOCD_NAMESPACE,
+                 expected_revision=config.gitops.branch)]
