@@ -297,6 +297,13 @@ class Account:
         self.seed_registry(name, body["subscription_tier_slug"], region)
         return Reply(201, {"registry": self._registry_view()}, delay=self._sleep_for("registry"))
 
+    @route("POST", "/v2/registry/validate-name")
+    def validate_registry_name(self, call: Call) -> Reply:
+        name = (call.body or {}).get("name") or ""
+        if name in self.taken_registry_names:
+            raise ApiError(409, "registry name is not available", "conflict")
+        return Reply(204)
+
     @route("DELETE", "/v2/registry")
     def delete_registry(self, call: Call) -> Reply:
         self._need_registry()

@@ -21,6 +21,7 @@ from typing import Any
 
 import requests
 import responses
+from urllib3.exceptions import ProtocolError
 
 from .account import API_ROOT, ROUTES, Account, ApiError, Call, Reply, error_body
 from .clock import ManualClock, RealClock
@@ -29,6 +30,8 @@ from .spec import RequestAdapter, ResponseAdapter, SpecChecker, SpecViolation, l
 DEFAULT_TOKEN = "dop_v1_" + "f4ked0" * 10 + "cafe"
 LOCAL_PASSTHRU = ("http://127.0.0.1", "http://localhost", "https://127.0.0.1", "https://localhost")
 _STATUS_KINDS = {"cluster", "load_balancer", "node_pool"}
+_WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+_READ_ONLY_WRITES = {"registry_validate_name"}
 _HOST_RE = re.compile(r"https://api\.digitalocean\.com(?:[/?].*)?$")
 
 
@@ -121,6 +124,9 @@ class FakeDigitalOcean:
         self.log: list[LoggedRequest] = []
         self.violations: list[str] = []
         self._injections: list[_Injection] = []
+        self._writes = 0
+        self._crash_after: tuple[int, bool] | None = None
+        self._down = False
         self._lock = threading.RLock()
         self._mock: responses.RequestsMock | None = None
         self._routes = [
@@ -207,6 +213,32 @@ class FakeDigitalOcean:
     def clear_failures(self) -> None:
         with self._lock:
             self._injections.clear()
+            self._crash_after = None
+            self._down = False
+
+    def crash_after_writes(self, writes: int, *, lose_response: bool = False) -> None:
+        """Play a client that dies after its ``writes``-th successful write from now on.
+
+        That write is applied; with ``lose_response`` its answer never arrives (the client sees
+        the connection break, as when a process dies mid-request). Every later request fails to
+        connect, so nothing more reaches the account, until ``clear_failures()``. Writes are
+        successful POST, PUT, PATCH and DELETE requests, except the read-only name check
+        ``registry_validate_name``. ``crashed`` tells whether the crash happened.
+        """
+        with self._lock:
+            self._crash_after = (self._writes + writes, lose_response)
+            self._down = False
+
+    @property
+    def crashed(self) -> bool:
+        with self._lock:
+            return self._down
+
+    @property
+    def writes(self) -> int:
+        """Successful writes served so far (see ``crash_after_writes``)."""
+        with self._lock:
+            return self._writes
 
     # -- log -----------------------------------------------------------------------------------------
     def calls(self, method: str | None = None, path: str | None = None) -> list[LoggedRequest]:
@@ -283,6 +315,11 @@ class FakeDigitalOcean:
             self.account.volumes[vid] = {"id": vid, "name": name, "_cluster": cluster_id}
             return vid
 
+    def reserve_registry_name(self, name: str) -> None:
+        """Mark a registry name as taken by another account (names are global at DigitalOcean)."""
+        with self._lock:
+            self.account.taken_registry_names.add(name)
+
     def seed_domain(self, name: str, ip_address: str | None = None) -> dict[str, Any]:
         with self._lock:
             return self.account.seed_domain(name, ip_address)
@@ -346,7 +383,13 @@ class FakeDigitalOcean:
             raise
         method = adapter.method.upper()
         with self._lock:
-            injection = self._take_injection(method, adapter.path)
+            down = self._down
+            injection = None if down else self._take_injection(method, adapter.path)
+        if down:
+            self._record(adapter, payload, auth, "connection-error", op.operation_id)
+            raise requests.ConnectionError(
+                f"[fakedo] connection refused for {method} {adapter.path} (client crashed)", request=request
+            )
         if injection is not None and injection.status is None:
             self._record(adapter, payload, auth, "connection-error", op.operation_id)
             raise requests.ConnectionError(
@@ -354,6 +397,20 @@ class FakeDigitalOcean:
             )
         reply = self._dispatch(method, adapter, payload, auth, injection)
         status, out_headers, text = self._render(reply)
+        lost = False
+        with self._lock:
+            if method in _WRITE_METHODS and status < 400 and op.operation_id not in _READ_ONLY_WRITES:
+                self._writes += 1
+                if self._crash_after is not None and self._writes >= self._crash_after[0]:
+                    self._down = True
+                    lost = self._crash_after[1]
+                    self._crash_after = None
+        if lost:
+            self._record(adapter, payload, auth, "connection-error", op.operation_id)
+            raise requests.ConnectionError(
+                ProtocolError("Connection aborted.", ConnectionResetError(104, "Connection reset by peer")),
+                request=request,
+            )
         self._record(adapter, payload, auth, status, op.operation_id)
         if self.check_responses and self._documented(op, status):
             resp = ResponseAdapter(status, out_headers, text.encode("utf-8") if text else b"")

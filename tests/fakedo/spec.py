@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from openapi_core import OpenAPI
 from openapi_core.configurations import Config
@@ -50,7 +50,9 @@ class RequestAdapter:
     def __init__(self, method: str, url: str, headers: dict[str, str], body: bytes | None):
         parts = urlsplit(url)
         self.host_url = f"{parts.scheme}://{parts.netloc}"
-        self.path = parts.path
+        # A server sees path parameters decoded (pydo sends "kubectl-gitops%3Ashop" for a tag
+        # "kubectl-gitops:shop"); an encoded slash stays encoded so segments do not move.
+        self.path = "%2F".join(unquote(piece) for piece in re.split("%2[fF]", parts.path))
         self.method = method.lower()
         self.body = body
         safe = {k: v for k, v in headers.items() if k.lower() != "authorization"}

@@ -16,7 +16,7 @@ import click
 
 from .. import __version__
 from ..core.errors import ConfigError, GitopsError
-from . import init_cmd, validate_cmd
+from . import init_cmd, teardown_cmd, validate_cmd
 from .options import global_options
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -33,11 +33,13 @@ def cli() -> None:
     Start here:
       init        write a commented gitops.yaml
       validate    check gitops.yaml and every object the platform would install
+      teardown    delete the platform's DigitalOcean resources (shows them, asks first)
     """
 
 
 cli.add_command(init_cmd.command)
 cli.add_command(validate_cmd.command)
+cli.add_command(teardown_cmd.command)
 
 
 def _prog_name(argv0: str) -> str:
