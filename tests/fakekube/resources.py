@@ -21,6 +21,7 @@ class Resource:
     status: bool = False
     scale: bool = False
     crd: str | None = None  # name of the defining CustomResourceDefinition
+    verbs: list[str] | None = None  # None: every verb in VERBS
 
     def __post_init__(self):
         if not self.singular:
@@ -40,7 +41,7 @@ class Resource:
         return (self.group, self.plural)
 
 
-def _r(gv, plural, kind, namespaced=True, short=(), cats=(), status=False, scale=False):
+def _r(gv, plural, kind, namespaced=True, short=(), cats=(), status=False, scale=False, verbs=None):
     group, _, version = gv.rpartition("/")
     return Resource(
         group,
@@ -52,6 +53,7 @@ def _r(gv, plural, kind, namespaced=True, short=(), cats=(), status=False, scale
         categories=list(cats),
         status=status,
         scale=scale,
+        verbs=verbs,
     )
 
 
@@ -121,6 +123,9 @@ BUILTIN = [
     _r("coordination.k8s.io/v1", "leases", "Lease"),
     _r("apiregistration.k8s.io/v1", "apiservices", "APIService", False, status=True),
     _r("storage.k8s.io/v1", "storageclasses", "StorageClass", False, ("sc",)),
+    _r("discovery.k8s.io/v1", "endpointslices", "EndpointSlice"),
+    # answered, never stored: see FakeKube.deny and the package docstring
+    _r("authorization.k8s.io/v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", False, verbs=["create"]),
 ]
 
 

@@ -41,6 +41,11 @@ K8S_VERSION = {
     "compiler": "gc",
     "platform": "linux/amd64",
 }
+SA_TOKEN_TYPE = "kubernetes.io/service-account-token"
+SA_NAME_ANNOTATION = "kubernetes.io/service-account.name"
+SA_UID_ANNOTATION = "kubernetes.io/service-account.uid"
+# The stand-in serves plain HTTP: this is what the token controller puts in ``ca.crt`` (not a usable CA).
+FAKE_CA_PEM = "-----BEGIN CERTIFICATE-----\nZmFrZWt1YmUgc3RhbmQtaW4gQ0E=\n-----END CERTIFICATE-----\n"
 NAME_RE = __import__("re").compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 WATCH_DEFAULT_TIMEOUT = 1800
 
@@ -63,6 +68,27 @@ class ApiError(Exception):
         if self.details:
             body["details"] = self.details
         return body
+
+
+def _annotation(obj: dict, key: str) -> str | None:
+    return ((obj.get("metadata") or {}).get("annotations") or {}).get(key)
+
+
+def _fake_jwt(namespace: str, account: str, secret: str) -> str:
+    """A token shaped like a service-account JWT (unsigned: the stand-in checks tokens by value)."""
+
+    def part(data: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+    claims = {
+        "iss": "kubernetes/serviceaccount",
+        "kubernetes.io/serviceaccount/namespace": namespace,
+        "kubernetes.io/serviceaccount/secret.name": secret,
+        "kubernetes.io/serviceaccount/service-account.name": account,
+        "sub": f"system:serviceaccount:{namespace}:{account}",
+        "jti": uuid.uuid4().hex,
+    }
+    return f"{part({'alg': 'RS256', 'kid': 'fakekube'})}.{part(claims)}.{uuid.uuid4().hex}"
 
 
 def _now() -> str:
@@ -100,6 +126,7 @@ class RequestRecord:
     verb: str
     query: dict = field(default_factory=dict)
     code: int = 0
+    user: str = ""  # the authenticated user (see FakeKube.tokens)
 
 
 @dataclass
@@ -120,10 +147,17 @@ class FakeKube:
         *,
         auto_establish_crds: bool = True,
         auto_available: bool = False,
+        auto_endpoints: bool = False,
+        token_controller: bool = True,
         namespaces=("default", "kube-system", "kube-public", "kube-node-lease"),
     ):
         self.auto_establish_crds = auto_establish_crds
         self.auto_available = auto_available
+        self.auto_endpoints = auto_endpoints
+        self.token_controller = token_controller
+        self.tokens: dict[str, str] | None = None  # bearer token -> user; None accepts any request
+        self.default_user = "kubernetes-admin"
+        self._denied: list[tuple[str, str, str, str | None]] = []
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self._rv = 0
@@ -143,6 +177,7 @@ class FakeKube:
         self.context = "fake"
         for res in BUILTIN:
             self._register(copy.copy(res))
+        self._reactors.append(self._controllers)
         for ns in namespaces:
             self.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
         self.reset_counters()
@@ -295,6 +330,170 @@ class FakeKube:
     def add_reactor(self, callback) -> None:
         """``callback(event_type, obj)`` is called (under the store lock) after every change."""
         self._reactors.append(callback)
+
+    # ------------------------------------------------------------ controllers (run as reactors, under the lock)
+    def _controllers(self, type_: str, obj: dict) -> None:
+        kind, api_version = obj.get("kind"), obj.get("apiVersion")
+        if self.token_controller and type_ != "DELETED":
+            if kind == "Secret" and obj.get("type") == SA_TOKEN_TYPE:
+                self._fill_token(obj)
+            elif kind == "ServiceAccount" and api_version == "v1":
+                namespace = obj["metadata"].get("namespace", "")
+                for secret in list(self._store[("", "secrets")].values()):
+                    if (secret["metadata"].get("namespace") == namespace and secret.get("type") == SA_TOKEN_TYPE
+                            and _annotation(secret, SA_NAME_ANNOTATION) == obj["metadata"]["name"]):
+                        self._fill_token(secret)
+        if self.auto_endpoints and api_version in ("v1", "apps/v1") and kind in (
+            "Service", "Deployment", "StatefulSet", "DaemonSet"
+        ):
+            self._sync_endpoints(obj["metadata"].get("namespace", ""))
+
+    def _fill_token(self, secret: dict) -> None:
+        """The token controller: fill a service-account-token Secret, or delete it when its account is missing."""
+        meta = secret["metadata"]
+        namespace, name = meta.get("namespace", ""), meta["name"]
+        current = self._store[("", "secrets")].get((namespace, name))
+        if current is None or (current.get("data") or {}).get("token"):
+            return
+        account_name = _annotation(current, SA_NAME_ANNOTATION)
+        account = self._store[("", "serviceaccounts")].get((namespace, account_name or ""))
+        secrets = self._resource("", "v1", "secrets")
+        if account is None:
+            self._delete(secrets, namespace, name)
+            return
+        token = _fake_jwt(namespace, account_name, name)
+        if self.tokens is not None:
+            self.tokens[token] = f"system:serviceaccount:{namespace}:{account_name}"
+        new = copy.deepcopy(current)
+        new.setdefault("metadata", {}).setdefault("annotations", {})[SA_UID_ANNOTATION] = account["metadata"]["uid"]
+        data = new.setdefault("data", {}) or {}
+        new["data"] = data
+        for key, value in (("token", token), ("ca.crt", FAKE_CA_PEM), ("namespace", namespace)):
+            data[key] = base64.b64encode(value.encode()).decode()
+        new["metadata"].pop("resourceVersion", None)
+        self._write(secrets, current, new, manager="kube-controller-manager")
+
+    def _sync_endpoints(self, namespace: str) -> None:
+        """The EndpointSlice controller (``auto_endpoints``): one slice per Service with a selector."""
+        ready_by_labels = []
+        for plural in ("deployments", "statefulsets", "daemonsets"):
+            for (ns, _), workload in self._store[("apps", plural)].items():
+                if ns != namespace:
+                    continue
+                labels = ((workload.get("spec") or {}).get("template") or {}).get("metadata", {}).get("labels") or {}
+                status = workload.get("status") or {}
+                ready = status.get("numberReady") if plural == "daemonsets" else status.get("readyReplicas")
+                ready_by_labels.append((labels, int(ready or 0)))
+        for (ns, name), service in list(self._store[("", "services")].items()):
+            selector = (service.get("spec") or {}).get("selector")
+            if ns != namespace or not selector:
+                continue
+            ready = sum(n for labels, n in ready_by_labels if all(labels.get(k) == v for k, v in selector.items()))
+            self._put_endpoints(namespace, name, ready=ready, not_ready=0)
+
+    def _put_endpoints(self, namespace: str, service: str, *, ready: int, not_ready: int) -> dict:
+        svc = self._store[("", "services")].get((namespace, service))
+        ports = []
+        for port in ((svc or {}).get("spec") or {}).get("ports") or []:
+            target = port.get("targetPort", port.get("port"))
+            entry = {"port": target if isinstance(target, int) else port.get("port"),
+                     "protocol": port.get("protocol", "TCP")}
+            if port.get("name"):
+                entry["name"] = port["name"]
+            ports.append(entry)
+        endpoints = [
+            {
+                "addresses": [f"10.244.{i // 250}.{i % 250 + 2}"],
+                "conditions": {"ready": i < ready, "serving": i < ready, "terminating": False},
+            }
+            for i in range(ready + not_ready)
+        ]
+        suffix = uuid.uuid5(uuid.NAMESPACE_URL, f"{namespace}/{service}").hex[:5]
+        desired = {
+            "apiVersion": "discovery.k8s.io/v1",
+            "kind": "EndpointSlice",
+            "metadata": {
+                "name": f"{service}-{suffix}",
+                "namespace": namespace,
+                "labels": {
+                    "kubernetes.io/service-name": service,
+                    "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
+                },
+            },
+            "addressType": "IPv4",
+            "endpoints": endpoints,
+            "ports": ports,
+        }
+        res = self._resource("discovery.k8s.io", "v1", "endpointslices")
+        current = self._store[res.key].get((namespace, desired["metadata"]["name"]))
+        if current is None:
+            return self._create(res, namespace, desired, manager="endpointslice-controller")
+        new = copy.deepcopy(current)
+        new["endpoints"], new["ports"] = endpoints, ports
+        new["metadata"].pop("resourceVersion", None)
+        return self._write(res, current, new, manager="endpointslice-controller")
+
+    # ------------------------------------------------------------ authentication and authorization
+    def deny(self, verb: str = "*", resource: str = "*", group: str = "", namespace: str | None = None) -> None:
+        """Refuse ``verb`` on ``resource`` (plural, or ``plural/subresource``) of API ``group``.
+
+        ``"*"`` matches anything; ``namespace`` None means every namespace and the cluster scope.
+        Matching requests get 403 with the API server's wording, and SelfSubjectAccessReviews for them
+        answer ``allowed: false``.
+        """
+        with self._lock:
+            self._denied.append((verb, resource, group, namespace))
+
+    def allow_all(self) -> None:
+        with self._lock:
+            self._denied.clear()
+
+    def allowed(self, verb: str, resource: str, group: str = "", namespace: str | None = None) -> bool:
+        with self._lock:
+            for d_verb, d_resource, d_group, d_namespace in self._denied:
+                if (d_verb in ("*", verb) and d_resource in ("*", resource) and d_group in ("*", group)
+                        and (d_namespace is None or d_namespace == namespace)):
+                    return False
+            return True
+
+    def _authenticate(self, handler) -> str | None:
+        if self.tokens is None:
+            return self.default_user
+        header = handler.headers.get("Authorization") or ""
+        scheme, _, token = header.partition(" ")
+        return self.tokens.get(token) if scheme.lower() == "bearer" else None
+
+    def _authorize(self, user: str, verb: str, res: Resource, namespace: str, name: str, sub: str) -> None:
+        resource = f"{res.plural}/{sub}" if sub else res.plural
+        if self.allowed(verb, resource, res.group, namespace or None):
+            return
+        subject = f'{res.qualified} "{name}"' if name else res.qualified
+        scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
+        raise ApiError(
+            403,
+            "Forbidden",
+            f'{subject} is forbidden: User "{user}" cannot {verb} resource "{resource}" in API group '
+            f'"{res.group}" {scope}',
+            {"name": name, "group": res.group, "kind": res.plural},
+        )
+
+    def _access_review(self, body: dict) -> dict:
+        spec = (body or {}).get("spec") or {}
+        attrs = spec.get("resourceAttributes")
+        allowed = True
+        if attrs:
+            resource = attrs.get("resource", "")
+            if attrs.get("subresource"):
+                resource = f"{resource}/{attrs['subresource']}"
+            allowed = self.allowed(attrs.get("verb", ""), resource, attrs.get("group", ""),
+                                   attrs.get("namespace") or None)
+        return {
+            "kind": "SelfSubjectAccessReview",
+            "apiVersion": "authorization.k8s.io/v1",
+            "metadata": {"creationTimestamp": None},
+            "spec": spec,
+            "status": {"allowed": allowed, **({} if allowed else {"reason": ""})},
+        }
 
     def _served(self, obj: dict, res: Resource) -> dict:
         out = copy.deepcopy(obj)
@@ -953,6 +1152,12 @@ class FakeKube:
             ingress["hostname"] = hostname
         return self.patch_status("services", name, {"loadBalancer": {"ingress": [ingress]}}, namespace)
 
+    def set_service_endpoints(self, service: str, namespace: str = "default", ready: int = 1,
+                              not_ready: int = 0) -> dict:
+        """Play the EndpointSlice controller for one Service: ``ready`` ready and ``not_ready`` unready endpoints."""
+        with self._lock:
+            return copy.deepcopy(self._put_endpoints(namespace, service, ready=ready, not_ready=not_ready))
+
     def wait_for(
         self, resource: str, name: str, namespace: str | None = None, predicate=None, timeout: float = 10.0
     ) -> dict:
@@ -994,7 +1199,7 @@ class FakeKube:
                 "singularName": res.singular,
                 "namespaced": res.namespaced,
                 "kind": res.kind,
-                "verbs": VERBS,
+                "verbs": res.verbs or VERBS,
             }
             if res.short_names:
                 entry["shortNames"] = res.short_names
@@ -1126,6 +1331,10 @@ def _dispatch(kube: FakeKube, handler, method: str) -> None:
     length = int(handler.headers.get("Content-Length") or 0)
     body = handler.rfile.read(length) if length else b""
     try:
+        user = kube._authenticate(handler)
+        if user is None and parts.path not in ("/healthz", "/livez", "/readyz"):
+            raise ApiError(401, "Unauthorized", "Unauthorized")
+        record.user = user or ""
         code = _route(kube, handler, method, parts.path, query, body, record)
     except ApiError as err:
         code = err.code
@@ -1233,6 +1442,13 @@ def _route(kube: FakeKube, handler, method, path, query, body, record) -> int:
         if res.namespaced and name and not namespace:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         dry_run = query.get("dryRun") == "All"
+        if res.key == ("authorization.k8s.io", "selfsubjectaccessreviews"):
+            if method != "POST" or name:
+                raise ApiError(405, "MethodNotAllowed", f"{method} is not supported on {path}")
+            record.verb = "create"
+            _send(handler, 201, kube._access_review(_decode_body(handler, body)))
+            return 201
+        kube._authorize(record.user, _verb(method, name, query), res, namespace, name, sub)
         if method == "GET" and not name:
             if query.get("watch") in ("true", "1"):
                 record.verb = "watch"
@@ -1295,6 +1511,16 @@ def _route(kube: FakeKube, handler, method, path, query, body, record) -> int:
         else:
             raise ApiError(405, "MethodNotAllowed", f"{method} is not supported on {path}")
     return _watch(kube, handler, res, namespace, query)
+
+
+def _verb(method: str, name: str, query: dict) -> str:
+    if method == "GET":
+        if name:
+            return "get"
+        return "watch" if query.get("watch") in ("true", "1") else "list"
+    if method == "DELETE":
+        return "delete" if name else "deletecollection"
+    return {"POST": "create", "PUT": "update", "PATCH": "patch"}.get(method, method.lower())
 
 
 def _get(kube, res, namespace, name) -> dict:
