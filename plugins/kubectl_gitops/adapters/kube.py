@@ -354,15 +354,33 @@ def _static_credentials(configuration: Any, user: dict, base: Path, context: str
 
 def _load_with_client(configuration: Any, files: list[Path], context: str) -> None:
     """Credentials from an exec plugin or auth provider, through the client's own kubeconfig loader."""
+    import logging
+
     from kubernetes.config import ConfigException
     from kubernetes.config.kube_config import load_kube_config
 
+    class Collect(logging.Handler):  # the loader logs plugin failures instead of raising them
+        def __init__(self) -> None:
+            super().__init__(logging.WARNING)
+            self.messages: list[str] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.messages.append(record.getMessage())
+
+    collect = Collect()
+    root = logging.getLogger()
+    root.addHandler(collect)
     try:
         load_kube_config(config_file=os.pathsep.join(map(str, files)), context=context,
                          client_configuration=configuration, persist_config=False)
     except (ConfigException, OSError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-        raise KubeconfigError(f"cannot get credentials for context {context}: {first}") from exc
+        raise KubeconfigError(f"cannot get credentials for context {context}: {_first_line(exc) or exc}") from exc
+    finally:
+        root.removeHandler(collect)
+    has_token = bool(configuration.api_key.get("BearerToken"))
+    if not has_token and not configuration.cert_file:
+        reason = _first_line(collect.messages[-1]) if collect.messages else "the credential plugin gave none"
+        raise KubeconfigError(f"cannot get credentials for context {context}: {reason}")
 
 
 # ---------------------------------------------------------------- comparing desired and live objects
