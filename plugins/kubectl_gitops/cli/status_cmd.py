@@ -1,0 +1,95 @@
+"""``kubectl gitops status``: the platform's components, clusters and applications, healthy or not."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from .options import global_options, settings
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
+    lines = []
+    for row in (headers, *rows):
+        lines.append("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip())
+    return lines
+
+
+def _short_image(image: str) -> str:
+    """``registry/app@sha256:abcdef...`` shortened to ``registry/app@sha256:abcdef123456``."""
+    name, at, digest = image.partition("@")
+    return f"{name}@{digest[:19]}" if at and digest.startswith("sha256:") else image
+
+
+def format_text(report: Any) -> str:
+    """The report as tables (what ``-o text`` prints)."""
+    state = "healthy" if report.healthy else "NOT healthy"
+    lines = [f"Platform {report.platform} on context {report.context} ({report.server}): {state}", ""]
+    lines += _table(
+        ("COMPONENT", "NAMESPACE", "READY", "VERSION", "MESSAGE"),
+        [(c.name, c.namespace, "yes" if c.ready else "no", c.version or "-", c.message) for c in report.components],
+    )
+    lines.append("")
+    lines += _table(
+        ("CLUSTER", "CONTEXT", "REACHABLE", "VERSION", "MESSAGE"),
+        [(c.name + (" (platform)" if c.management else ""), c.context or "-", "yes" if c.reachable else "no",
+          c.version or "-", c.message) for c in report.clusters],
+    )
+    lines.append("")
+    if report.applications:
+        lines += _table(
+            ("APPLICATION", "ENV", "SYNC", "HEALTH", "REVISION", "IMAGE", "MESSAGE"),
+            [(a.app, a.environment, a.sync, a.health, (a.revision or "-")[:12],
+              ", ".join(_short_image(i) for i in a.images) or "-", "" if a.ready else a.message)
+             for a in report.applications],
+        )
+    else:
+        lines.append("No applications in gitops.yaml.")
+    return "\n".join(lines)
+
+
+@click.command("status")
+@global_options()
+@click.option("--request-timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True, metavar="SECONDS",
+              help="How long each request to a cluster may take.")
+@click.pass_context
+def command(ctx: click.Context, request_timeout: float) -> int:
+    """Show whether the platform is healthy: components, clusters, applications.
+
+    \b
+    Platform components (Argo CD, the Tekton operator, ingress-nginx, Tekton
+    Pipelines, Triggers and Dashboard) with their versions; every cluster of
+    gitops.yaml with its Kubernetes version; every application in every
+    environment with its sync and health, synced revision and running image.
+
+    Exit status: 0 healthy, 1 something is not ready or unreachable, 2 bad config.
+    """
+    from ..workflows import status as workflow
+    from .output import emit_data, reporter
+
+    s = settings(ctx)
+    opts = workflow.StatusOptions(config=s.config, kubeconfig=s.kubeconfig, context=s.context,
+                                  request_timeout=request_timeout)
+    report = workflow.run(opts, reporter=reporter(s))
+    if s.output in ("json", "yaml"):
+        emit_data(report.to_dict(), s.output)
+    else:
+        click.echo(format_text(report))
+    return 0 if report.healthy else 1
+
+
+def main() -> None:
+    """``kubectl-gitops-status``."""
+    from .main import _standalone
+
+    _standalone("status")
+
+
+def main_complete() -> None:
+    """``kubectl_complete-gitops-status`` (kubectl picks it for ``kubectl gitops status ...``)."""
+    from .main import _complete, cli
+
+    _complete(cli.commands["status"])

@@ -1,0 +1,302 @@
+"""`kubectl gitops status`: is the platform healthy, at which versions, and what runs where.
+
+Reads gitops.yaml and the cluster of the current (or ``--context``) context, which runs the
+platform, and answers three questions:
+
+- platform components: Argo CD (namespace ``argocd``), the Tekton operator (``argocd``), the
+  ingress-nginx controller (``ingress-nginx``), Tekton Pipelines, Triggers and Dashboard
+  (``tekton-pipelines``): each is ready when every one of its Deployments and StatefulSets is
+  rolled out (:mod:`kubectl_gitops.core.readiness`); its version is its image tag, else its
+  ``app.kubernetes.io/version`` label. Components are found by the labels their charts and
+  releases set, not by release-dependent names.
+- clusters: the platform's cluster, and every other cluster of gitops.yaml through its context
+  (``clusters.<name>.context``, or ``do-<region>-<platform>-<cluster>`` for provider digitalocean):
+  reachable or not, Kubernetes version.
+- applications: the Argo CD Application ``<app>-<env>`` of each app and environment: sync,
+  health, synced revision and the images it runs (``status.summary.images``, with their digests).
+
+Healthy means: every component ready, every cluster reachable, every Application Synced and
+Healthy at its current source (and at ``gitops.branch``).
+
+Only what the answer needs is fetched, in parallel: the server version, the Deployments of three
+namespaces, the StatefulSets of ``argocd``, the Applications of ``argocd`` (six requests), and one
+version request per other cluster. gitops.yaml is read without its JSON Schema check when it parses
+into a config (status only needs names; the schema check costs more than the whole cluster round
+trip); a file that does not is reported with every problem, as everywhere else.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..adapters import config_file, kube
+from ..core import config as model
+from ..core.config import Config
+from ..core.errors import ConfigError, GitopsError, KubeError, KubeForbidden
+from ..core.progress import Reporter
+from ..core.readiness import ObjectRef, State, evaluate
+
+ARGOCD_NAMESPACE = "argocd"
+APPLICATION = ("argoproj.io/v1alpha1", "Application")
+_VERSION = re.compile(r"^v?\d+\.\d+")
+
+
+@dataclass(frozen=True)
+class StatusOptions:
+    """What to look at.
+
+    Attributes:
+        config: path of gitops.yaml.
+        kubeconfig: kubeconfig path (default: ``KUBECONFIG`` or ``~/.kube/config``).
+        context: context of the platform's cluster (default: the current context).
+        request_timeout: seconds each request to a cluster may take.
+    """
+
+    config: str = "gitops.yaml"
+    kubeconfig: str | None = None
+    context: str | None = None
+    request_timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class ComponentStatus:
+    name: str
+    namespace: str
+    installed: bool
+    ready: bool
+    version: str | None
+    message: str
+    workloads: int = 0
+
+
+@dataclass(frozen=True)
+class ClusterStatus:
+    name: str
+    context: str | None
+    management: bool
+    reachable: bool
+    version: str | None
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class AppStatus:
+    app: str
+    environment: str
+    application: str
+    sync: str
+    health: str
+    revision: str | None
+    images: tuple[str, ...]
+    ready: bool
+    message: str
+
+    @property
+    def digest(self) -> str | None:
+        """The digest of the first image the Application runs (``sha256:...``), if it names one."""
+        return next((image.split("@", 1)[1] for image in self.images if "@" in image), None)
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    platform: str
+    context: str
+    server: str
+    components: tuple[ComponentStatus, ...]
+    clusters: tuple[ClusterStatus, ...]
+    applications: tuple[AppStatus, ...] = field(default=())
+
+    @property
+    def healthy(self) -> bool:
+        return (all(c.ready for c in self.components) and all(c.reachable for c in self.clusters)
+                and all(a.ready for a in self.applications))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as plain data (``-o json|yaml``)."""
+        return {
+            "platform": self.platform,
+            "healthy": self.healthy,
+            "context": self.context,
+            "server": self.server,
+            "components": [asdict(c) for c in self.components],
+            "clusters": [asdict(c) for c in self.clusters],
+            "applications": [{**asdict(a), "images": list(a.images), "digest": a.digest} for a in self.applications],
+        }
+
+
+@dataclass(frozen=True)
+class _Component:
+    name: str
+    namespace: str
+    matches: Callable[[Mapping[str, str]], bool]
+    main: str  # the workload whose image tells the version (the first one when absent)
+    version_labels: tuple[str, ...] = ("app.kubernetes.io/version",)
+
+
+def _label(key: str, value: str) -> Callable[[Mapping[str, str]], bool]:
+    return lambda labels: labels.get(key) == value
+
+
+COMPONENTS = (
+    _Component("argo-cd", ARGOCD_NAMESPACE, _label("app.kubernetes.io/part-of", "argocd"), "argocd-server"),
+    _Component("tekton-operator", ARGOCD_NAMESPACE, _label("app.kubernetes.io/name", "tekton-operator"),
+               "tekton-operator"),
+    _Component("ingress-nginx", "ingress-nginx",
+               lambda labels: labels.get("app.kubernetes.io/name") == "ingress-nginx"
+               and labels.get("app.kubernetes.io/component") == "controller", "controller"),
+    _Component("tekton-pipelines", "tekton-pipelines", _label("app.kubernetes.io/part-of", "tekton-pipelines"),
+               "tekton-pipelines-controller", ("pipeline.tekton.dev/release", "app.kubernetes.io/version")),
+    _Component("tekton-triggers", "tekton-pipelines", _label("app.kubernetes.io/part-of", "tekton-triggers"),
+               "tekton-triggers-controller", ("triggers.tekton.dev/release", "app.kubernetes.io/version")),
+    _Component("tekton-dashboard", "tekton-pipelines", _label("app.kubernetes.io/part-of", "tekton-dashboard"),
+               "tekton-dashboard", ("dashboard.tekton.dev/release", "app.kubernetes.io/version")),
+)
+# (apiVersion, kind, namespace) of every list the components need
+_LISTS = sorted({("apps/v1", kind, c.namespace) for c in COMPONENTS for kind in ("Deployment", "StatefulSet")
+                 if kind == "Deployment" or c.namespace == ARGOCD_NAMESPACE})
+
+
+def read_config(path: str) -> Config:
+    """gitops.yaml as status needs it: parsed and built; the full check only when that fails."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return config_file.load(file)  # raises its ConfigError (missing, unreadable)
+    try:
+        data, _ = config_file.parse(text, source=path)
+        config = model.build(data, source=path)
+        config.management_cluster  # noqa: B018 - environments must name declared clusters
+        return config
+    except ConfigError:
+        raise
+    except Exception:  # not a valid config: let the full check say everything that is wrong
+        return config_file.load_text(text, source=path)
+
+
+def application_name(app: str, environment: str) -> str:
+    """The Argo CD Application of an app in an environment (as the chart names it)."""
+    return f"{app}-{environment}"[:63].rstrip("-")
+
+
+def _image_version(workload: dict) -> str | None:
+    containers = ((((workload.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers")) or []
+    for container in containers:
+        image = str(container.get("image") or "").split("@", 1)[0]
+        name, _, tag = image.rpartition(":")
+        if name and "/" not in tag and _VERSION.match(tag):
+            return tag if tag.startswith("v") else f"v{tag}"
+    return None
+
+
+def _component(spec: _Component, workloads: list[dict], error: str | None) -> ComponentStatus:
+    if error:
+        return ComponentStatus(spec.name, spec.namespace, installed=False, ready=False, version=None, message=error)
+    mine = sorted((w for w in workloads if spec.matches((w.get("metadata") or {}).get("labels") or {})),
+                  key=lambda w: (w["kind"], w["metadata"]["name"]))
+    if not mine:
+        return ComponentStatus(spec.name, spec.namespace, installed=False, ready=False, version=None,
+                               message=f"not installed (nothing in namespace {spec.namespace})")
+    main = next((w for w in mine if w["metadata"]["name"].endswith(spec.main)), mine[0])
+    labels = main["metadata"].get("labels") or {}
+    version = _image_version(main) or next((labels[k] for k in spec.version_labels if labels.get(k)), None)
+    results = [evaluate(ObjectRef(w["apiVersion"], w["kind"], w["metadata"]["name"], spec.namespace), w)
+               for w in mine]
+    unready = [r for r in results if r.state is not State.READY]
+    message = "; ".join(f"{r.ref.kind} {r.ref.name}: {r.message}" for r in unready) or \
+        f"{len(mine)} workload{'s' if len(mine) != 1 else ''} ready"
+    return ComponentStatus(spec.name, spec.namespace, installed=True, ready=not unready, version=version,
+                           message=message, workloads=len(mine))
+
+
+def _application(config: Config, app: str, environment: str, found: dict[str, dict]) -> AppStatus:
+    name = application_name(app, environment)
+    obj = found.get(name)
+    ref = ObjectRef(*APPLICATION, name, ARGOCD_NAMESPACE, expected_revision=config.gitops.branch)
+    verdict = evaluate(ref, obj)
+    status = (obj or {}).get("status") or {}
+    sync = status.get("sync") or {}
+    message = verdict.message if obj is not None else f"Application {ARGOCD_NAMESPACE}/{name} not found"
+    return AppStatus(
+        app=app, environment=environment, application=name,
+        sync=sync.get("status") or ("Unknown" if obj is not None else "-"),
+        health=(status.get("health") or {}).get("status") or ("Unknown" if obj is not None else "Missing"),
+        revision=sync.get("revision") or None,
+        images=tuple(str(i) for i in (status.get("summary") or {}).get("images") or ()),
+        ready=verdict.ready, message=message,
+    )
+
+
+def _cluster_context(config: Config, name: str) -> str | None:
+    if config.provider == "digitalocean":
+        from ..core import infra  # its import costs more than this one name needs, so only for this provider
+
+        return infra.context_name(config, name)
+    return config.cluster(name).context
+
+
+def _probe(config: Config, name: str, opts: StatusOptions) -> ClusterStatus:
+    context = _cluster_context(config, name)
+    if not context:
+        return ClusterStatus(name, None, management=False, reachable=False, version=None,
+                             message=f"no context: set clusters.{name}.context in {config.source}")
+    try:
+        with kube.connect(kubeconfig=opts.kubeconfig, context=context, request_timeout=opts.request_timeout) as conn:
+            version = conn.server_version()[2]
+    except KubeError as exc:
+        return ClusterStatus(name, context, management=False, reachable=False, version=None, message=str(exc))
+    return ClusterStatus(name, context, management=False, reachable=True, version=version)
+
+
+def run(opts: StatusOptions, *, reporter: Reporter | None = None) -> StatusReport:
+    """Look at the platform of ``opts.config`` on its cluster.
+
+    Raises:
+        ConfigError: gitops.yaml is missing or invalid.
+        KubeError: the platform's cluster cannot be used (kubeconfig, unreachable, credentials).
+        GitopsError: nothing of the platform is installed on that cluster.
+    """
+    reporter = reporter or Reporter()
+    config = read_config(opts.config)
+    management = config.management_cluster
+    with kube.connect(kubeconfig=opts.kubeconfig, context=opts.context, request_timeout=opts.request_timeout) as conn:
+        named = _cluster_context(config, management.name)
+        if named and named != conn.context:
+            reporter.warning(f"{config.source} names context {named} for cluster {management.name}; "
+                             f"looking at context {conn.context} (pass --context {named} for that one)")
+        others = [c.name for c in config.clusters if c.name != management.name]
+        with ThreadPoolExecutor(max_workers=len(_LISTS) + 2 + len(others)) as pool:
+            version = pool.submit(conn.server_version)
+            lists: dict[tuple[str, str, str], Future] = {
+                key: pool.submit(conn.list, key[0], key[1], key[2]) for key in _LISTS
+            }
+            applications = pool.submit(conn.list, *APPLICATION, ARGOCD_NAMESPACE)
+            probes = [pool.submit(_probe, config, name, opts) for name in others]
+            git_version = version.result()[2]
+            workloads: dict[str, list[dict]] = {}
+            errors: dict[str, str] = {}
+            for (_, _, namespace), future in lists.items():
+                try:
+                    workloads.setdefault(namespace, []).extend(future.result())
+                except KubeForbidden as exc:
+                    errors[namespace] = str(exc)
+            found = {a["metadata"]["name"]: a for a in applications.result()}
+            clusters = [ClusterStatus(management.name, conn.context, management=True, reachable=True,
+                                      version=git_version), *(p.result() for p in probes)]
+        components = tuple(_component(c, workloads.get(c.namespace, []), errors.get(c.namespace))
+                           for c in COMPONENTS)
+        if not any(c.installed for c in components) and not errors and not found:
+            raise GitopsError(
+                f"the platform is not installed on context {conn.context} ({conn.server}): no Argo CD, "
+                "ingress-nginx or Tekton found",
+                hint="run `kubectl gitops bootstrap`, or pass --context for the platform's cluster",
+            )
+        apps = tuple(_application(config, a.name, e.name, found)
+                     for a in config.applications for e in config.environments)
+        return StatusReport(platform=config.name, context=conn.context, server=conn.server, components=components,
+                            clusters=tuple(clusters), applications=apps)
