@@ -100,8 +100,9 @@ def app_image(app: str, registry: str = "registry.example.com/demo") -> str:
 def install_platform(
     kube: FakeKube,
     *,
-    release: str = "demo-platform",
+    platform: str = "demo",
     apps: tuple[tuple[str, str], ...] = (),
+    self_managed: bool = True,
     ready: bool = True,
     unready: tuple[str, ...] = (),
     gitops_repo: str = "https://github.com/example/gitops",
@@ -110,15 +111,20 @@ def install_platform(
     registry: str = "registry.example.com/demo",
     initial_password: str | None = INITIAL_PASSWORD,
 ) -> None:
-    """Create the running platform; ``unready`` names workloads (e.g. ``tekton-dashboard``) left unavailable.
+    """Create the running platform; ``unready`` names workloads (e.g. ``tekton-dashboard``) or Applications
+    left unready.
 
     Args:
+        platform: the platform's name (its first release is ``<platform>-platform``).
+        self_managed: also the Applications through which Argo CD manages the platform
+            (``<platform>-platform|tekton|gitops``, labelled with their phase) and ``<platform>-root``.
         apps: (app, environment) pairs: one Application ``<app>-<env>`` each, Synced and Healthy at
             ``revision`` and running :func:`app_image` (when ``ready``).
         ready: mark every workload available and the TektonConfig and Applications ready.
         initial_password: the ``argocd-initial-admin-secret`` password (None: Argo CD deleted it).
     """
     v = versions()
+    release = f"{platform}-platform"
     install_crds(kube)
     for ns in ("argocd", "ingress-nginx", "tekton-pipelines"):
         _namespace(kube, ns)
@@ -211,19 +217,26 @@ def install_platform(
             "conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": "2026-01-01T00:00:00Z"}],
         })
 
-    for app, env in apps:
-        name = f"{app}-{env}"[:63].rstrip("-")
+    applications = [(f"{app}-{env}"[:63].rstrip("-"), {"app.kubernetes.io/name": app,
+                                                         "gitops.kubectl.dev/environment": env},
+                     {"repoURL": gitops_repo, "targetRevision": "main", "path": f"{gitops_path}/apps/{app}/{env}"},
+                     [app_image(app, registry)]) for app, env in apps]
+    if self_managed:
+        chart = {"repoURL": "https://github.com/example/kubectl-gitops", "targetRevision": "v0.1.0",
+                 "path": "charts/gitops-platform"}
+        applications += [(f"{platform}-{phase}", {"gitops.kubectl.dev/release-phase": phase}, chart, None)
+                         for phase in ("platform", "tekton", "gitops")]
+        applications.append((f"{platform}-root", {}, {"repoURL": gitops_repo, "targetRevision": "main",
+                                                      "path": gitops_path}, None))
+    for name, labels, source, images in applications:
         kube.create({
             "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
-            "metadata": {"name": name, "namespace": "argocd",
-                         "labels": {"app.kubernetes.io/name": app, "gitops.kubectl.dev/environment": env}},
-            "spec": {"project": "default",
-                     "source": {"repoURL": gitops_repo, "targetRevision": "main",
-                                "path": f"{gitops_path}/apps/{app}/{env}"},
-                     "destination": {"server": "https://kubernetes.default.svc", "namespace": f"{env}"}},
+            "metadata": {"name": name, "namespace": "argocd", "labels": labels},
+            "spec": {"project": "default", "source": source,
+                     "destination": {"server": "https://kubernetes.default.svc", "namespace": "default"}},
         })
         if ready and name not in unready:
-            set_application(kube, name, revision=revision, images=[app_image(app, registry)])
+            set_application(kube, name, revision=revision, images=images)
 
 
 def set_application(kube: FakeKube, name: str, *, sync: str = "Synced", health: str = "Healthy",

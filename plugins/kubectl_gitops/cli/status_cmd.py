@@ -39,6 +39,13 @@ def format_text(report: Any) -> str:
           c.version or "-", c.message) for c in report.clusters],
     )
     lines.append("")
+    if report.platform_applications:
+        lines += _table(
+            ("PLATFORM APPLICATION", "PART", "SYNC", "HEALTH", "REVISION", "MESSAGE"),
+            [(a.application, a.environment, a.sync, a.health, (a.revision or "-")[:12], "" if a.ready else a.message)
+             for a in report.platform_applications],
+        )
+        lines.append("")
     if report.applications:
         lines += _table(
             ("APPLICATION", "ENV", "SYNC", "HEALTH", "REVISION", "IMAGE", "MESSAGE"),

@@ -13,10 +13,12 @@ platform, and answers three questions:
   (``clusters.<name>.context``, or ``do-<region>-<platform>-<cluster>`` for provider digitalocean):
   reachable or not, Kubernetes version.
 - applications: the Argo CD Application ``<app>-<env>`` of each app and environment: sync,
-  health, synced revision and the images it runs (``status.summary.images``, with their digests).
+  health, synced revision and the images it runs (``status.summary.images``, with their digests);
+  and the Applications through which Argo CD manages the platform itself (label
+  ``gitops.kubectl.dev/release-phase``, and the app-of-apps ``<platform>-root``) when they exist.
 
 Healthy means: every component ready, every cluster reachable, every Application Synced and
-Healthy at its current source (and at ``gitops.branch``).
+Healthy at its current source (the apps' at ``gitops.branch``).
 
 Only what the answer needs is fetched, in parallel: the server version, the Deployments of three
 namespaces, the StatefulSets of ``argocd``, the Applications of ``argocd`` (six requests), and one
@@ -110,11 +112,12 @@ class StatusReport:
     components: tuple[ComponentStatus, ...]
     clusters: tuple[ClusterStatus, ...]
     applications: tuple[AppStatus, ...] = field(default=())
+    platform_applications: tuple[AppStatus, ...] = field(default=())
 
     @property
     def healthy(self) -> bool:
         return (all(c.ready for c in self.components) and all(c.reachable for c in self.clusters)
-                and all(a.ready for a in self.applications))
+                and all(a.ready for a in (*self.applications, *self.platform_applications)))
 
     def to_dict(self) -> dict[str, Any]:
         """The report as plain data (``-o json|yaml``)."""
@@ -125,8 +128,13 @@ class StatusReport:
             "server": self.server,
             "components": [asdict(c) for c in self.components],
             "clusters": [asdict(c) for c in self.clusters],
-            "applications": [{**asdict(a), "images": list(a.images), "digest": a.digest} for a in self.applications],
+            "applications": [_app_dict(a) for a in self.applications],
+            "platformApplications": [_app_dict(a) for a in self.platform_applications],
         }
+
+
+def _app_dict(app: AppStatus) -> dict[str, Any]:
+    return {**asdict(app), "images": list(app.images), "digest": app.digest}
 
 
 @dataclass(frozen=True)
@@ -214,10 +222,9 @@ def _component(spec: _Component, workloads: list[dict], error: str | None) -> Co
                            message=message, workloads=len(mine))
 
 
-def _application(config: Config, app: str, environment: str, found: dict[str, dict]) -> AppStatus:
-    name = application_name(app, environment)
+def _application(name: str, app: str, environment: str, found: dict[str, dict], revision: str | None) -> AppStatus:
     obj = found.get(name)
-    ref = ObjectRef(*APPLICATION, name, ARGOCD_NAMESPACE, expected_revision=config.gitops.branch)
+    ref = ObjectRef(*APPLICATION, name, ARGOCD_NAMESPACE, expected_revision=revision)
     verdict = evaluate(ref, obj)
     status = (obj or {}).get("status") or {}
     sync = status.get("sync") or {}
@@ -296,7 +303,23 @@ def run(opts: StatusOptions, *, reporter: Reporter | None = None) -> StatusRepor
                 "ingress-nginx or Tekton found",
                 hint="run `kubectl gitops bootstrap`, or pass --context for the platform's cluster",
             )
-        apps = tuple(_application(config, a.name, e.name, found)
+        apps = tuple(_application(application_name(a.name, e.name), a.name, e.name, found, config.gitops.branch)
                      for a in config.applications for e in config.environments)
+        platform_apps = tuple(
+            _application(name, config.name, phase, found, None)
+            for name, phase in sorted(_platform_applications(config, found).items())
+        )
         return StatusReport(platform=config.name, context=conn.context, server=conn.server, components=components,
-                            clusters=tuple(clusters), applications=apps)
+                            clusters=tuple(clusters), applications=apps, platform_applications=platform_apps)
+
+
+def _platform_applications(config: Config, found: dict[str, dict]) -> dict[str, str]:
+    """Name -> phase of the Applications that manage the platform itself (``root`` for the app-of-apps)."""
+    out = {}
+    for name, obj in found.items():
+        phase = ((obj.get("metadata") or {}).get("labels") or {}).get("gitops.kubectl.dev/release-phase")
+        if phase:
+            out[name] = phase
+        elif name == f"{config.name}-root":
+            out[name] = "root"
+    return out
