@@ -37,9 +37,22 @@ What it serves:
   deleting a CRD deletes its objects and its discovery entries; finalizers hold an object (with
   deletionTimestamp) until an update empties them.
 
+- authentication and authorization, as far as tests ask for them: ``tokens`` (bearer token -> user;
+  None, the default, accepts every request as ``kubernetes-admin``; other requests get 401), ``deny(verb,
+  resource, group, namespace)`` (matching requests get 403 with the API server's wording) and
+  SelfSubjectAccessReviews (``authorization.k8s.io/v1``, answered from the same rules, never stored).
+  ``RequestRecord.user`` says who sent each request.
+- two controllers of kube-controller-manager: the token controller (``token_controller=True``, the
+  default) fills Secrets of type ``kubernetes.io/service-account-token`` (``token``, ``ca.crt``,
+  ``namespace``) once their ServiceAccount exists, and deletes them when it does not, as the real one
+  does; the token is accepted as that ServiceAccount when ``tokens`` is in use. The EndpointSlice
+  controller (``auto_endpoints=True``; off by default) keeps one ``discovery.k8s.io/v1`` EndpointSlice
+  per Service with a selector, with as many ready endpoints as the selected workloads have ready replicas.
+
 Where it differs from a real API server (keep this list honest):
-- no authentication/authorization, no admission (except: namespaced creates need an existing,
-  non-terminating namespace), no webhooks, no defaulting except: Namespace (finalizer, phase, name label),
+- authorization is the deny list above (no RBAC objects are evaluated); no admission (except:
+  namespaced creates need an existing, non-terminating namespace), no webhooks, no defaulting except:
+  Namespace (finalizer, phase, name label),
   Secret (stringData folded into data, type Opaque), Service (type, clusterIP/clusterIPs, port protocol,
   targetPort), Deployment/StatefulSet/ReplicaSet ``spec.replicas: 1`` and the
   default RollingUpdate strategy of Deployment/StatefulSet/DaemonSet (defaults are applied on create only);
@@ -47,7 +60,9 @@ Where it differs from a real API server (keep this list honest):
   namespace/name consistency; CRD schemas are not used (no pruning, no validation, no defaults);
 - no version conversion: an object is stored once and served at any version of its resource by
   rewriting ``apiVersion`` only; no field-selector restrictions per kind;
-- no controllers: nothing happens to workloads, Jobs, Services etc. unless a test calls a hook
+- the controllers run synchronously inside the write that triggers them (a real one lags a little);
+  the token controller's ``ca.crt`` is a placeholder (the stand-in serves plain HTTP);
+- no other controllers: nothing happens to workloads, Jobs, Services etc. unless a test calls a hook
   (or ``auto_available=True`` for workloads); no garbage collection by ownerReferences (propagationPolicy
   is ignored); no pods are created; no events are recorded;
 - server-side apply treats only lists keyed in ``patching.MERGE_KEYS`` as associative (scalar "set"
@@ -60,8 +75,11 @@ Hooks (thread-safe Python methods that bump resourceVersion and notify watches) 
 :class:`FakeKube`: ``get``, ``list``, ``create``, ``update``, ``delete``, ``put_status``, ``patch_status``,
 ``mark_available``/``mark_deployment_available``/``mark_statefulset_ready``, ``mark_crd_established``,
 ``set_pipelinerun_status``/``set_taskrun_status``, ``set_application_status``, ``set_load_balancer_ip``,
-``wait_for``, ``add_reactor``; counters ``requests`` (list of :class:`RequestRecord`), ``writes``,
-``count(verb=..., method=...)``, ``reset_counters()``.
+``set_service_endpoints``, ``deny``/``allow_all``/``allowed``, ``wait_for``, ``add_reactor``; counters
+``requests`` (list of :class:`RequestRecord`), ``writes``, ``count(verb=..., method=...)``, ``reset_counters()``.
+
+:mod:`fakekube.platform` fills a stand-in with a running gitops-platform (what its charts and
+operators leave in a cluster) for the tests of ``status`` and ``password``.
 """
 
 from .patching import PatchError
