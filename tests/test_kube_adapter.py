@@ -292,6 +292,7 @@ def test_apply_takes_ownership_once_of_objects_made_by_others(k, fake_kube):
 
 def test_apply_custom_kinds_through_discovery_once(k, fake_kube):
     install_crds(fake_kube)
+    assert k.get("example.com/v1", "Widget", "w") is None  # not served yet: asked again once it is
     fake_kube.create({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
                       "metadata": {"name": "widgets.example.com"},
                       "spec": {"group": "example.com", "scope": "Cluster",
@@ -305,6 +306,13 @@ def test_apply_custom_kinds_through_discovery_once(k, fake_kube):
     assert fake_kube.get("widgets.example.com", "w")["spec"] == {"size": 2}
     with pytest.raises(KubeError, match="^the cluster of context fake has no kind Gadget in example.com/v1 "):
         k.apply({"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "g"}})
+
+
+def test_apply_into_a_missing_namespace_fails_with_the_servers_message(k):
+    with pytest.raises(KubeApiError) as exc:
+        k.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "nowhere"}})
+    assert exc.value.status == 404
+    assert str(exc.value) == 'cannot apply configmaps c in namespace nowhere: namespaces "nowhere" not found'
 
 
 def test_patch_and_delete(k, fake_kube):

@@ -474,7 +474,7 @@ class Kube:
         self._urllib3 = urllib3
         self._ca = ca
         self._temp = temp
-        self._discovery: dict[str, dict[str, tuple[str, bool]] | None] = {}
+        self._discovery: dict[str, dict[str, tuple[str, bool]]] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -507,8 +507,8 @@ class Kube:
         )
 
     def _request(self, method: str, path: str, *, query: Mapping[str, Any] | None = None, body: Any = None,
-                 content_type: str | None = None, action: str = "") -> tuple[int, Any]:
-        """Send one request; return (status, decoded JSON body) for 2xx and 404, raise for the rest."""
+                 content_type: str | None = None, action: str = "", missing_ok: bool = False) -> tuple[int, Any]:
+        """Send one request; return (status, decoded JSON body) for 2xx (and 404 when ``missing_ok``), else raise."""
         url = self.server + path + (f"?{urlencode(query)}" if query else "")
         exceptions = self._urllib3.exceptions
         try:
@@ -536,7 +536,7 @@ class Kube:
             raise
         status = response.status
         data = _json(payload)
-        if 200 <= status < 300 or status == 404:
+        if 200 <= status < 300 or (status == 404 and missing_ok):
             return status, data
         raise self._error(status, data, method, action or f"{method} {path}")
 
@@ -564,19 +564,20 @@ class Kube:
         if known:
             return known
         with self._lock:
-            cached = self._discovery.get(api_version, ...)
-        if cached is ...:
-            path = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
-            status, data = self._request("GET", path, action=f"discover the resources of {api_version}")
-            cached = None
-            if status == 200 and isinstance(data, dict):
-                cached = {
-                    r["kind"]: (r["name"], bool(r.get("namespaced")))
-                    for r in data.get("resources") or [] if "/" not in r.get("name", "")
-                }
-            with self._lock:
-                self._discovery[api_version] = cached
-        return (cached or {}).get(kind)
+            cached = (self._discovery.get(api_version) or {}).get(kind)
+        if cached:
+            return cached
+        # not known yet: ask (again: a CRD installed since the last answer adds its kind)
+        path = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
+        status, data = self._request("GET", path, action=f"discover the resources of {api_version}",
+                                     missing_ok=True)
+        if status != 200 or not isinstance(data, dict):
+            return None
+        found = {r["kind"]: (r["name"], bool(r.get("namespaced")))
+                 for r in data.get("resources") or [] if "/" not in r.get("name", "")}
+        with self._lock:
+            self._discovery[api_version] = found
+        return found.get(kind)
 
     def _require(self, api_version: str, kind: str) -> tuple[str, bool]:
         resource = self._resource(api_version, kind)
@@ -653,7 +654,7 @@ class Kube:
             return None
         plural, namespaced = resource
         ns = (namespace or self.namespace) if namespaced else None
-        status, data = self._request("GET", self._path(api_version, plural, ns, name),
+        status, data = self._request("GET", self._path(api_version, plural, ns, name), missing_ok=True,
                                      action=f"get {self._where(plural, api_version, name, ns)}")
         return _typed(data, api_version, kind) if status == 200 else None
 
@@ -669,7 +670,7 @@ class Kube:
         plural, namespaced = resource
         ns = namespace if namespaced else None
         query = {"labelSelector": label_selector} if label_selector else None
-        status, data = self._request("GET", self._path(api_version, plural, ns), query=query,
+        status, data = self._request("GET", self._path(api_version, plural, ns), query=query, missing_ok=True,
                                      action=f"list {self._where(plural, api_version, None, ns)}")
         if status != 200 or not isinstance(data, dict):
             return []
@@ -691,7 +692,8 @@ class Kube:
         plural, namespaced = self._require(api_version, kind)
         namespace = (meta.get("namespace") or self.namespace) if namespaced else None
         where = self._where(plural, api_version, name, namespace)
-        status, live = self._request("GET", self._path(api_version, plural, namespace, name), action=f"get {where}")
+        status, live = self._request("GET", self._path(api_version, plural, namespace, name), action=f"get {where}",
+                                     missing_ok=True)
         live = live if status == 200 else None
         if live is not None and _unchanged(obj, live, field_manager):
             return "unchanged"
@@ -720,10 +722,8 @@ class Kube:
         plural, namespaced = self._require(api_version, kind)
         ns = (namespace or self.namespace) if namespaced else None
         where = self._where(plural, api_version, name, ns)
-        status, data = self._request("PATCH", self._path(api_version, plural, ns, name), body=patch,
-                                     content_type="application/merge-patch+json", action=f"patch {where}")
-        if status == 404:
-            raise KubeApiError(f"cannot patch {where}: not found", status=404, reason="NotFound")
+        _, data = self._request("PATCH", self._path(api_version, plural, ns, name), body=patch,
+                                content_type="application/merge-patch+json", action=f"patch {where}")
         return _typed(data, api_version, kind)
 
     def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> bool:
@@ -733,7 +733,7 @@ class Kube:
             return False
         plural, namespaced = resource
         ns = (namespace or self.namespace) if namespaced else None
-        status, _ = self._request("DELETE", self._path(api_version, plural, ns, name),
+        status, _ = self._request("DELETE", self._path(api_version, plural, ns, name), missing_ok=True,
                                   body={"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Background"},
                                   action=f"delete {self._where(plural, api_version, name, ns)}")
         return status != 404
@@ -741,7 +741,9 @@ class Kube:
     def ensure_secret(self, namespace: str, name: str, *, string_data: Mapping[str, str], type: str = "Opaque",
                       labels: Mapping[str, str] | None = None, annotations: Mapping[str, str] | None = None,
                       field_manager: str = "kubectl-gitops") -> str:
-        """Create or update a Secret holding exactly ``string_data``; ``"created"``/``"updated"``/``"unchanged"``.
+        """Create or update a Secret holding ``string_data``; ``"created"``/``"updated"``/``"unchanged"``.
+
+        Keys this field manager set before and no longer gives are removed (server-side apply).
 
         Raises:
             KubeError: a Secret of that name exists with another ``type`` (the type cannot change).
