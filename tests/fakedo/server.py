@@ -13,7 +13,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +62,7 @@ class _Injection:
     error_id: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     retry_after: int = 0
+    lose: bool = False  # serve the request, then drop the answer
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method is None or self.method == method) and bool(self.pattern.fullmatch(path))
@@ -125,6 +126,7 @@ class FakeDigitalOcean:
         self.violations: list[str] = []
         self._injections: list[_Injection] = []
         self._writes = 0
+        self._reactors: list[Callable[[LoggedRequest], None]] = []
         self._crash_after: tuple[int, bool] | None = None
         self._down = False
         self._lock = threading.RLock()
@@ -209,6 +211,20 @@ class FakeDigitalOcean:
         """Make the next ``times`` matching requests fail to connect (``requests.ConnectionError``)."""
         with self._lock:
             self._injections.append(_Injection(method.upper() if method else None, _pattern(path), times, None))
+
+    def add_reactor(self, callback: Callable[[LoggedRequest], None]) -> None:
+        """Call ``callback(request)`` after each request is served (to play a controller: change a
+        resource's state once the client has seen it, for example)."""
+        with self._lock:
+            self._reactors.append(callback)
+
+    def lose_next(self, method: str | None, path: str, *, times: int = 1) -> None:
+        """Serve the next ``times`` matching requests but drop their answers: the change happens,
+        the client sees the connection break (``ServiceResponseError`` in pydo)."""
+        with self._lock:
+            self._injections.append(
+                _Injection(method.upper() if method else None, _pattern(path), times, None, lose=True)
+            )
 
     def clear_failures(self) -> None:
         with self._lock:
@@ -390,6 +406,9 @@ class FakeDigitalOcean:
             raise requests.ConnectionError(
                 f"[fakedo] connection refused for {method} {adapter.path} (client crashed)", request=request
             )
+        lose = injection is not None and injection.lose
+        if lose:
+            injection = None
         if injection is not None and injection.status is None:
             self._record(adapter, payload, auth, "connection-error", op.operation_id)
             raise requests.ConnectionError(
@@ -405,13 +424,13 @@ class FakeDigitalOcean:
                     self._down = True
                     lost = self._crash_after[1]
                     self._crash_after = None
-        if lost:
+        if lost or lose:
             self._record(adapter, payload, auth, "connection-error", op.operation_id)
             raise requests.ConnectionError(
                 ProtocolError("Connection aborted.", ConnectionResetError(104, "Connection reset by peer")),
                 request=request,
             )
-        self._record(adapter, payload, auth, status, op.operation_id)
+        entry = self._record(adapter, payload, auth, status, op.operation_id)
         if self.check_responses and self._documented(op, status):
             resp = ResponseAdapter(status, out_headers, text.encode("utf-8") if text else b"")
             try:
@@ -421,6 +440,10 @@ class FakeDigitalOcean:
                     self.violations.append(str(exc))
                 raise
         self.clock.tick()
+        with self._lock:
+            reactors = list(self._reactors)
+        for reactor in reactors:
+            reactor(entry)
         if reply.delay:
             time.sleep(reply.delay)
         return status, out_headers, text
@@ -518,13 +541,16 @@ class FakeDigitalOcean:
         text = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
         return reply.status, headers, text
 
-    def _record(self, adapter: RequestAdapter, payload: Any, auth: str, status: int | str, op_id: str) -> None:
+    def _record(
+        self, adapter: RequestAdapter, payload: Any, auth: str, status: int | str, op_id: str
+    ) -> LoggedRequest:
         query: dict[str, list[str]] = {}
         for key, value in adapter.query_pairs:
             query.setdefault(key, []).append(value)
         entry = LoggedRequest(adapter.method.upper(), adapter.path, query, payload, auth, status, op_id)
         with self._lock:
             self.log.append(entry)
+        return entry
 
 
 @dataclass

@@ -37,6 +37,7 @@ from ..core.errors import (
     CloudRejected,
     CloudServerError,
     CloudUnreachable,
+    UsageError,
 )
 from ..core.infra import (
     AccountOptions,
@@ -61,6 +62,12 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
+class _Reply:
+    response: Any
+    body: Any
+
+
+@dataclass(frozen=True)
 class RetryPolicy:
     """How often and how long to retry.
 
@@ -81,8 +88,11 @@ class RetryPolicy:
 
 def endpoint_from(environ: Mapping[str, str]) -> str | None:
     """The API endpoint to use: ``DIGITALOCEAN_API_URL`` if set, else None (pydo's default)."""
-    value = (environ.get(ENDPOINT_ENV) or "").strip()
-    return value.rstrip("/") or None
+    value = (environ.get(ENDPOINT_ENV) or "").strip().rstrip("/")
+    if value and not value.startswith("https://"):
+        raise UsageError(f"{ENDPOINT_ENV}={value} is not an https:// URL",
+                         hint="the token is only ever sent over TLS; unset it to use https://api.digitalocean.com")
+    return value or None
 
 
 class DigitalOcean:
@@ -123,7 +133,7 @@ class DigitalOcean:
             attempt += 1
             last = attempt >= policy.attempts
             try:
-                return fn(*args, **kwargs)
+                return self._send(fn, *args, **kwargs)
             except HttpResponseError as exc:
                 status = exc.status_code or 0
                 if status == 404 and not_found is not _MISSING:
@@ -161,6 +171,21 @@ class DigitalOcean:
                         return found
                 policy.sleep(delay)
                 delay = min(delay * 2, policy.max_backoff)
+
+    @staticmethod
+    def _send(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Call one pydo operation; an error status it returns as data (pydo does so for the
+        statuses the spec documents, such as 404 on deletes) is raised like any other."""
+
+        def keep_status(pipeline_response: Any, deserialized: Any, headers: Any) -> _Reply:
+            return _Reply(pipeline_response.http_response, deserialized)
+
+        reply = fn(*args, cls=keep_status, **kwargs)
+        if isinstance(reply, _Reply):
+            if reply.response.status_code >= 400:
+                raise HttpResponseError(response=reply.response)
+            return reply.body
+        return reply
 
     def _recover(self, recover: Callable[[], Any] | None) -> Any:
         if recover is None:
@@ -315,14 +340,17 @@ class DigitalOcean:
             state = RegistryState(state.name, sub["subscription"]["tier"]["slug"], state.region)
         return state
 
-    def registry_name_available(self, name: str) -> bool:
-        """Whether ``name`` is free (registry names are global across accounts)."""
+    def registry_name_available(self, name: str) -> bool | None:
+        """Whether ``name`` is free (registry names are global across accounts); None when the
+        token may not ask (the create itself will say)."""
         try:
             self._call(f"checking the registry name {name}", self._client.registry.validate_name, {"name": name})
         except CloudRejected as exc:
             if exc.status == 409:
                 return False
             raise
+        except CloudPermissionError:
+            return None
         return True
 
     def create_registry(self, name: str, tier: str, region: str | None) -> RegistryState:

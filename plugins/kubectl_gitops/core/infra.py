@@ -548,6 +548,9 @@ def _cluster(config: Config, cluster: Cluster, observed: Observed | None, tag: s
         if not pool.auto_scale and current_pool.count != pool.count:
             pool_change["count"] = pool.count
             notes.append(f"{current_pool.count} -> {pool.count} nodes")
+        elif pool.auto_scale and not pool.min_nodes <= current_pool.count <= pool.max_nodes:
+            pool_change["count"] = min(max(current_pool.count, pool.min_nodes), pool.max_nodes)
+            notes.append(f"{current_pool.count} -> {pool_change['count']} nodes")
         if pool_change:
             changes["node_pool"] = (current_pool, pool_change)
     wanted_minor = config.kubernetes_minor

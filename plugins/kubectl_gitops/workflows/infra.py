@@ -376,8 +376,7 @@ class _Run:
                 raise GitopsError(f"{what} disappeared while waiting for it",
                                   hint="someone deleted it; re-run to create it again")
             if ready(state):
-                if last_text:
-                    self.reporter.success(f"{what}: {describe(state)} after {_elapsed(time.monotonic() - started)}")
+                self.reporter.success(f"{what}: {describe(state)} after {_elapsed(time.monotonic() - started)}")
                 return state
             problem = broken(state)
             if problem:
