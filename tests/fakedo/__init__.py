@@ -8,7 +8,10 @@ Where it differs from the real API (known gaps): token scopes are modelled only 
 token plus optional read-only tokens; droplets, volumes and projects exist only as ids that
 clusters, tags and load balancers refer to; registry repositories, garbage collection,
 cluster upgrades, clusterlint and load balancer droplet/forwarding-rule sub-resources are not
-served (such requests fail the test as unimplemented, they never pass through).
+served (such requests fail the test as unimplemented, they never pass through). The registry
+name check (``POST /v2/registry/validate-name``) treats a name as taken when this account owns it
+or a test reserved it (``reserve_registry_name``); a deleted registry's name stays taken.
+``fakedo.scenarios`` holds platforms and account snapshots for the infrastructure workflow tests.
 """
 
 from .account import ERROR_IDS, KUBERNETES_VERSIONS, REGISTRY_TIERS, ApiError

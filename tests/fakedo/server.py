@@ -92,6 +92,12 @@ class FakeDigitalOcean:
         create_delays: real seconds the create call of a kind blocks (any kind).
         check_responses: validate every response the fake returns against the spec.
         passthru: URL prefixes ``responses`` lets through (local stand-ins only).
+
+    Failures a test can script: ``fail_next`` (an HTTP error with DigitalOcean's body, 429 with
+    rate-limit headers), ``refuse_next`` (no connection), ``lose_next`` (served, answer dropped),
+    ``crash_after_writes`` (the client dies after its n-th write: nothing later arrives), and
+    ``add_reactor`` (change state after a request, as a controller would). Paths are checked
+    and routed decoded, as a server sees them (``%3A`` in a tag name is ``:``).
     """
 
     api_root = API_ROOT
