@@ -144,3 +144,25 @@ def test_prerequisites_are_the_ingress_namespace_owned_by_the_platform_release(r
     assert namespace["metadata"]["annotations"] == {"meta.helm.sh/release-name": "bl-k8s-platform",
                                                     "meta.helm.sh/release-namespace": "argocd"}
     assert values.prerequisites(config, "tekton") == values.prerequisites(config, "gitops") == []
+
+
+def test_each_release_gets_only_the_values_its_templates_read(repo_root):
+    """A change that concerns one release leaves the others' values alone, so their re-run changes nothing."""
+    text = (repo_root / "examples/proof-of-concept/gitops.yaml").read_text()
+    config = config_file.load_text(text, source="gitops.yaml")
+    assert set(values.chart_values(config, phase="tekton")) == {"phase", "platform", "tekton", *values.DEPENDENCIES}
+    assert "apps" not in values.chart_values(config, phase="platform")
+    assert "ingress" not in values.chart_values(config, phase="gitops")
+    assert values.chart_values(config, phase="gitops")["ingress-nginx"] == {"enabled": False}
+
+    def by_phase(cfg, lb=None):
+        return {p: values.chart_values(cfg, phase=p, load_balancer_id=lb) for p in values.PHASES}
+
+    base = by_phase(config)
+    other_port = config_file.load_text(text.replace("port: 80", "port: 8080"), source="gitops.yaml")
+    keep_fewer = config_file.load_text(text + "platform:\n  pipeline_runs_to_keep: 3\n", source="gitops.yaml")
+    changed = {name: {p for p, v in by_phase(cfg).items() if v != base[p]}
+               for name, cfg in (("app", other_port), ("pruner", keep_fewer))}
+    assert changed == {"app": {"gitops"}, "pruner": {"tekton", "gitops"}}
+    # the gitops release changes with the others: its Applications carry their values
+    assert {p for p, v in by_phase(config, lb="lb-2").items() if v != base[p]} == {"platform", "gitops"}

@@ -37,6 +37,14 @@ CHART_VERSION_OVERRIDES = {
     "ingress_nginx_chart": "ingress-nginx",
     "tekton_operator_chart": "tekton-operator",
 }
+# the top-level values each phase's templates read (the rest keep the chart's defaults), so that a
+# change that concerns one release (an app, the pruner) does not upgrade the others
+_PHASE_VALUES = {
+    "platform": ("phase", "platform", "environments", "registry", "ingress", "versions", *DEPENDENCIES),
+    "tekton": ("phase", "platform", "tekton", *DEPENDENCIES),
+    "gitops": ("phase", "platform", "environments", "registry", "gitops", "apps", "versions", *DEPENDENCIES,
+               "selfManagement"),
+}
 
 
 @dataclass(frozen=True)
@@ -84,8 +92,10 @@ def chart_values(
             the kubectl-gitops repository at the tag of this version).
 
     Returns:
-        The values; for phase ``gitops`` they embed the values of the other two releases
-        (``selfManagement.releases``) for the Applications through which Argo CD manages them.
+        The values of the keys that phase's templates read (other keys keep the chart's defaults,
+        so a change that concerns one release does not upgrade the others); for phase ``gitops``
+        they embed the values of the other two releases (``selfManagement.releases``) for the
+        Applications through which Argo CD manages them.
     """
     if phase not in PHASES:
         raise ValueError(f"unknown phase {phase!r}")
@@ -145,7 +155,8 @@ def chart_values(
         "apps": apps,
         "tekton": {"pruner": {"keep": config.pipeline_runs_to_keep}},
         "argo-cd": {"enabled": enabled},
-        "ingress-nginx": {"enabled": enabled, "controller": {"service": {"annotations": annotations}}},
+        "ingress-nginx": ({"enabled": True, "controller": {"service": {"annotations": annotations}}}
+                          if enabled else {"enabled": False}),
         "tekton-operator": {"enabled": enabled},
     }
     images = {_IMAGE_OVERRIDES[k]: v for k, v in config.versions if k in _IMAGE_OVERRIDES}
@@ -161,7 +172,7 @@ def chart_values(
                 for other in PHASES if other != "gitops"
             },
         }
-    return values
+    return {key: value for key, value in values.items() if key in _PHASE_VALUES[phase]}
 
 
 def chart_version_overrides(config: Config) -> dict[str, str]:

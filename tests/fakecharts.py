@@ -1,0 +1,916 @@
+"""Stand-ins for the upstream dependency charts of gitops-platform, built at test time.
+
+Tests and CI have no internet, so the real argo-cd, ingress-nginx and tekton-operator charts cannot
+be downloaded. :func:`dependency_archives` builds small charts named and versioned exactly as
+``charts/gitops-platform/Chart.yaml`` pins them, holding what bootstrap depends on, with the
+resource names and the values keys of the real charts (checked against their templates):
+
+- ``argo-cd``: the Argo CD CRDs (read from the reference data, never stored in the repository),
+  rendered when ``crds.install`` and kept on uninstall with ``crds.keep``; StatefulSet
+  ``<fullname>-application-controller`` and Deployments ``-server``, ``-repo-server``,
+  ``-applicationset-controller``, ``-notifications-controller`` (``notifications.enabled``),
+  ``-dex-server`` (``dex.enabled``), ``-redis`` (``redis.enabled``) with their Services;
+  ConfigMaps ``argocd-cm`` (``configs.cm``) and ``argocd-cmd-params-cm`` (``configs.params``),
+  Secret ``argocd-secret``; the ``pre-install,pre-upgrade`` hook Job ``<fullname>-redis-secret-init``.
+  ``fullnameOverride``, ``nameOverride`` and ``namespaceOverride`` work as upstream.
+- ``ingress-nginx``: Deployment and ConfigMap ``<fullname>-controller``, Service
+  ``<fullname>-controller`` (``controller.service.type``, LoadBalancer by default, with
+  ``controller.service.annotations``), the admission webhook (Service
+  ``<fullname>-controller-admission``, ValidatingWebhookConfiguration ``<fullname>-admission``
+  carrying ``controller.admissionWebhooks.annotations``), IngressClass
+  ``controller.ingressClassResource.name``, and the hook Jobs ``<fullname>-admission-create``
+  (pre-install, pre-upgrade) and ``-admission-patch`` (post-install, post-upgrade), annotated with
+  ``controller.admissionWebhooks.annotations`` as upstream; ``namespaceOverride`` honoured.
+- ``tekton-operator``: Deployments ``<fullname>`` (containers ``tekton-operator-lifecycle`` and
+  ``tekton-operator-cluster-operations``, env ``AUTOINSTALL_COMPONENTS``,
+  ``DEFAULT_TARGET_NAMESPACE``, ``KUBERNETES_MIN_VERSION``) and ``<fullname>-webhook`` with their
+  Services, in the release namespace like upstream; the TektonConfig CRD when ``installCRDs``
+  (ours: a preserve-unknown-fields schema with the upstream names, scope and status subresource).
+
+Pods, images and everything a controller would do are absent: :mod:`fakeplatform` plays the
+controllers. :func:`chart_with_dependencies` returns a copy of the umbrella chart with these
+archives in ``charts/`` (so ``prepare_chart`` needs no download).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import shutil
+import tarfile
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CHART = REPO_ROOT / "charts" / "gitops-platform"
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+ARGO_CD_CRDS = ("application-crd.yaml", "applicationset-crd.yaml", "appproject-crd.yaml")
+
+# ---------------------------------------------------------------- argo-cd
+
+ARGO_VALUES = """\
+nameOverride: argocd
+fullnameOverride: ""
+namespaceOverride: ""
+crds:
+  install: true
+  keep: true
+global:
+  image:
+    repository: quay.io/argoproj/argocd
+    tag: ""
+configs:
+  cm:
+    create: true
+    annotations: {}
+  params:
+    create: true
+    annotations: {}
+  rbac:
+    create: true
+  secret:
+    createSecret: true
+controller:
+  name: application-controller
+  replicas: 1
+server:
+  name: server
+  replicas: 1
+  service:
+    type: ClusterIP
+    servicePortHttp: 80
+    servicePortHttps: 443
+    servicePortHttpName: http
+    servicePortHttpsName: https
+repoServer:
+  name: repo-server
+  replicas: 1
+applicationSet:
+  name: applicationset-controller
+  replicas: 1
+notifications:
+  enabled: true
+  name: notifications-controller
+dex:
+  enabled: true
+  name: dex-server
+redis:
+  enabled: true
+  name: redis
+redisSecretInit:
+  enabled: true
+  name: redis-secret-init
+"""
+
+ARGO_HELPERS = """\
+{{- define "argo-cd.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "argo-cd.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "argo-cd.namespace" -}}
+{{- default .Release.Namespace .Values.namespaceOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "argo-cd.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "argo-cd.name" .context }}-{{ .name }}
+app.kubernetes.io/instance: {{ .context.Release.Name }}
+{{- end -}}
+
+{{- define "argo-cd.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .context.Chart.Name .context.Chart.Version }}
+{{ include "argo-cd.selectorLabels" . }}
+app.kubernetes.io/component: {{ .name }}
+app.kubernetes.io/managed-by: {{ .context.Release.Service }}
+app.kubernetes.io/part-of: argocd
+app.kubernetes.io/version: {{ .context.Chart.AppVersion | quote }}
+{{- end -}}
+
+{{- /* A workload, its ServiceAccount and its Service. Argument: dict "context" $ "kind" "name" "replicas"
+"ports" (container port name -> number) and optional "servicePorts" (list of dict name port targetPort) */ -}}
+{{- define "argo-cd.workload" -}}
+{{- $fullname := printf "%s-%s" (include "argo-cd.fullname" .context) .name }}
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: {{ $fullname }}
+  namespace: {{ include "argo-cd.namespace" .context }}
+  labels:
+    {{- include "argo-cd.labels" . | nindent 4 }}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ $fullname }}
+  namespace: {{ include "argo-cd.namespace" .context }}
+  labels:
+    {{- include "argo-cd.labels" . | nindent 4 }}
+spec:
+  ports:
+    {{- range .servicePorts }}
+    - name: {{ .name }}
+      protocol: TCP
+      port: {{ .port }}
+      targetPort: {{ .targetPort }}
+    {{- else }}
+    {{- range $name, $port := .ports }}
+    - name: {{ $name }}
+      port: {{ $port }}
+      targetPort: {{ $name }}
+    {{- end }}
+    {{- end }}
+  selector:
+    {{- include "argo-cd.selectorLabels" . | nindent 4 }}
+---
+apiVersion: apps/v1
+kind: {{ .kind }}
+metadata:
+  name: {{ $fullname }}
+  namespace: {{ include "argo-cd.namespace" .context }}
+  labels:
+    {{- include "argo-cd.labels" . | nindent 4 }}
+spec:
+  replicas: {{ .replicas }}
+  {{- if eq .kind "StatefulSet" }}
+  serviceName: {{ $fullname }}
+  {{- end }}
+  selector:
+    matchLabels:
+      {{- include "argo-cd.selectorLabels" . | nindent 6 }}
+  template:
+    metadata:
+      labels:
+        {{- include "argo-cd.labels" . | nindent 8 }}
+    spec:
+      serviceAccountName: {{ $fullname }}
+      containers:
+        - name: {{ .name }}
+          {{- $image := .context.Values.global.image }}
+          image: {{ $image.repository }}:{{ $image.tag | default .context.Chart.AppVersion }}
+          ports:
+            {{- range $name, $port := .ports }}
+            - name: {{ $name }}
+              containerPort: {{ $port }}
+            {{- end }}
+{{- end -}}
+"""
+
+ARGO_WORKLOADS = """\
+{{- $v := .Values }}
+{{- $svc := $v.server.service }}
+{{- $serverPorts := list
+      (dict "name" $svc.servicePortHttpName "port" $svc.servicePortHttp "targetPort" "server")
+      (dict "name" $svc.servicePortHttpsName "port" $svc.servicePortHttps "targetPort" "server") }}
+{{- $workloads := list
+      (dict "kind" "StatefulSet" "name" $v.controller.name "replicas" $v.controller.replicas
+            "ports" (dict "metrics" 8082))
+      (dict "kind" "Deployment" "name" $v.server.name "replicas" $v.server.replicas
+            "ports" (dict "server" 8080) "servicePorts" $serverPorts)
+      (dict "kind" "Deployment" "name" $v.repoServer.name "replicas" $v.repoServer.replicas
+            "ports" (dict "repo-server" 8081))
+      (dict "kind" "Deployment" "name" $v.applicationSet.name "replicas" $v.applicationSet.replicas
+            "ports" (dict "webhook" 7000)) }}
+{{- if $v.notifications.enabled }}
+{{- $workloads = append $workloads (dict "kind" "Deployment" "name" $v.notifications.name "replicas" 1
+                                         "ports" (dict "metrics" 9001)) }}
+{{- end }}
+{{- if $v.dex.enabled }}
+{{- $workloads = append $workloads (dict "kind" "Deployment" "name" $v.dex.name "replicas" 1
+                                         "ports" (dict "http" 5556 "grpc" 5557)) }}
+{{- end }}
+{{- if $v.redis.enabled }}
+{{- $workloads = append $workloads (dict "kind" "Deployment" "name" $v.redis.name "replicas" 1
+                                         "ports" (dict "redis" 6379)) }}
+{{- end }}
+{{- range $i, $workload := $workloads }}
+{{- if $i }}
+---
+{{- end }}
+{{ include "argo-cd.workload" (merge (dict "context" $) $workload) }}
+{{- end }}
+"""
+
+ARGO_CONFIGS = """\
+{{- if .Values.configs.cm.create }}
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: argocd-cm
+  namespace: {{ include "argo-cd.namespace" . }}
+  labels:
+    {{- include "argo-cd.labels" (dict "context" . "name" "cm") | nindent 4 }}
+data:
+  {{- range $key, $value := omit .Values.configs.cm "create" "annotations" }}
+  {{ $key }}: {{ $value | toString | quote }}
+  {{- end }}
+{{- end }}
+{{- if .Values.configs.params.create }}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: argocd-cmd-params-cm
+  namespace: {{ include "argo-cd.namespace" . }}
+  labels:
+    {{- include "argo-cd.labels" (dict "context" . "name" "cmd-params-cm") | nindent 4 }}
+data:
+  {{- range $key, $value := omit .Values.configs.params "create" "annotations" }}
+  {{ $key }}: {{ $value | toString | quote }}
+  {{- end }}
+{{- end }}
+{{- if .Values.configs.rbac.create }}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: argocd-rbac-cm
+  namespace: {{ include "argo-cd.namespace" . }}
+  labels:
+    {{- include "argo-cd.labels" (dict "context" . "name" "rbac-cm") | nindent 4 }}
+{{- end }}
+{{- if .Values.configs.secret.createSecret }}
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: argocd-secret
+  namespace: {{ include "argo-cd.namespace" . }}
+  labels:
+    {{- include "argo-cd.labels" (dict "context" . "name" "secret") | nindent 4 }}
+type: Opaque
+{{- end }}
+"""
+
+ARGO_REDIS_JOB = """\
+{{- if .Values.redisSecretInit.enabled }}
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {{ include "argo-cd.fullname" . }}-{{ .Values.redisSecretInit.name }}
+  namespace: {{ include "argo-cd.namespace" . }}
+  annotations:
+    "helm.sh/hook": pre-install,pre-upgrade
+    "helm.sh/hook-delete-policy": before-hook-creation
+  labels:
+    {{- include "argo-cd.labels" (dict "context" . "name" .Values.redisSecretInit.name) | nindent 4 }}
+spec:
+  template:
+    spec:
+      restartPolicy: OnFailure
+      containers:
+        - name: secret-init
+          image: {{ .Values.global.image.repository }}:{{ .Values.global.image.tag | default .Chart.AppVersion }}
+          command: [argocd, admin, redis-initial-password]
+{{- end }}
+"""
+
+# ---------------------------------------------------------------- ingress-nginx
+
+NGINX_VALUES = """\
+nameOverride: ""
+fullnameOverride: ""
+namespaceOverride: ""
+controller:
+  name: controller
+  image:
+    registry: registry.k8s.io
+    image: ingress-nginx/controller
+  replicaCount: 1
+  containerPort:
+    http: 80
+    https: 443
+  ingressClassResource:
+    name: nginx
+    enabled: true
+    default: false
+    controllerValue: k8s.io/ingress-nginx
+  service:
+    enabled: true
+    type: LoadBalancer
+    annotations: {}
+    external:
+      enabled: true
+    ports:
+      http: 80
+      https: 443
+  admissionWebhooks:
+    name: admission
+    annotations: {}
+    enabled: true
+    failurePolicy: Fail
+    port: 8443
+    service:
+      servicePort: 443
+      type: ClusterIP
+    createSecretJob:
+      name: create
+    patchWebhookJob:
+      name: patch
+    patch:
+      enabled: true
+"""
+
+NGINX_HELPERS = """\
+{{- define "ingress-nginx.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "ingress-nginx.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "ingress-nginx.namespace" -}}
+{{- default .Release.Namespace .Values.namespaceOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "ingress-nginx.controller.fullname" -}}
+{{- printf "%s-%s" (include "ingress-nginx.fullname" .) .Values.controller.name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "ingress-nginx.admissionWebhooks.fullname" -}}
+{{- $name := .Values.controller.admissionWebhooks.name }}
+{{- printf "%s-%s" (include "ingress-nginx.fullname" .) $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "ingress-nginx.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "ingress-nginx.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "ingress-nginx.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{ include "ingress-nginx.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/part-of: {{ include "ingress-nginx.name" . }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+"""
+
+NGINX_CONTROLLER = """\
+{{- $webhooks := .Values.controller.admissionWebhooks }}
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: {{ include "ingress-nginx.fullname" . }}
+  namespace: {{ include "ingress-nginx.namespace" . }}
+  labels:
+    {{- include "ingress-nginx.labels" . | nindent 4 }}
+    app.kubernetes.io/component: controller
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ include "ingress-nginx.controller.fullname" . }}
+  namespace: {{ include "ingress-nginx.namespace" . }}
+  labels:
+    {{- include "ingress-nginx.labels" . | nindent 4 }}
+    app.kubernetes.io/component: controller
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ include "ingress-nginx.controller.fullname" . }}
+  namespace: {{ include "ingress-nginx.namespace" . }}
+  labels:
+    {{- include "ingress-nginx.labels" . | nindent 4 }}
+    app.kubernetes.io/component: controller
+spec:
+  replicas: {{ .Values.controller.replicaCount }}
+  selector:
+    matchLabels:
+      {{- include "ingress-nginx.selectorLabels" . | nindent 6 }}
+      app.kubernetes.io/component: controller
+  template:
+    metadata:
+      labels:
+        {{- include "ingress-nginx.labels" . | nindent 8 }}
+        app.kubernetes.io/component: controller
+    spec:
+      serviceAccountName: {{ include "ingress-nginx.fullname" . }}
+      containers:
+        - name: controller
+          image: {{ .Values.controller.image.registry }}/{{ .Values.controller.image.image }}:v{{ .Chart.AppVersion }}
+          args:
+            - /nginx-ingress-controller
+            - --publish-service=$(POD_NAMESPACE)/{{ include "ingress-nginx.controller.fullname" . }}
+            - --controller-class={{ .Values.controller.ingressClassResource.controllerValue }}
+            - --ingress-class={{ .Values.controller.ingressClassResource.name }}
+            {{- if $webhooks.enabled }}
+            - --validating-webhook=:{{ $webhooks.port }}
+            {{- end }}
+          ports:
+            - name: http
+              containerPort: {{ .Values.controller.containerPort.http }}
+            - name: https
+              containerPort: {{ .Values.controller.containerPort.https }}
+            {{- if $webhooks.enabled }}
+            - name: webhook
+              containerPort: {{ $webhooks.port }}
+            {{- end }}
+{{- if and .Values.controller.service.enabled .Values.controller.service.external.enabled }}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  annotations:
+  {{- range $key, $value := .Values.controller.service.annotations }}
+    {{ $key }}: {{ tpl ($value | toString) $ | quote }}
+  {{- end }}
+  labels:
+    {{- include "ingress-nginx.labels" . | nindent 4 }}
+    app.kubernetes.io/component: controller
+  name: {{ include "ingress-nginx.controller.fullname" . }}
+  namespace: {{ include "ingress-nginx.namespace" . }}
+spec:
+  type: {{ .Values.controller.service.type }}
+  ports:
+    - name: http
+      port: {{ .Values.controller.service.ports.http }}
+      targetPort: http
+      protocol: TCP
+    - name: https
+      port: {{ .Values.controller.service.ports.https }}
+      targetPort: https
+      protocol: TCP
+  selector:
+    {{- include "ingress-nginx.selectorLabels" . | nindent 4 }}
+    app.kubernetes.io/component: controller
+{{- end }}
+{{- if .Values.controller.ingressClassResource.enabled }}
+---
+apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata:
+  name: {{ .Values.controller.ingressClassResource.name }}
+  labels:
+    {{- include "ingress-nginx.labels" . | nindent 4 }}
+    app.kubernetes.io/component: controller
+  {{- if .Values.controller.ingressClassResource.default }}
+  annotations:
+    ingressclass.kubernetes.io/is-default-class: "true"
+  {{- end }}
+spec:
+  controller: {{ .Values.controller.ingressClassResource.controllerValue }}
+{{- end }}
+"""
+
+NGINX_WEBHOOK = """\
+{{- $webhooks := .Values.controller.admissionWebhooks }}
+{{- if $webhooks.enabled }}
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ include "ingress-nginx.controller.fullname" . }}-admission
+  namespace: {{ include "ingress-nginx.namespace" . }}
+  labels:
+    {{- include "ingress-nginx.labels" . | nindent 4 }}
+    app.kubernetes.io/component: controller
+spec:
+  type: {{ $webhooks.service.type }}
+  ports:
+    - name: https-webhook
+      port: {{ $webhooks.service.servicePort }}
+      targetPort: webhook
+      appProtocol: https
+  selector:
+    {{- include "ingress-nginx.selectorLabels" . | nindent 4 }}
+    app.kubernetes.io/component: controller
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata:
+  {{- with $webhooks.annotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  labels:
+    {{- include "ingress-nginx.labels" . | nindent 4 }}
+    app.kubernetes.io/component: admission-webhook
+  name: {{ include "ingress-nginx.admissionWebhooks.fullname" . }}
+webhooks:
+  - name: validate.nginx.ingress.kubernetes.io
+    matchPolicy: Equivalent
+    rules:
+      - apiGroups: [networking.k8s.io]
+        apiVersions: [v1]
+        operations: [CREATE, UPDATE]
+        resources: [ingresses]
+    failurePolicy: {{ $webhooks.failurePolicy | default "Fail" }}
+    sideEffects: None
+    admissionReviewVersions: [v1]
+    clientConfig:
+      service:
+        name: {{ include "ingress-nginx.controller.fullname" . }}-admission
+        namespace: {{ include "ingress-nginx.namespace" . }}
+        port: {{ $webhooks.service.servicePort }}
+        path: /networking/v1/ingresses
+{{- end }}
+"""
+
+NGINX_JOBS = """\
+{{- $webhooks := .Values.controller.admissionWebhooks }}
+{{- if and $webhooks.enabled $webhooks.patch.enabled }}
+{{- range $job := list (dict "name" $webhooks.createSecretJob.name "hook" "pre-install,pre-upgrade" "args" "create")
+                      (dict "name" $webhooks.patchWebhookJob.name "hook" "post-install,post-upgrade" "args" "patch") }}
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {{ include "ingress-nginx.admissionWebhooks.fullname" $ }}-{{ $job.name }}
+  namespace: {{ include "ingress-nginx.namespace" $ }}
+  annotations:
+    "helm.sh/hook": {{ $job.hook }}
+    "helm.sh/hook-delete-policy": before-hook-creation,hook-succeeded
+    {{- with $webhooks.annotations }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  labels:
+    {{- include "ingress-nginx.labels" $ | nindent 4 }}
+    app.kubernetes.io/component: admission-webhook
+spec:
+  ttlSecondsAfterFinished: 0
+  template:
+    spec:
+      restartPolicy: OnFailure
+      containers:
+        - name: {{ $job.args }}
+          image: registry.k8s.io/ingress-nginx/kube-webhook-certgen:v{{ $.Chart.AppVersion }}
+          args:
+            - {{ $job.args }}
+            - --namespace=$(POD_NAMESPACE)
+            - --secret-name={{ include "ingress-nginx.admissionWebhooks.fullname" $ }}
+            {{- if eq $job.args "patch" }}
+            - --webhook-name={{ include "ingress-nginx.admissionWebhooks.fullname" $ }}
+            {{- end }}
+{{- end }}
+{{- end }}
+"""
+
+# ---------------------------------------------------------------- tekton-operator
+
+TEKTON_VALUES = """\
+nameOverride: ""
+kubernetesMinVersion: "v1.34.0"
+installCRDs: false
+controllers: "tektonconfig,tektonpipeline,tektontrigger,tektonchain,tektonresult,tektondashboard,tektonpruner"
+operator:
+  replicas: 1
+  autoInstallComponents: true
+  defaultTargetNamespace: ""
+webhook:
+  replicas: 1
+  httpsWebhookPort: 8443
+"""
+
+TEKTON_HELPERS = """\
+{{- define "tekton-operator.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "tekton-operator.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "tekton-operator.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+app.kubernetes.io/name: {{ include "tekton-operator.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "tekton-operator.env" -}}
+- name: SYSTEM_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+- name: AUTOINSTALL_COMPONENTS
+  value: {{ .Values.operator.autoInstallComponents | quote }}
+- name: DEFAULT_TARGET_NAMESPACE
+  value: {{ .Values.operator.defaultTargetNamespace | default "tekton-pipelines" | quote }}
+{{- if .Values.kubernetesMinVersion }}
+- name: KUBERNETES_MIN_VERSION
+  value: {{ .Values.kubernetesMinVersion | quote }}
+{{- end }}
+{{- end }}
+"""
+
+TEKTON_OPERATOR = """\
+{{- $fullname := include "tekton-operator.fullname" . }}
+{{- $image := printf "ghcr.io/tektoncd/operator/operator:%s" .Chart.AppVersion }}
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: {{ $fullname }}
+  labels:
+    {{- include "tekton-operator.labels" . | nindent 4 }}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ $fullname }}
+  labels:
+    {{- include "tekton-operator.labels" . | nindent 4 }}
+spec:
+  ports:
+    - name: http-metrics
+      port: 9090
+      protocol: TCP
+      targetPort: 9090
+  selector:
+    app.kubernetes.io/name: {{ include "tekton-operator.name" . }}
+    app.kubernetes.io/instance: {{ .Release.Name }}
+    app.kubernetes.io/component: operator
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ $fullname }}-webhook
+  labels:
+    {{- include "tekton-operator.labels" . | nindent 4 }}
+spec:
+  ports:
+    - name: https-webhook
+      port: 443
+      targetPort: {{ .Values.webhook.httpsWebhookPort }}
+  selector:
+    app.kubernetes.io/name: {{ include "tekton-operator.name" . }}
+    app.kubernetes.io/instance: {{ .Release.Name }}
+    app.kubernetes.io/component: webhook
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ $fullname }}
+  labels:
+    {{- include "tekton-operator.labels" . | nindent 4 }}
+spec:
+  replicas: {{ .Values.operator.replicas }}
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: {{ include "tekton-operator.name" . }}
+      app.kubernetes.io/instance: {{ .Release.Name }}
+      app.kubernetes.io/component: operator
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/name: {{ include "tekton-operator.name" . }}
+        app.kubernetes.io/instance: {{ .Release.Name }}
+        app.kubernetes.io/component: operator
+    spec:
+      serviceAccountName: {{ $fullname }}
+      containers:
+        - name: tekton-operator-lifecycle
+          image: {{ $image }}
+          args: ["-controllers", {{ .Values.controllers | quote }}, "-unique-process-name", "tekton-operator-lifecycle"]
+          env:
+            {{- include "tekton-operator.env" . | nindent 12 }}
+          ports:
+            - name: http-metrics
+              containerPort: 9090
+        - name: tekton-operator-cluster-operations
+          image: {{ $image }}
+          args: ["-controllers", "tektoninstallerset", "-unique-process-name", "tekton-operator-cluster-operations"]
+          env:
+            {{- include "tekton-operator.env" . | nindent 12 }}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ $fullname }}-webhook
+  labels:
+    {{- include "tekton-operator.labels" . | nindent 4 }}
+spec:
+  replicas: {{ max 1 (.Values.webhook.replicas | int) }}
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: {{ include "tekton-operator.name" . }}
+      app.kubernetes.io/instance: {{ .Release.Name }}
+      app.kubernetes.io/component: webhook
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/name: {{ include "tekton-operator.name" . }}
+        app.kubernetes.io/instance: {{ .Release.Name }}
+        app.kubernetes.io/component: webhook
+    spec:
+      serviceAccountName: {{ $fullname }}
+      containers:
+        - name: tekton-operator-webhook
+          image: ghcr.io/tektoncd/operator/webhook:{{ .Chart.AppVersion }}
+          env:
+            - name: WEBHOOK_SERVICE_NAME
+              value: {{ $fullname }}-webhook
+            - name: WEBHOOK_PORT
+              value: {{ .Values.webhook.httpsWebhookPort | quote }}
+          ports:
+            - name: https-webhook
+              containerPort: {{ .Values.webhook.httpsWebhookPort }}
+"""
+
+TEKTON_CRD = """\
+{{- if .Values.installCRDs }}
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: tektonconfigs.operator.tekton.dev
+  labels:
+    operator.tekton.dev/release: {{ .Chart.AppVersion | quote }}
+spec:
+  group: operator.tekton.dev
+  names:
+    kind: TektonConfig
+    listKind: TektonConfigList
+    plural: tektonconfigs
+    singular: tektonconfig
+  scope: Cluster
+  versions:
+    - name: v1alpha1
+      served: true
+      storage: true
+      additionalPrinterColumns:
+        - jsonPath: .status.version
+          name: Version
+          type: string
+        - jsonPath: .status.conditions[?(@.type=="Ready")].status
+          name: Ready
+          type: string
+      schema:
+        openAPIV3Schema:
+          type: object
+          x-kubernetes-preserve-unknown-fields: true
+      subresources:
+        status: {}
+{{- end }}
+"""
+
+
+# ---------------------------------------------------------------- building
+
+def pins(chart: Path = CHART) -> dict[str, str]:
+    """Dependency name -> version, as the umbrella Chart.yaml pins them."""
+    meta = yaml.safe_load((chart / "Chart.yaml").read_text(encoding="utf-8"))
+    return {d["name"]: str(d["version"]) for d in meta["dependencies"]}
+
+
+def _app_versions(chart: Path = CHART) -> dict[str, str]:
+    versions = yaml.safe_load((chart / "values.yaml").read_text(encoding="utf-8"))["versions"]
+    return {"argo-cd": versions["argocd"], "ingress-nginx": versions["ingressNginx"].removeprefix("v"),
+            "tekton-operator": versions["tektonOperator"]}
+
+
+def _argo_cd_crd_templates(reference: Path) -> dict[str, str]:
+    templates = {}
+    for filename in ARGO_CD_CRDS:
+        path = reference / "crds" / "argo-cd-v3.5.1" / filename
+        crd = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+        body = yaml.dump({"spec": crd["spec"]}, Dumper=_Dumper, sort_keys=False, width=10_000)
+        if "{{" in body or "}}" in body:
+            raise ValueError(f"{path} contains template delimiters; it cannot be embedded in a template as is")
+        labels = yaml.dump({"labels": crd["metadata"].get("labels") or {}}, Dumper=_Dumper, sort_keys=False)
+        templates[f"templates/crds/{filename}"] = (
+            "{{- if .Values.crds.install }}\n"
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n"
+            f"  name: {crd['metadata']['name']}\n"
+            + "".join(f"  {line}\n" for line in labels.splitlines())
+            + "  {{- if .Values.crds.keep }}\n  annotations:\n    helm.sh/resource-policy: keep\n  {{- end }}\n"
+            + body + "{{- end }}\n"
+        )
+    return templates
+
+
+def _chart_files(name: str, version: str, app_version: str, reference: Path) -> dict[str, str]:
+    chart_yaml = yaml.safe_dump({
+        "apiVersion": "v2", "name": name, "version": version, "appVersion": app_version, "type": "application",
+        "description": f"Test stand-in for the {name} chart {version}: the objects kubectl-gitops depends on.",
+    }, sort_keys=False)
+    if name == "argo-cd":
+        files = {"values.yaml": ARGO_VALUES, "templates/_helpers.tpl": ARGO_HELPERS,
+                 "templates/workloads.yaml": ARGO_WORKLOADS, "templates/configs.yaml": ARGO_CONFIGS,
+                 "templates/redis-secret-init-job.yaml": ARGO_REDIS_JOB,
+                 **_argo_cd_crd_templates(reference)}
+    elif name == "ingress-nginx":
+        files = {"values.yaml": NGINX_VALUES, "templates/_helpers.tpl": NGINX_HELPERS,
+                 "templates/controller.yaml": NGINX_CONTROLLER, "templates/admission-webhook.yaml": NGINX_WEBHOOK,
+                 "templates/admission-jobs.yaml": NGINX_JOBS}
+    elif name == "tekton-operator":
+        files = {"values.yaml": TEKTON_VALUES, "templates/_helpers.tpl": TEKTON_HELPERS,
+                 "templates/operator.yaml": TEKTON_OPERATOR, "templates/crds.yaml": TEKTON_CRD}
+    else:
+        raise ValueError(f"no stand-in for the {name} chart")
+    return {"Chart.yaml": chart_yaml, **files}
+
+
+def _archive(name: str, files: dict[str, str]) -> bytes:
+    """A chart archive as `helm package` lays it out (``<name>/...``), byte-for-byte reproducible."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for path in sorted(files):
+            data = files[path].encode("utf-8")
+            info = tarfile.TarInfo(f"{name}/{path}")
+            info.size, info.mode, info.mtime = len(data), 0o644, 0
+            tar.addfile(info, io.BytesIO(data))
+    return gzip.compress(raw.getvalue(), mtime=0)
+
+
+@cache
+def _archives(reference: str, chart: str) -> dict[str, tuple[str, bytes]]:
+    app_versions = _app_versions(Path(chart))
+    archives = {}
+    for name, version in pins(Path(chart)).items():
+        files = _chart_files(name, version, app_versions[name], Path(reference))
+        archives[name] = (f"{name}-{version}.tgz", _archive(name, files))
+    return archives
+
+
+def dependency_archives(dest: Path, reference: Path, *, chart: Path = CHART) -> dict[str, Path]:
+    """Write the stand-in archives (``<name>-<pinned version>.tgz``) into ``dest``; return them by name."""
+    dest.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for name, (filename, data) in _archives(str(reference), str(chart)).items():
+        path = dest / filename
+        path.write_bytes(data)
+        written[name] = path
+    return written
+
+
+def chart_with_dependencies(dest: Path, reference: Path, *, chart: Path = CHART) -> Path:
+    """A copy of the umbrella chart at ``dest / <chart name>`` with the stand-in archives in ``charts/``."""
+    copy = dest / chart.name
+    shutil.copytree(chart, copy, ignore=shutil.ignore_patterns("charts"))
+    dependency_archives(copy / "charts", reference, chart=chart)
+    return copy

@@ -1,0 +1,554 @@
+"""The controllers of the platform, played on the Kubernetes API stand-in (:class:`fakekube.FakeKube`).
+
+A real cluster runs controllers that turn the platform's helm releases into running software;
+bootstrap waits on what they report. :class:`FakePlatform` plays them as one reactor
+(``FakeKube.add_reactor``) that writes only through the stand-in's own API, as a controller would:
+
+- workload controller: Deployments and StatefulSets roll out (status with observedGeneration,
+  updated/ready/available replicas and conditions);
+- Job controller: Jobs complete, with the side effects of the helm hook Jobs of the pinned
+  charts: ``*-redis-secret-init`` (argo-cd) creates Secret ``argocd-redis``,
+  ``*-admission-create`` (ingress-nginx) creates the webhook's certificate Secret.
+  ``*-admission-patch`` completes without writing the CA into the ValidatingWebhookConfiguration:
+  the stand-in's server-side apply treats the ``webhooks`` list as atomic, so a ``caBundle``
+  written by another manager would make every later Helm 4 apply of that configuration
+  conflict, which a real API server (``webhooks`` keyed by ``name``) does not;
+- EndpointSlice controller: each Service with a selector gets the endpoints of the workloads it
+  selects (ready when the workload's replicas are ready), with named target ports resolved,
+  unless the stand-in plays that controller itself (``FakeKube(auto_endpoints=True)``);
+- cloud controller: LoadBalancer Services get an ingress IP (``load_balancer_ip``);
+- argocd-server: once rolled out, creates ``argocd-initial-admin-secret`` (key ``password``)
+  unless ``argocd-secret`` already holds an admin password;
+- Tekton operator (the Deployment running container ``tekton-operator-lifecycle``, once rolled
+  out): creates the TektonConfig ``config`` itself when its ``AUTOINSTALL_COMPONENTS`` is true;
+  reconciles a TektonConfig by creating its target namespace, the Tekton Pipelines and Triggers
+  CRDs of the reference data, their Deployments and webhook Services, the core
+  ClusterInterceptors and the EventListener ClusterRoles, then marks it Ready once those
+  Deployments have rolled out;
+- Argo CD application controller (StatefulSet ``*-application-controller``, once rolled out):
+  marks every Application Synced and Healthy at its ``targetRevision``, again whenever its spec
+  changes, and releases the resources finalizer of a deleted Application or AppProject.
+
+Switches (sets and dicts, read at each event, so a test may change them before the events it
+means to affect): ``never_ready`` and ``failed_rollouts`` hold ``(kind, namespace, name)`` of
+workloads that stay unavailable (Progressing) or fail (ProgressDeadlineExceeded);
+``held_jobs`` (Job names) stay running, ``failing_jobs`` fail with BackoffLimitExceeded;
+``failing_applications`` maps Application names to the message of their failed sync.
+
+Everything runs synchronously inside the reactor (under the stand-in's store lock), so when a
+request that created an object returns, the controllers have already acted on it. Reactors must
+not raise into the stand-in's request handling: handler errors are collected in ``errors``
+(tests assert it stays empty). Install it on a stand-in before the objects it plays controllers
+for are created. Not played: pods, images, the real sync of an Application's sources, scheduling.
+"""
+
+from __future__ import annotations
+
+import base64
+import collections
+import hashlib
+import secrets
+import traceback
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+TEKTON_CRD_DIRS = ("tekton-pipeline-v1.15.0", "tekton-triggers-v0.37.0")
+# what the operator installs into the TektonConfig's targetNamespace (profile all), and their ports
+TEKTON_DEPLOYMENTS = {
+    "tekton-pipelines-controller": {"http-metrics": 9090},
+    "tekton-pipelines-webhook": {"https-webhook": 8443},
+    "tekton-pipelines-remote-resolvers": {"metrics": 9090},
+    "tekton-events-controller": {"http-metrics": 9090},
+    "tekton-triggers-controller": {"http-metrics": 9000},
+    "tekton-triggers-webhook": {"https-webhook": 8443},
+    "tekton-triggers-core-interceptors": {"https": 8443},
+    "tekton-dashboard": {"http": 9097},
+}
+TEKTON_SERVICES = {  # service -> (port, target port name)
+    "tekton-pipelines-webhook": (443, "https-webhook"),
+    "tekton-triggers-webhook": (443, "https-webhook"),
+    "tekton-triggers-core-interceptors": (8443, "https"),
+    "tekton-dashboard": (9097, "http"),
+}
+CLUSTER_INTERCEPTORS = ("cel", "github", "gitlab", "bitbucket", "slack")
+ARGOCD_FINALIZER = "resources-finalizer.argocd.argoproj.io"
+_WORKLOADS = ("Deployment", "StatefulSet")
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _meta(obj: dict) -> dict:
+    return obj.get("metadata") or {}
+
+
+def _labels(obj: dict) -> dict:
+    return _meta(obj).get("labels") or {}
+
+
+def _pod_labels(workload: dict) -> dict:
+    return (((workload.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels") or {}
+
+
+def _containers(workload: dict) -> list[dict]:
+    return ((((workload.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers")) or []
+
+
+def _env(workload: dict, container: str) -> dict[str, str]:
+    for c in _containers(workload):
+        if c.get("name") == container:
+            return {e["name"]: str(e.get("value", "")) for e in c.get("env") or [] if "value" in e}
+    return {}
+
+
+def _condition(obj: dict, type_: str) -> dict:
+    return next((c for c in (obj.get("status") or {}).get("conditions") or [] if c.get("type") == type_), {})
+
+
+def _rolled_out(workload: dict | None) -> bool:
+    if not workload:
+        return False
+    status = workload.get("status") or {}
+    replicas = (workload.get("spec") or {}).get("replicas", 1)
+    return (status.get("observedGeneration") == _meta(workload).get("generation")
+            and status.get("updatedReplicas", 0) >= replicas and status.get("availableReplicas", 0) >= replicas)
+
+
+def _fake_pem(what: str) -> str:
+    body = base64.b64encode(hashlib.sha256(what.encode()).digest() * 3).decode()
+    return f"-----BEGIN {what}-----\n{body}\n-----END {what}-----\n"
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+class FakePlatform:
+    """The platform's controllers for one :class:`fakekube.FakeKube`; see the module docstring."""
+
+    def __init__(self, kube, reference: Path, *, load_balancer_ip: str | None = "203.0.113.10") -> None:
+        self.kube = kube
+        self.reference = Path(reference)
+        self.load_balancer_ip = load_balancer_ip
+        self.never_ready: set[tuple[str, str, str]] = set()
+        self.failed_rollouts: set[tuple[str, str, str]] = set()
+        self.held_jobs: set[str] = set()
+        self.failing_jobs: set[str] = set()
+        self.failing_applications: dict[str, str] = {}
+        self.errors: list[str] = []
+        self._queue: collections.deque = collections.deque()
+        self._busy = False
+        self._crds: list[dict] | None = None
+
+    def install(self) -> FakePlatform:
+        self.kube.add_reactor(self._react)
+        return self
+
+    # ------------------------------------------------------------ dispatch
+    def _react(self, event: str, obj: dict) -> None:
+        self._queue.append((event, obj.get("apiVersion", ""), obj.get("kind", ""),
+                            _meta(obj).get("namespace") or None, _meta(obj).get("name", "")))
+        if self._busy:
+            return  # a write of ours: handled once the current event is done
+        self._busy = True
+        try:
+            while self._queue:
+                item = self._queue.popleft()
+                try:
+                    self._handle(*item)
+                except Exception:  # noqa: BLE001 - reported through `errors`, never into the stand-in
+                    self.errors.append(f"{item}: {traceback.format_exc()}")
+        finally:
+            self._busy = False
+
+    def _get(self, resource: str, name: str, namespace: str | None = None) -> dict | None:
+        try:
+            return self.kube.get(resource, name, namespace)
+        except KeyError:  # the kind is not served (yet)
+            return None
+
+    def _list(self, resource: str, namespace: str | None = None) -> list[dict]:
+        try:
+            return self.kube.list(resource, namespace)
+        except KeyError:
+            return []
+
+    def _handle(self, event: str, api_version: str, kind: str, namespace: str | None, name: str) -> None:
+        if event == "DELETED":
+            if kind in _WORKLOADS and namespace:
+                self._sync_endpoints(namespace)
+            elif kind == "Service" and api_version == "v1" and not getattr(self.kube, "auto_endpoints", False):
+                self._delete_endpoints(namespace, name)
+            return
+        if kind in _WORKLOADS and api_version == "apps/v1":
+            self._workload(kind, namespace, name)
+        elif kind == "Service" and api_version == "v1":
+            self._service(namespace, name)
+        elif kind == "Job" and api_version == "batch/v1":
+            self._job(namespace, name)
+        elif kind == "TektonConfig":
+            self._tekton_config(name)
+        elif kind == "Application" and api_version.startswith("argoproj.io/"):
+            self._application(namespace, name)
+        elif kind == "AppProject" and api_version.startswith("argoproj.io/"):
+            self._release_finalizer("appprojects.argoproj.io", namespace, name)
+
+    # ------------------------------------------------------------ workloads
+    def _workload(self, kind: str, namespace: str, name: str) -> None:
+        resource = "deployments" if kind == "Deployment" else "statefulsets"
+        obj = self._get(resource, name, namespace)
+        if obj is None:
+            return
+        key = (kind, namespace, name)
+        if key in self.never_ready or key in self.failed_rollouts:
+            self._stall(resource, obj, failed=key in self.failed_rollouts)
+        elif not _rolled_out(obj):
+            self.kube.mark_available(resource, name, namespace)
+            obj = self._get(resource, name, namespace)
+        if not _rolled_out(obj):
+            self._sync_endpoints(namespace)
+            return
+        self._sync_endpoints(namespace)
+        component = _labels(obj).get("app.kubernetes.io/component")
+        if _labels(obj).get("app.kubernetes.io/part-of") == "argocd":
+            if kind == "Deployment" and component == "server":
+                self._initial_admin_secret(namespace)
+            if kind == "StatefulSet" and component == "application-controller":
+                for app in self._list("applications.argoproj.io"):
+                    self._application(_meta(app).get("namespace"), _meta(app)["name"])
+        if kind == "Deployment" and any(c.get("name") == "tekton-operator-lifecycle" for c in _containers(obj)):
+            self._operator_started(obj)
+        if kind == "Deployment" and name in TEKTON_DEPLOYMENTS:
+            for config in self._list("tektonconfigs.operator.tekton.dev"):
+                self._tekton_config(_meta(config)["name"])
+
+    def _stall(self, resource: str, obj: dict, *, failed: bool) -> None:
+        meta, spec = _meta(obj), obj.get("spec") or {}
+        replicas = spec.get("replicas", 1)
+        status = obj.get("status") or {}
+        reason = "ProgressDeadlineExceeded" if failed else "ReplicaSetUpdated"
+        if status.get("observedGeneration") == meta.get("generation") and (
+                _condition(obj, "Progressing").get("reason") == reason or resource == "statefulsets"):
+            return
+        now = _now()
+        new = {"observedGeneration": meta.get("generation", 1), "replicas": replicas, "updatedReplicas": replicas,
+               "readyReplicas": 0, "availableReplicas": 0}
+        if resource == "deployments":
+            new["unavailableReplicas"] = replicas
+            progressing = ({"status": "False", "reason": reason,
+                            "message": f'ReplicaSet "{meta["name"]}-5d8f7c9b4" has timed out progressing.'}
+                           if failed else
+                           {"status": "True", "reason": reason,
+                            "message": f'ReplicaSet "{meta["name"]}-5d8f7c9b4" is progressing.'})
+            new["conditions"] = [
+                {"type": "Available", "status": "False", "reason": "MinimumReplicasUnavailable",
+                 "message": "Deployment does not have minimum availability.", "lastUpdateTime": now,
+                 "lastTransitionTime": now},
+                {"type": "Progressing", **progressing, "lastUpdateTime": now, "lastTransitionTime": now},
+            ]
+        else:
+            revision = f"{meta['name']}-{meta.get('generation', 1)}"
+            new.update(currentReplicas=replicas, currentRevision=revision, updateRevision=revision)
+        self.kube.put_status(resource, meta["name"], new, meta.get("namespace"))
+
+    # ------------------------------------------------------------ services and endpoints
+    def _service(self, namespace: str, name: str) -> None:
+        service = self._get("services", name, namespace)
+        if service is None:
+            return
+        spec = service.get("spec") or {}
+        ingress = ((service.get("status") or {}).get("loadBalancer") or {}).get("ingress")
+        if spec.get("type") == "LoadBalancer" and self.load_balancer_ip and not ingress:
+            self.kube.set_load_balancer_ip(name, namespace, ip=self.load_balancer_ip)
+        self._sync_endpoints(namespace, only=name)
+
+    def _sync_endpoints(self, namespace: str, only: str | None = None) -> None:
+        if getattr(self.kube, "auto_endpoints", False):
+            return  # the stand-in plays the EndpointSlice controller itself
+        workloads = [w for r in ("deployments", "statefulsets") for w in self._list(r, namespace)]
+        for service in self._list("services", namespace):
+            selector = (service.get("spec") or {}).get("selector")
+            if not selector or (only and _meta(service)["name"] != only):
+                continue
+            selected = [w for w in workloads if all(_pod_labels(w).get(k) == v for k, v in selector.items())]
+            self._put_endpoints(service, selected)
+
+    @staticmethod
+    def _slice_name(namespace: str, service: str) -> str:
+        return f"{service}-{hashlib.sha256(f'{namespace}/{service}'.encode()).hexdigest()[:5]}"
+
+    def _delete_endpoints(self, namespace: str, service: str) -> None:
+        """What garbage collection does for the Service's endpoints (owned by it)."""
+        for resource, name in (("endpointslices.discovery.k8s.io", self._slice_name(namespace, service)),
+                               ("endpoints", service)):
+            if self._get(resource, name, namespace) is not None:
+                self.kube.delete(resource, name, namespace)
+
+    def _put_endpoints(self, service: dict, workloads: list[dict]) -> None:
+        namespace, name = _meta(service)["namespace"], _meta(service)["name"]
+        ns = self._get("namespaces", namespace)
+        if ns is None or _meta(ns).get("deletionTimestamp"):
+            return  # nothing new is created in a namespace being deleted
+        container_ports = {p["name"]: p["containerPort"] for w in workloads for c in _containers(w)
+                           for p in c.get("ports") or [] if p.get("name")}
+        ports = []
+        for port in (service.get("spec") or {}).get("ports") or []:
+            target = port.get("targetPort", port.get("port"))
+            number = target if isinstance(target, int) else container_ports.get(target)
+            if number is None:
+                continue  # a named port no selected pod declares gets no endpoint port
+            entry = {"port": number, "protocol": port.get("protocol", "TCP")}
+            if port.get("name"):
+                entry["name"] = port["name"]
+            ports.append(entry)
+        endpoints = []
+        for workload in workloads:
+            replicas = (workload.get("spec") or {}).get("replicas", 1)
+            ready = (workload.get("status") or {}).get("readyReplicas", 0)
+            for i in range(replicas):
+                digest = hashlib.sha256(f"{namespace}/{_meta(workload)['name']}/{i}".encode()).digest()
+                endpoints.append({
+                    "addresses": [f"10.244.{digest[0]}.{digest[1] % 250 + 2}"],
+                    "conditions": {"ready": i < ready, "serving": i < ready, "terminating": False},
+                    "targetRef": {"kind": "Pod", "namespace": namespace,
+                                  "name": f"{_meta(workload)['name']}-{digest.hex()[:10]}-{digest.hex()[10:15]}"},
+                })
+        try:
+            self.kube.resolve("endpointslices.discovery.k8s.io")
+        except KeyError:
+            self._put_legacy_endpoints(namespace, name, ports, endpoints)
+            return
+        slice_name = self._slice_name(namespace, name)
+        current = self._get("endpointslices.discovery.k8s.io", slice_name, namespace)
+        if current is None:
+            self.kube.create({
+                "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                "metadata": {"name": slice_name, "namespace": namespace,
+                             "labels": {"kubernetes.io/service-name": name,
+                                        "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"}},
+                "addressType": "IPv4", "endpoints": endpoints, "ports": ports,
+            }, manager="endpointslice-controller")
+        elif current.get("endpoints") != endpoints or current.get("ports") != ports:
+            self.kube.update("endpointslices.discovery.k8s.io", slice_name,
+                             lambda o: o.update(endpoints=endpoints, ports=ports), namespace)
+
+    def _put_legacy_endpoints(self, namespace: str, name: str, ports: list, endpoints: list) -> None:
+        ready = [{"ip": e["addresses"][0], "targetRef": e["targetRef"]} for e in endpoints if e["conditions"]["ready"]]
+        not_ready = [{"ip": e["addresses"][0], "targetRef": e["targetRef"]} for e in endpoints
+                     if not e["conditions"]["ready"]]
+        subset: dict[str, Any] = {"ports": ports}
+        if ready:
+            subset["addresses"] = ready
+        if not_ready:
+            subset["notReadyAddresses"] = not_ready
+        subsets = [subset] if endpoints else []
+        current = self._get("endpoints", name, namespace)
+        if current is None:
+            self.kube.create({"apiVersion": "v1", "kind": "Endpoints",
+                              "metadata": {"name": name, "namespace": namespace}, "subsets": subsets},
+                             manager="endpoint-controller")
+        elif current.get("subsets") != subsets:
+            self.kube.update("endpoints", name, lambda o: o.update(subsets=subsets), namespace)
+
+    # ------------------------------------------------------------ jobs (helm hooks)
+    def _job(self, namespace: str, name: str) -> None:
+        job = self._get("jobs", name, namespace)
+        if job is None or name in self.held_jobs:
+            return
+        status = job.get("status") or {}
+        if any(c.get("type") in ("Complete", "Failed") and c.get("status") == "True"
+               for c in status.get("conditions") or []):
+            return
+        now = _now()
+        if name in self.failing_jobs:
+            limit = (job.get("spec") or {}).get("backoffLimit", 6)
+            message = "Job has reached the specified backoff limit"
+            self.kube.put_status("jobs", name, {
+                "startTime": now, "failed": limit + 1, "conditions": [
+                    {"type": "FailureTarget", "status": "True", "reason": "BackoffLimitExceeded", "message": message,
+                     "lastProbeTime": now, "lastTransitionTime": now},
+                    {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": message,
+                     "lastProbeTime": now, "lastTransitionTime": now}]}, namespace)
+            return
+        self._job_effects(namespace, name)
+        self.kube.put_status("jobs", name, {
+            "startTime": now, "completionTime": now, "succeeded": 1, "conditions": [
+                {"type": "SuccessCriteriaMet", "status": "True", "reason": "CompletionsReached",
+                 "message": "Reached expected number of succeeded pods", "lastProbeTime": now,
+                 "lastTransitionTime": now},
+                {"type": "Complete", "status": "True", "reason": "CompletionsReached",
+                 "message": "Reached expected number of succeeded pods", "lastProbeTime": now,
+                 "lastTransitionTime": now}]}, namespace)
+
+    def _job_effects(self, namespace: str, name: str) -> None:
+        if name.endswith("-redis-secret-init") and self._get("secrets", "argocd-redis", namespace) is None:
+            self.kube.create({"apiVersion": "v1", "kind": "Secret",
+                              "metadata": {"name": "argocd-redis", "namespace": namespace},
+                              "type": "Opaque", "data": {"auth": _b64(secrets.token_urlsafe(12))}},
+                             manager="argocd")
+        elif name.endswith("-admission-create"):
+            secret = name.removesuffix("-create")
+            if self._get("secrets", secret, namespace) is None:
+                self.kube.create({"apiVersion": "v1", "kind": "Secret",
+                                  "metadata": {"name": secret, "namespace": namespace},
+                                  "data": {"ca": _b64(_fake_pem("CERTIFICATE")), "cert": _b64(_fake_pem("CERTIFICATE")),
+                                           "key": _b64(_fake_pem("EC PRIVATE KEY"))}},
+                                 manager="kube-webhook-certgen")
+
+    # ------------------------------------------------------------ argo cd
+    def _initial_admin_secret(self, namespace: str) -> None:
+        existing = self._get("secrets", "argocd-secret", namespace) or {}
+        if (existing.get("data") or {}).get("admin.password"):
+            return
+        if self._get("secrets", "argocd-initial-admin-secret", namespace) is None:
+            self.kube.create({"apiVersion": "v1", "kind": "Secret",
+                              "metadata": {"name": "argocd-initial-admin-secret", "namespace": namespace},
+                              "type": "Opaque", "data": {"password": _b64(secrets.token_urlsafe(12))}},
+                             manager="argocd-server")
+
+    def _argocd_running(self) -> bool:
+        return any(_labels(s).get("app.kubernetes.io/part-of") == "argocd"
+                   and _labels(s).get("app.kubernetes.io/component") == "application-controller" and _rolled_out(s)
+                   for s in self._list("statefulsets"))
+
+    def _release_finalizer(self, resource: str, namespace: str | None, name: str) -> bool:
+        obj = self._get(resource, name, namespace)
+        if obj is None or not _meta(obj).get("deletionTimestamp") or not self._argocd_running():
+            return False
+        if ARGOCD_FINALIZER in (_meta(obj).get("finalizers") or []):
+            self.kube.update(resource, name, lambda o: o["metadata"].update(
+                finalizers=[f for f in o["metadata"]["finalizers"] if f != ARGOCD_FINALIZER]), namespace)
+        return True
+
+    def _application(self, namespace: str | None, name: str) -> None:
+        if not self._argocd_running() or self._release_finalizer("applications.argoproj.io", namespace, name):
+            return
+        app = self._get("applications.argoproj.io", name, namespace)
+        if app is None:
+            return
+        spec = app.get("spec") or {}
+        source = spec.get("source") or (spec.get("sources") or [{}])[0]
+        revision = source.get("targetRevision") or "HEAD"
+        failure = self.failing_applications.get(name)
+        wanted = ("OutOfSync", "Missing", "Failed") if failure else ("Synced", "Healthy", "Succeeded")
+        status = app.get("status") or {}
+        sync = status.get("sync") or {}
+        current = (sync.get("status"), (status.get("health") or {}).get("status"),
+                   (status.get("operationState") or {}).get("phase"))
+        compared = (sync.get("comparedTo") or {}).get("source")
+        if current == wanted and compared == spec.get("source") and sync.get("revision") == revision:
+            return
+        self.kube.set_application_status(name, namespace, sync=wanted[0], health=wanted[1], revision=revision,
+                                         phase=wanted[2], message=failure or "successfully synced (all tasks run)")
+
+    # ------------------------------------------------------------ tekton operator
+    def _operator(self) -> dict | None:
+        for deployment in self._list("deployments"):
+            if any(c.get("name") == "tekton-operator-lifecycle" for c in _containers(deployment)):
+                return deployment
+        return None
+
+    def _operator_started(self, operator: dict) -> None:
+        env = _env(operator, "tekton-operator-lifecycle")
+        if env.get("AUTOINSTALL_COMPONENTS", "true").lower() == "true" and self._get(
+                "tektonconfigs.operator.tekton.dev", "config") is None:
+            self.kube.create({"apiVersion": "operator.tekton.dev/v1alpha1", "kind": "TektonConfig",
+                              "metadata": {"name": "config"},
+                              "spec": {"profile": "all",
+                                       "targetNamespace": env.get("DEFAULT_TARGET_NAMESPACE", "tekton-pipelines")}},
+                             manager="tekton-operator")
+        for config in self._list("tektonconfigs.operator.tekton.dev"):
+            self._tekton_config(_meta(config)["name"])
+
+    def _tekton_crds(self) -> list[dict]:
+        if self._crds is None:
+            self._crds = []
+            for directory in TEKTON_CRD_DIRS:
+                for path in sorted((self.reference / "crds" / directory).glob("*.yaml")):
+                    self._crds += [d for d in yaml.load_all(path.read_text(encoding="utf-8"), Loader=_Loader)
+                                   if d and d.get("kind") == "CustomResourceDefinition"]
+        return self._crds
+
+    def _tekton_config(self, name: str) -> None:
+        operator = self._operator()
+        config = self._get("tektonconfigs.operator.tekton.dev", name)
+        if config is None or not _rolled_out(operator):
+            return
+        target = (config.get("spec") or {}).get("targetNamespace") or _env(
+            operator, "tekton-operator-lifecycle").get("DEFAULT_TARGET_NAMESPACE", "tekton-pipelines")
+        self._install_tekton(target)
+        deployments = {n: self._get("deployments", n, target) for n in TEKTON_DEPLOYMENTS}
+        waiting = sorted(n for n, d in deployments.items() if not _rolled_out(d))
+        generation = _meta(config).get("generation", 1)
+        if waiting:
+            ready = {"type": "Ready", "status": "Unknown", "reason": "Error",
+                     "message": f"Components not in ready state: {', '.join(waiting)} not ready"}
+        else:
+            ready = {"type": "Ready", "status": "True", "reason": "", "message": ""}
+        components = {**ready, "type": "ComponentsReady"}
+        status = config.get("status") or {}
+        have = [{k: c.get(k) for k in ("type", "status", "reason", "message")} for c in status.get("conditions") or []]
+        if have == [components, ready] and status.get("observedGeneration") == generation:
+            return
+        now = _now()
+        self.kube.put_status("tektonconfigs.operator.tekton.dev", name, {
+            "observedGeneration": generation,
+            "version": str(operator["spec"]["template"]["spec"]["containers"][0]["image"]).rpartition(":")[2],
+            "conditions": [{**components, "lastTransitionTime": now}, {**ready, "lastTransitionTime": now}],
+        })
+
+    def _install_tekton(self, target: str) -> None:
+        if self._get("namespaces", target) is None:
+            self.kube.create({"apiVersion": "v1", "kind": "Namespace",
+                              "metadata": {"name": target, "labels": {"operator.tekton.dev/targetNamespace": "true"}}},
+                             manager="tekton-operator")
+        for crd in self._tekton_crds():
+            if self._get("customresourcedefinitions", crd["metadata"]["name"]) is None:
+                self.kube.create(crd, manager="tekton-operator")
+        for name in ("tekton-triggers-eventlistener-roles", "tekton-triggers-eventlistener-clusterroles"):
+            if self._get("clusterroles", name) is None:
+                labels = {"app.kubernetes.io/part-of": "tekton-triggers"}
+                self.kube.create({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                                  "metadata": {"name": name, "labels": labels},
+                                  "rules": [{"apiGroups": ["triggers.tekton.dev"], "verbs": ["get", "list", "watch"],
+                                             "resources": ["eventlisteners", "triggerbindings", "triggertemplates",
+                                                           "triggers", "interceptors", "clusterinterceptors"]}]},
+                                 manager="tekton-operator")
+        for name, service in TEKTON_SERVICES.items():
+            if self._get("services", name, target) is None:
+                port, target_port = service
+                self.kube.create({"apiVersion": "v1", "kind": "Service",
+                                  "metadata": {"name": name, "namespace": target, "labels": {"app": name}},
+                                  "spec": {"selector": {"app": name},
+                                           "ports": [{"name": target_port, "port": port, "targetPort": target_port}]}},
+                                 manager="tekton-operator")
+        for name, ports in TEKTON_DEPLOYMENTS.items():
+            if self._get("deployments", name, target) is None:
+                part_of = "tekton-dashboard" if "dashboard" in name else (
+                    "tekton-triggers" if "triggers" in name else "tekton-pipelines")
+                labels = {"app": name, "app.kubernetes.io/name": name.removeprefix("tekton-"),
+                          "app.kubernetes.io/part-of": part_of}
+                self.kube.create({
+                    "apiVersion": "apps/v1", "kind": "Deployment",
+                    "metadata": {"name": name, "namespace": target, "labels": labels},
+                    "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
+                             "template": {"metadata": {"labels": labels},
+                                          "spec": {"containers": [{
+                                              "name": name.removeprefix("tekton-"),
+                                              "image": f"ghcr.io/tektoncd/{part_of}/{name}:stand-in",
+                                              "ports": [{"name": n, "containerPort": p} for n, p in ports.items()]}]}}},
+                }, manager="tekton-operator")
+        for name in CLUSTER_INTERCEPTORS:
+            if self._get("clusterinterceptors.triggers.tekton.dev", name) is None:
+                self.kube.create({"apiVersion": "triggers.tekton.dev/v1alpha1", "kind": "ClusterInterceptor",
+                                  "metadata": {"name": name},
+                                  "spec": {"clientConfig": {"service": {
+                                      "name": "tekton-triggers-core-interceptors", "namespace": target,
+                                      "path": name, "port": 8443}}}},
+                                 manager="tekton-operator")
