@@ -19,10 +19,31 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--real-kubeconfig", default=os.environ.get("GITOPS_REAL_KUBECONFIG"), metavar="PATH",
+        help="run the real_cluster tests against the cluster of this kubeconfig (env GITOPS_REAL_KUBECONFIG); "
+             "they install the platform there",
+    )
+    parser.addoption(
+        "--real-context", default=os.environ.get("GITOPS_REAL_CONTEXT"), metavar="NAME",
+        help="kube context for the real_cluster tests (default: the kubeconfig's current context)",
+    )
+
+
 def _missing(reason: str) -> None:
     if IN_CI:
         pytest.fail(reason)
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def real_kubeconfig(request) -> tuple[Path, str | None]:
+    """(kubeconfig, context) of a real cluster given with --real-kubeconfig; skips the test otherwise."""
+    path = request.config.getoption("--real-kubeconfig")
+    if not path:
+        pytest.skip("no real cluster: pass --real-kubeconfig PATH (or set GITOPS_REAL_KUBECONFIG) to run this")
+    return Path(path).expanduser(), request.config.getoption("--real-context")
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ import click
 
 from .. import __version__
 from ..core.errors import ConfigError, GitopsError
-from . import init_cmd, password_cmd, status_cmd, teardown_cmd, validate_cmd
+from . import bootstrap_cmd, init_cmd, password_cmd, status_cmd, teardown_cmd, validate_cmd
 from .options import global_options
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -33,6 +33,7 @@ def cli() -> None:
     Start here:
       init        write a commented gitops.yaml
       validate    check gitops.yaml and every object the platform would install
+      bootstrap   install the platform (start with --dry-run: no token, no cluster needed)
       teardown    delete the platform's DigitalOcean resources (shows them, asks first)
       status      is the platform healthy: components, clusters, applications
       password    print (or --rotate) the Argo CD admin password
@@ -41,6 +42,7 @@ def cli() -> None:
 
 cli.add_command(init_cmd.command)
 cli.add_command(validate_cmd.command)
+cli.add_command(bootstrap_cmd.command)
 cli.add_command(teardown_cmd.command)
 cli.add_command(status_cmd.command)
 cli.add_command(password_cmd.command)

@@ -1,0 +1,569 @@
+"""`kubectl gitops bootstrap`: from gitops.yaml to a running platform that Argo CD manages.
+
+Phases, in order, each reporting what it created, updated or found up to date:
+
+1. preflight: config, helm, token (digitalocean) or cluster access (existing), before any change;
+2. infrastructure: DigitalOcean resources through :mod:`workflows.infra`, or the given cluster;
+3. platform: the umbrella chart's releases with real helm, one after another, waiting between
+   them on the objects the next release needs (never sleeping), plus the Secrets the chart
+   expects the CLI to create (registry push credentials, webhook token);
+4. handover: the other clusters registered in Argo CD, then the GitOps release (root
+   Application, applications, the Applications that keep the platform itself in sync).
+
+Every step compares before it writes, so a second run on an up-to-date platform changes
+nothing. ``--dry-run`` plans all of it offline: no token, no cluster, nothing written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..adapters import config_file, helm, kube
+from ..core import values
+from ..core.config import Config
+from ..core.errors import GitopsError, UsageError
+from ..core.progress import Reporter
+from ..core.readiness import ObjectRef
+from ..core.resources import chart_dir
+from . import infra
+from . import validate as validate_workflow
+
+MIN_KUBERNETES = (1, 28)
+CI_NAMESPACE = "ci"
+PUSH_SECRET = "registry-push"
+WEBHOOK_SECRET = "git-push-webhook"
+ARGOCD_NAMESPACE = "argocd"
+MANAGER_SA = "argocd-manager"
+MANAGER_NAMESPACE = "kube-system"
+PART_OF = "app.kubernetes.io/part-of"
+MANAGED_BY = {"app.kubernetes.io/managed-by": "kubectl-gitops"}
+
+# What bootstrap does in the management cluster, checked with SelfSubjectAccessReview before any change.
+ACCESS_CHECKS = (
+    kube.AccessCheck("create", "namespaces"),
+    kube.AccessCheck("create", "customresourcedefinitions", group="apiextensions.k8s.io"),
+    kube.AccessCheck("create", "clusterroles", group="rbac.authorization.k8s.io"),
+    kube.AccessCheck("create", "clusterrolebindings", group="rbac.authorization.k8s.io"),
+    kube.AccessCheck("create", "validatingwebhookconfigurations", group="admissionregistration.k8s.io"),
+    kube.AccessCheck("create", "deployments", group="apps", namespace=ARGOCD_NAMESPACE),
+    kube.AccessCheck("create", "secrets", namespace=ARGOCD_NAMESPACE),
+    kube.AccessCheck("create", "secrets", namespace=CI_NAMESPACE),
+)
+# What registering another cluster needs there.
+REMOTE_ACCESS_CHECKS = (
+    kube.AccessCheck("create", "namespaces"),
+    kube.AccessCheck("create", "serviceaccounts", namespace=MANAGER_NAMESPACE),
+    kube.AccessCheck("create", "secrets", namespace=MANAGER_NAMESPACE),
+    kube.AccessCheck("create", "roles", group="rbac.authorization.k8s.io"),
+    kube.AccessCheck("create", "rolebindings", group="rbac.authorization.k8s.io"),
+)
+
+
+@dataclass(frozen=True)
+class BootstrapOptions:
+    """What to bootstrap and how.
+
+    Attributes:
+        config: path of gitops.yaml.
+        kubeconfig: kubeconfig file (default: $KUBECONFIG or ~/.kube/config).
+        context: kube context of the management cluster for provider ``existing``.
+        provider: overrides gitops.yaml's provider (``digitalocean`` or ``existing``).
+        dry_run: plan only; needs no token and no cluster and writes nothing.
+        timeout: seconds the whole run may take (helm calls and readiness waits share it).
+        token_file: file holding the DigitalOcean token (else the environment).
+        chart: a chart directory to install instead of the packaged one (air-gapped installs:
+            its ``charts/`` holds the dependency archives).
+        helm: the helm binary (default: ``GITOPS_HELM`` or ``helm`` on PATH).
+        registry_auth: docker config JSON with push credentials for the CI namespace, for
+            registries other than DigitalOcean's.
+        cache_dir: where prepared charts are kept between runs.
+        environ: the environment the token is read from.
+    """
+
+    config: str = "gitops.yaml"
+    kubeconfig: str | None = None
+    context: str | None = None
+    provider: str | None = None
+    dry_run: bool = False
+    timeout: float = 900.0
+    token_file: str | None = None
+    chart: str | None = None
+    helm: str | None = None
+    registry_auth: str | None = None
+    cache_dir: str | None = None
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+
+
+@dataclass(frozen=True)
+class Change:
+    """One thing a phase did (or, in a dry run, would do)."""
+
+    kind: str
+    name: str
+    action: str  # created | updated | up to date | installed | upgraded | unchanged | checked | create | keep | ...
+    detail: str = ""
+
+    @property
+    def changed(self) -> bool:
+        return self.action in ("created", "updated", "installed", "upgraded", "deleted")
+
+    def as_dict(self) -> dict[str, str]:
+        return {"kind": self.kind, "name": self.name, "action": self.action, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class PhaseResult:
+    name: str
+    changes: tuple[Change, ...]
+
+    @property
+    def summary(self) -> str:
+        counts: dict[str, int] = {}
+        for c in self.changes:
+            counts[c.action] = counts.get(c.action, 0) + 1
+        if not counts:
+            return "nothing to do"
+        return ", ".join(f"{n} {action}" for action, n in counts.items())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "summary": self.summary, "changes": [c.as_dict() for c in self.changes]}
+
+
+@dataclass(frozen=True)
+class BootstrapResult:
+    platform: str
+    provider: str
+    dry_run: bool
+    phases: tuple[PhaseResult, ...]
+    offline: bool = False
+    invalid_objects: tuple[str, ...] = ()
+    objects: tuple[tuple[str, str, str], ...] = ()  # dry run: (release, kind, [namespace/]name) validated
+    argocd_url: str = ""
+
+    @property
+    def changed(self) -> bool:
+        return any(c.changed for p in self.phases for c in p.changes)
+
+    @property
+    def ok(self) -> bool:
+        return not self.invalid_objects and not any(
+            c.action == "blocked" for p in self.phases for c in p.changes)
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "platform": self.platform,
+            "provider": self.provider,
+            "dryRun": self.dry_run,
+            "upToDate": not self.changed and not self.dry_run,
+            "phases": [p.as_dict() for p in self.phases],
+        }
+        if self.dry_run:
+            data["offline"] = self.offline
+            data["invalidObjects"] = list(self.invalid_objects)
+            data["objects"] = [{"release": r, "kind": k, "name": n} for r, k, n in self.objects]
+        if self.argocd_url:
+            data["argocd"] = self.argocd_url
+        return data
+
+
+class _Deadline:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+
+    def left(self, what: str) -> float:
+        remaining = self.end - time.monotonic()
+        if remaining <= 0:
+            raise GitopsError(f"bootstrap ran out of time ({self.seconds:g} s) before {what}",
+                              hint="re-run with a larger --timeout; finished steps are not repeated")
+        return remaining
+
+
+@dataclass
+class _Target:
+    """A cluster bootstrap works on."""
+
+    name: str
+    context: str
+    kubeconfig: str | None
+    load_balancer_id: str | None = None
+    conn: Any = None  # kube.Kube once connected
+
+
+def _load(opts: BootstrapOptions) -> Config:
+    config = config_file.load(opts.config)
+    if opts.provider and opts.provider != config.provider:
+        if opts.provider == "digitalocean" and not config.region:
+            raise UsageError(f"--provider digitalocean needs `region` in {opts.config}")
+        from dataclasses import replace
+
+        config = replace(config, provider=opts.provider)
+    return config
+
+
+def run(opts: BootstrapOptions, *, reporter: Reporter | None = None) -> BootstrapResult:
+    """Bootstrap the platform of ``opts.config`` (or plan it with ``dry_run``).
+
+    Raises:
+        ConfigError: gitops.yaml is missing or invalid.
+        GitopsError: a check failed, a tool or API failed, or a wait timed out; the message says
+            what and what to do. Finished steps are kept, so a re-run continues.
+    """
+    reporter = reporter or Reporter()
+    config = _load(opts)
+    reporter.success(f"{opts.config} is valid (platform {config.name}, provider {config.provider})")
+    if opts.dry_run:
+        return _plan(config, opts, reporter)
+    deadline = _Deadline(opts.timeout)
+    phases: list[PhaseResult] = []
+
+    reporter.action("preflight")
+    binary, token, targets, checks = _preflight(config, opts, reporter)
+    phases.append(PhaseResult("preflight", tuple(checks)))
+
+    reporter.action("infrastructure")
+    infra_changes, push_config = _infrastructure(config, opts, token, targets, deadline, reporter)
+    phases.append(PhaseResult("infrastructure", tuple(infra_changes)))
+    if config.provider == "digitalocean":
+        _connect_all(config, targets, opts, reporter)
+
+    reporter.action("platform")
+    platform_changes, handover_changes = _platform(config, opts, binary, targets, push_config, deadline, reporter)
+    phases.append(PhaseResult("platform", tuple(platform_changes)))
+    phases.append(PhaseResult("handover", tuple(handover_changes)))
+    result = BootstrapResult(platform=config.name, provider=config.provider, dry_run=False, phases=tuple(phases),
+                             argocd_url=f"http://argo.{config.domain}")
+    if result.changed:
+        reporter.success(f"platform {config.name} is bootstrapped; Argo CD manages it from here")
+    else:
+        reporter.success(f"platform {config.name} is up to date")
+    return result
+
+
+# ---------------------------------------------------------------- preflight
+
+
+def _targets(config: Config, opts: BootstrapOptions) -> dict[str, _Target]:
+    """The clusters of an ``existing`` platform and the kube context of each."""
+    management = config.management_cluster.name
+    used = {e.cluster for e in config.environments}
+    targets = {}
+    for cluster in config.clusters:
+        if cluster.name not in used:
+            continue
+        context = cluster.context
+        if cluster.name == management and opts.context:
+            context = opts.context
+        targets[cluster.name] = _Target(name=cluster.name, context=context or "", kubeconfig=opts.kubeconfig)
+    return targets
+
+
+def _check_cluster(target: _Target, checks: tuple[Any, ...], reporter: Reporter) -> list[Change]:
+    conn = target.conn
+    major, minor, text = conn.server_version()
+    if (major, minor) < MIN_KUBERNETES:
+        raise GitopsError(f"cluster {target.name} (context {conn.context}) runs Kubernetes {text}; "
+                          f"the platform needs {MIN_KUBERNETES[0]}.{MIN_KUBERNETES[1]} or newer",
+                          hint="upgrade the cluster or pick another context")
+    denied = conn.denied(checks)
+    if denied:
+        missing = ", ".join(str(d) for d in denied)
+        raise GitopsError(f"context {conn.context} may not do what bootstrap needs: {missing}",
+                          hint="use a context with cluster-admin rights for the bootstrap")
+    reporter.success(f"cluster {target.name}: Kubernetes {text} at {conn.server} (context {conn.context}), "
+                     "access checked")
+    return [Change("cluster", target.name, "checked", f"Kubernetes {text}, context {conn.context}")]
+
+
+def _conflicts(config: Config, conn: Any) -> None:
+    """Refuse to install over an Argo CD that another tool installed (helm would fail half-way)."""
+    release = values.releases(config)[0].name
+    for crd in ("applications.argoproj.io", "appprojects.argoproj.io"):
+        obj = conn.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", crd)
+        if obj is None:
+            continue
+        annotations = (obj.get("metadata") or {}).get("annotations") or {}
+        owner = annotations.get("meta.helm.sh/release-name")
+        if owner != release:
+            by = f"helm release {owner}" if owner else "another tool (no helm ownership marks)"
+            raise GitopsError(
+                f"Argo CD is already installed in context {conn.context}: CRD {crd} belongs to {by}",
+                hint="bootstrap a cluster without Argo CD, or uninstall the existing Argo CD and its CRDs first")
+
+
+def _preflight(config: Config, opts: BootstrapOptions, reporter: Reporter):
+    checks: list[Change] = [Change("config", opts.config, "checked")]
+    binary = helm.find_helm(opts.helm)
+    reporter.success(f"helm {binary.version_text} at {binary.path}")
+    checks.append(Change("tool", "helm", "checked", binary.version_text))
+    token = None
+    targets: dict[str, _Target] = {}
+    if config.provider == "digitalocean":
+        token = infra.resolve_token(opts.token_file, opts.environ)
+        if token is None:
+            raise GitopsError("no DigitalOcean token: set DIGITALOCEAN_TOKEN (or DIGITALOCEAN_ACCESS_TOKEN) "
+                              "or pass --token-file", hint="--dry-run plans without one")
+        plan = infra.plan(config, token=token, reporter=reporter)
+        if plan.blocked:
+            rows = "; ".join(f"{r.kind} {r.name}: {r.reason}" for r in plan.blocked)
+            raise GitopsError(f"the infrastructure cannot be provisioned: {rows}")
+        checks.append(Change("digitalocean", "account", "checked", "token valid with write access"))
+    else:
+        targets = _targets(config, opts)
+        for target in targets.values():
+            target.conn = kube.connect(kubeconfig=target.kubeconfig, context=target.context or None)
+            target.context = target.conn.context
+            is_management = target.name == config.management_cluster.name
+            checks += _check_cluster(target, ACCESS_CHECKS if is_management else REMOTE_ACCESS_CHECKS, reporter)
+        _conflicts(config, targets[config.management_cluster.name].conn)
+        _registry_auth_file(opts)  # unreadable --registry-auth fails before any change
+    return binary, token, targets, checks
+
+
+def _registry_auth_file(opts: BootstrapOptions) -> str | None:
+    if not opts.registry_auth:
+        return None
+    path = Path(opts.registry_auth)
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text)
+    except OSError as exc:
+        raise UsageError(f"cannot read --registry-auth {path}: {exc.strerror}") from None
+    except ValueError:
+        raise UsageError(f"--registry-auth {path} is not JSON; pass a docker config.json with push credentials") \
+            from None
+    if not isinstance(data, dict) or not isinstance(data.get("auths"), dict) or not data["auths"]:
+        raise UsageError(f"--registry-auth {path} has no `auths`; pass a docker config.json with push credentials")
+    return text
+
+
+# ---------------------------------------------------------------- infrastructure
+
+
+def _infrastructure(config, opts, token, targets, deadline, reporter) -> tuple[list[Change], str | None]:
+    if config.provider != "digitalocean":
+        changes = [Change("cluster", t.name, "up to date", f"existing cluster, context {t.context}")
+                   for t in targets.values()]
+        reporter.success("existing clusters: nothing to provision")
+        return changes, _registry_auth_file(opts)
+    result = infra.provision(config, token=token, kubeconfig=opts.kubeconfig,
+                             timeout=deadline.left("provisioning the infrastructure"), reporter=reporter)
+    for name, access in result.clusters.items():
+        targets[name] = _Target(name=name, context=access.context, kubeconfig=access.kubeconfig,
+                                load_balancer_id=access.load_balancer_id)
+    changes = [Change(row.kind, row.name, row.action, row.reason) for row in result.rows]
+    push = result.registry_push_dockerconfig.reveal() if result.registry_push_dockerconfig else None
+    if opts.registry_auth:
+        push = _registry_auth_file(opts)
+    return changes, push
+
+
+def _connect_all(config: Config, targets: dict[str, _Target], opts: BootstrapOptions, reporter: Reporter) -> None:
+    for target in targets.values():
+        target.conn = kube.connect(kubeconfig=target.kubeconfig, context=target.context)
+        is_management = target.name == config.management_cluster.name
+        _check_cluster(target, ACCESS_CHECKS if is_management else REMOTE_ACCESS_CHECKS, reporter)
+    _conflicts(config, targets[config.management_cluster.name].conn)
+
+
+# ---------------------------------------------------------------- platform and handover
+
+
+def _cache_dir(opts: BootstrapOptions) -> Path:
+    if opts.cache_dir:
+        return Path(opts.cache_dir)
+    base = opts.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "kubectl-gitops" / "charts"
+
+
+def _release_values(config: Config, phase: str, lb_id: str | None) -> dict[str, Any]:
+    data = values.chart_values(config, phase=phase, load_balancer_id=lb_id)
+    if phase == "gitops":
+        data.setdefault("tekton", {}).setdefault("triggers", {})["webhookSecretName"] = WEBHOOK_SECRET
+    return data
+
+
+def _platform(config, opts, binary, targets, push_config, deadline, reporter):
+    management = targets[config.management_cluster.name]
+    conn = management.conn
+    source = Path(opts.chart) if opts.chart else chart_dir()
+    if not (source / "Chart.yaml").is_file():
+        raise UsageError(f"--chart {source} is not a chart directory (no Chart.yaml)")
+    chart = helm.prepare_chart(source, version_overrides=values.chart_version_overrides(config),
+                               work_dir=_cache_dir(opts), helm=binary)
+    changes: list[Change] = []
+    handover: list[Change] = []
+    kube_args = {"kube_context": conn.context, "kubeconfig": management.kubeconfig}
+    for release in values.releases(config):
+        if release.phase == "gitops":
+            handover += _register_clusters(config, targets, deadline, reporter)
+        release_values = _release_values(config, release.phase, management.load_balancer_id)
+        reporter.action(f"release {release.name} (phase {release.phase})")
+        for obj in values.prerequisites(config, release.phase):
+            action = conn.apply(obj)
+            if action != "unchanged":
+                reporter.created(f"{obj['kind']} {obj['metadata']['name']}: {action}")
+                changes.append(Change(obj["kind"], obj["metadata"]["name"], action, f"before release {release.name}"))
+        outcome = helm.upgrade_install(chart, release=release.name, namespace=release.namespace,
+                                       values=release_values, create_namespace=release.phase == "platform",
+                                       timeout=deadline.left(f"installing {release.name}"), helm=binary,
+                                       **kube_args)
+        word = {"unchanged": "up to date"}.get(outcome.action, outcome.action)
+        (reporter.success if outcome.action == "unchanged" else reporter.created)(
+            f"release {release.name}: {word} (revision {outcome.revision})")
+        target_list = handover if release.phase == "gitops" else changes
+        target_list.append(Change("release", release.name, word, f"revision {outcome.revision}"))
+        if release.phase == "platform":
+            changes += _platform_secrets(config, conn, push_config, reporter)
+        refs = [ObjectRef(**ref) if isinstance(ref, Mapping) else ref
+                for ref in values.readiness_after(config, release.phase)]
+        conn.wait(refs, timeout=deadline.left(f"waiting for phase {release.phase}"), reporter=reporter,
+                  what=f"phase {release.phase}")
+        reporter.success(f"phase {release.phase}: {len(refs)} objects ready")
+    return changes, handover
+
+
+def _platform_secrets(config: Config, conn: Any, push_config: str | None, reporter: Reporter) -> list[Change]:
+    """The Secrets the chart leaves to the CLI, in the CI namespace only."""
+    changes = []
+    labels = {**MANAGED_BY, PART_OF: config.name}
+    if push_config:
+        action = conn.ensure_secret(CI_NAMESPACE, PUSH_SECRET, type="kubernetes.io/dockerconfigjson",
+                                    string_data={".dockerconfigjson": push_config}, labels=labels)
+        changes.append(_secret_change(f"{CI_NAMESPACE}/{PUSH_SECRET}", action, "registry push credentials", reporter))
+    else:
+        reporter.warning(f"no registry push credentials: builds cannot push until Secret {CI_NAMESPACE}/{PUSH_SECRET} "
+                         "exists (pass --registry-auth with a docker config.json)")
+    existing = conn.get("v1", "Secret", WEBHOOK_SECRET, CI_NAMESPACE)
+    if existing is None:
+        action = conn.ensure_secret(CI_NAMESPACE, WEBHOOK_SECRET, string_data={"secretToken": secrets.token_hex(24)},
+                                    labels=labels)
+    else:  # keep the token the git hosts already know
+        action = "unchanged"
+    changes.append(_secret_change(f"{CI_NAMESPACE}/{WEBHOOK_SECRET}", action, "git push webhook token", reporter))
+    return changes
+
+
+def _secret_change(name: str, action: str, what: str, reporter: Reporter) -> Change:
+    word = {"unchanged": "up to date"}.get(action, action)
+    (reporter.success if word == "up to date" else reporter.created)(f"Secret {name} ({what}): {word}")
+    return Change("secret", name, word, what)
+
+
+def _register_clusters(config: Config, targets: dict[str, _Target], deadline: _Deadline,
+                       reporter: Reporter) -> list[Change]:
+    """Register every cluster but the management one in Argo CD, limited to its environment namespaces.
+
+    In the target cluster: a ServiceAccount with a long-lived token and a Role binding it to
+    full access in the environment namespaces only. In the management cluster: an Argo CD
+    cluster Secret with that token, scoped to those namespaces (no cluster-wide resources).
+    """
+    management = targets[config.management_cluster.name]
+    changes: list[Change] = []
+    for target in targets.values():
+        if target is management:
+            continue
+        conn = target.conn
+        namespaces = sorted(e.namespace for e in config.environments if e.cluster == target.name)
+        labels = {**MANAGED_BY, PART_OF: config.name}
+        objects: list[dict[str, Any]] = [
+            {"apiVersion": "v1", "kind": "ServiceAccount",
+             "metadata": {"name": MANAGER_SA, "namespace": MANAGER_NAMESPACE, "labels": labels}},
+        ]
+        for ns in namespaces:
+            objects += [
+                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": labels}},
+                {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                 "metadata": {"name": MANAGER_SA, "namespace": ns, "labels": labels},
+                 "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]},
+                {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                 "metadata": {"name": MANAGER_SA, "namespace": ns, "labels": labels},
+                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": MANAGER_SA},
+                 "subjects": [{"kind": "ServiceAccount", "name": MANAGER_SA, "namespace": MANAGER_NAMESPACE}]},
+            ]
+        for obj in objects:
+            action = conn.apply(obj)
+            meta = obj["metadata"]
+            where = f"{meta['namespace']}/" if meta.get("namespace") else ""
+            changes.append(Change(f"{obj['kind']} ({target.name})", where + meta["name"],
+                                  {"unchanged": "up to date"}.get(action, action)))
+        token = conn.service_account_token(MANAGER_NAMESPACE, MANAGER_SA,
+                                           timeout=min(60.0, deadline.left(f"registering cluster {target.name}")))
+        token = token.reveal() if hasattr(token, "reveal") else token
+        name = values.argocd_cluster_name(config, target.name)
+        cluster_config = {"bearerToken": token, "tlsClientConfig": {"insecure": False}}
+        ca = conn.ca_data()
+        if ca:
+            cluster_config["tlsClientConfig"]["caData"] = ca
+        action = management.conn.ensure_secret(
+            ARGOCD_NAMESPACE, f"cluster-{name}",
+            string_data={"name": name, "server": conn.server, "namespaces": ",".join(namespaces),
+                         "clusterResources": "false", "config": json.dumps(cluster_config, sort_keys=True)},
+            labels={**labels, "argocd.argoproj.io/secret-type": "cluster"})
+        changes.append(_secret_change(f"{ARGOCD_NAMESPACE}/cluster-{name}", action,
+                                      f"Argo CD access to cluster {target.name} ({', '.join(namespaces)})", reporter))
+    return changes
+
+
+# ---------------------------------------------------------------- dry run
+
+
+def _plan(config: Config, opts: BootstrapOptions, reporter: Reporter) -> BootstrapResult:
+    phases: list[PhaseResult] = []
+    offline = True
+    infra_rows: list[Change] = []
+    if config.provider == "digitalocean":
+        token = infra.resolve_token(opts.token_file, opts.environ)
+        plan = infra.plan(config, token=token, reporter=reporter)
+        offline = plan.offline
+        if plan.offline:
+            reporter.warning("no DigitalOcean token: planned as if the account were empty")
+        infra_rows = [Change(r.kind, r.name, r.action, r.reason) for r in plan.rows]
+    else:
+        for target in _targets(config, opts).values():
+            infra_rows.append(Change("cluster", target.name, "keep",
+                                     f"existing cluster, context {target.context or '(current)'}"))
+    phases.append(PhaseResult("infrastructure", tuple(infra_rows)))
+
+    report = validate_workflow.run(validate_workflow.ValidateOptions(config=opts.config, helm=opts.helm),
+                                   reporter=reporter)
+    platform: list[Change] = []
+    handover: list[Change] = []
+    for rendered in report.releases:
+        omitted = (f"; charts added at install: {', '.join(rendered.omitted_dependencies)}"
+                   if rendered.omitted_dependencies and rendered.phase == "platform" else "")
+        count = f"{rendered.objects} object{'s' if rendered.objects != 1 else ''}"
+        change = Change("release", rendered.release, "install or upgrade",
+                        f"phase {rendered.phase}, namespace {rendered.namespace}, {count} validated{omitted}")
+        (handover if rendered.phase == "gitops" else platform).append(change)
+        if rendered.phase == "platform":
+            platform.append(Change("secret", f"{CI_NAMESPACE}/{PUSH_SECRET}", "create or keep",
+                                   "registry push credentials (read-write), CI namespace only"))
+            platform.append(Change("secret", f"{CI_NAMESPACE}/{WEBHOOK_SECRET}", "create or keep",
+                                   "git push webhook token"))
+        refs = values.readiness_after(config, rendered.phase)
+        platform_or_handover = handover if rendered.phase == "gitops" else platform
+        platform_or_handover.append(Change("wait", f"phase {rendered.phase}", "wait",
+                                           f"{len(refs)} object{'s' if len(refs) != 1 else ''} ready before "
+                                           "going on"))
+    management = config.management_cluster.name
+    for cluster in {e.cluster for e in config.environments} - {management}:
+        name = values.argocd_cluster_name(config, cluster)
+        handover.insert(0, Change("cluster", name, "register",
+                                  f"Argo CD cluster Secret {ARGOCD_NAMESPACE}/cluster-{name}, access limited to "
+                                  "the environment namespaces"))
+    phases.append(PhaseResult("platform", tuple(platform)))
+    phases.append(PhaseResult("handover", tuple(handover)))
+    invalid = tuple(f"{r.kind} {r.name}: " + "; ".join(f"{p.path}: {p.message}" if p.path else p.message for p in r.problems)
+                    for r in report.results if r.status not in ("valid", "skipped"))
+    objects = tuple((r.source.split(":", 1)[0], r.kind, f"{r.namespace}/{r.name}" if r.namespace else r.name)
+                    for r in report.results)
+    return BootstrapResult(platform=config.name, provider=config.provider, dry_run=True, phases=tuple(phases),
+                           offline=offline, invalid_objects=invalid, objects=objects)
