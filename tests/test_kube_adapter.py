@@ -477,3 +477,34 @@ def test_wait_on_an_unreachable_server_fails_at_once(tmp_path):
     with pytest.raises(KubeUnreachable):
         kube.connect(kubeconfig=str(path)).wait([ObjectRef("v1", "Namespace", "x")], timeout=600,
                                                 reporter=Reporter(), what="x")
+
+
+# ---------------------------------------------------------------- HTTPS
+def test_https_with_the_kubeconfigs_ca_and_client_certificates(tmp_path, kubectl_bin):
+    from fakekube.tls import CertificateAuthority
+
+    with FakeKube(tls=True) as cluster:
+        cluster.tokens = {"fake-token": "token-user"}
+        path = cluster.write_kubeconfig(tmp_path / "kc", client_certificate="cert-user")
+        conn = kube.connect(kubeconfig=str(path))
+        assert conn.server.startswith("https://127.0.0.1:") and conn.server_version()[2] == "v1.35.0"
+        assert cluster.requests[-1].user == "cert-user"
+        assert base64.b64decode(conn.ca_data()) == cluster.certificates.ca.pem
+        conn.close()
+        with kube.connect(kubeconfig=str(cluster.write_kubeconfig(tmp_path / "token"))) as by_token:
+            by_token.list("v1", "Namespace")
+            assert cluster.requests[-1].user == "token-user"
+        doc = yaml.safe_load(path.read_text())
+        doc["clusters"][0]["cluster"]["certificate-authority-data"] = base64.b64encode(
+            CertificateAuthority("another-ca").pem).decode()
+        (tmp_path / "wrong-ca").write_text(yaml.safe_dump(doc))
+        with pytest.raises(KubeUnreachable, match=r"\(context fake\): TLS failure \(.*CERTIFICATE_VERIFY_FAILED"):
+            kube.connect(kubeconfig=str(tmp_path / "wrong-ca")).server_version()
+        del doc["clusters"][0]["cluster"]["certificate-authority-data"]
+        doc["clusters"][0]["cluster"]["insecure-skip-tls-verify"] = True
+        (tmp_path / "insecure").write_text(yaml.safe_dump(doc))
+        assert kube.connect(kubeconfig=str(tmp_path / "insecure")).server_version()[0] == 1
+        out = subprocess.run([str(kubectl_bin), "--kubeconfig", str(path), "get", "namespaces", "-o", "name"],
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert "namespace/default" in out.stdout.split() and cluster.requests[-1].user == "cert-user"

@@ -42,6 +42,9 @@ What it serves:
   resource, group, namespace)`` (matching requests get 403 with the API server's wording) and
   SelfSubjectAccessReviews (``authorization.k8s.io/v1``, answered from the same rules, never stored).
   ``RequestRecord.user`` says who sent each request.
+- HTTPS with ``FakeKube(tls=True)`` (:mod:`fakekube.tls`): a fresh CA and a certificate for 127.0.0.1;
+  ``write_kubeconfig`` puts the CA in ``certificate-authority-data`` and, with ``client_certificate="name"``,
+  a client certificate for that user (verified client certificates authenticate as their common name).
 - two controllers of kube-controller-manager: the token controller (``token_controller=True``, the
   default) fills Secrets of type ``kubernetes.io/service-account-token`` (``token``, ``ca.crt``,
   ``namespace``) once their ServiceAccount exists, and deletes them when it does not, as the real one
@@ -61,7 +64,7 @@ Where it differs from a real API server (keep this list honest):
 - no version conversion: an object is stored once and served at any version of its resource by
   rewriting ``apiVersion`` only; no field-selector restrictions per kind;
 - the controllers run synchronously inside the write that triggers them (a real one lags a little);
-  the token controller's ``ca.crt`` is a placeholder (the stand-in serves plain HTTP);
+  over plain HTTP the token controller's ``ca.crt`` is a placeholder (with ``tls=True`` it is the CA);
 - no other controllers: nothing happens to workloads, Jobs, Services etc. unless a test calls a hook
   (or ``auto_available=True`` for workloads); no garbage collection by ownerReferences (propagationPolicy
   is ignored); no pods are created; no events are recorded;

@@ -9,6 +9,7 @@ import json
 import random
 import socket
 import string
+import sys
 import threading
 import time
 import uuid
@@ -44,7 +45,7 @@ K8S_VERSION = {
 SA_TOKEN_TYPE = "kubernetes.io/service-account-token"
 SA_NAME_ANNOTATION = "kubernetes.io/service-account.name"
 SA_UID_ANNOTATION = "kubernetes.io/service-account.uid"
-# The stand-in serves plain HTTP: this is what the token controller puts in ``ca.crt`` (not a usable CA).
+# Over plain HTTP there is no CA: this is what the token controller puts in ``ca.crt`` then (not a usable CA).
 FAKE_CA_PEM = "-----BEGIN CERTIFICATE-----\nZmFrZWt1YmUgc3RhbmQtaW4gQ0E=\n-----END CERTIFICATE-----\n"
 NAME_RE = __import__("re").compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 WATCH_DEFAULT_TIMEOUT = 1800
@@ -149,12 +150,15 @@ class FakeKube:
         auto_available: bool = False,
         auto_endpoints: bool = False,
         token_controller: bool = True,
+        tls: bool = False,
         namespaces=("default", "kube-system", "kube-public", "kube-node-lease"),
     ):
         self.auto_establish_crds = auto_establish_crds
         self.auto_available = auto_available
         self.auto_endpoints = auto_endpoints
         self.token_controller = token_controller
+        self.tls = tls
+        self.certificates = None  # fakekube.tls.ServerCertificates when serving HTTPS
         self.tokens: dict[str, str] | None = None  # bearer token -> user; None accepts any request
         self.default_user = "kubernetes-admin"
         self._denied: list[tuple[str, str, str, str | None]] = []
@@ -185,6 +189,17 @@ class FakeKube:
     # ------------------------------------------------------------ lifecycle
     def start(self) -> FakeKube:
         kube = self
+        context = None
+        if self.tls:
+            import ssl
+
+            from .tls import ServerCertificates
+
+            self.certificates = ServerCertificates()
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(self.certificates.cert_file, self.certificates.key_file)
+            context.load_verify_locations(cadata=self.certificates.ca.pem.decode())
+            context.verify_mode = ssl.CERT_OPTIONAL  # client certificates authenticate when given
 
         class Server(ThreadingHTTPServer):
             daemon_threads = True
@@ -193,9 +208,15 @@ class FakeKube:
             def get_request(self):
                 sock, addr = super().get_request()
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                if context is not None:  # the handshake happens on the handler's thread, at its first read
+                    sock = context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
                 with kube._lock:
                     kube._connections.add(sock)
                 return sock, addr
+
+            def handle_error(self, request, client_address):
+                if not isinstance(sys.exc_info()[1], OSError):  # TLS handshake failures and resets are the client's
+                    super().handle_error(request, client_address)
 
             def shutdown_request(self, request):
                 with kube._lock:
@@ -215,7 +236,7 @@ class FakeKube:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
         if self._httpd is None:
@@ -234,6 +255,8 @@ class FakeKube:
         self._httpd.server_close()
         self._thread.join(5)
         self._httpd = None
+        if self.certificates is not None:
+            self.certificates.cleanup()
 
     def __enter__(self):
         return self.start()
@@ -241,16 +264,27 @@ class FakeKube:
     def __exit__(self, *exc):
         self.stop()
 
-    def write_kubeconfig(self, path, context: str = "fake", namespace: str = "default") -> Path:
+    def write_kubeconfig(self, path, context: str = "fake", namespace: str = "default",
+                         client_certificate: str | None = None) -> Path:
+        """A kubeconfig for this server: bearer token ``fake-token``, or with ``client_certificate`` a client
+        certificate for that user name (HTTPS only); with HTTPS, the CA as ``certificate-authority-data``."""
         path = Path(path)
         self.context = context
+        cluster = {"server": self.url}
+        user = {"token": "fake-token"}
+        if self.certificates is not None:
+            cluster["certificate-authority-data"] = base64.b64encode(self.certificates.ca.pem).decode()
+            if client_certificate:
+                cert, key = self.certificates.ca.issue(client_certificate)
+                user = {"client-certificate-data": base64.b64encode(cert).decode(),
+                        "client-key-data": base64.b64encode(key).decode()}
         config = {
             "apiVersion": "v1",
             "kind": "Config",
             "current-context": context,
             "preferences": {},
-            "clusters": [{"name": context, "cluster": {"server": self.url}}],
-            "users": [{"name": context, "user": {"token": "fake-token"}}],
+            "clusters": [{"name": context, "cluster": cluster}],
+            "users": [{"name": context, "user": user}],
             "contexts": [
                 {"name": context, "context": {"cluster": context, "user": context, "namespace": namespace}}
             ],
@@ -368,7 +402,8 @@ class FakeKube:
         new.setdefault("metadata", {}).setdefault("annotations", {})[SA_UID_ANNOTATION] = account["metadata"]["uid"]
         data = new.setdefault("data", {}) or {}
         new["data"] = data
-        for key, value in (("token", token), ("ca.crt", FAKE_CA_PEM), ("namespace", namespace)):
+        ca = self.certificates.ca.pem.decode() if self.certificates is not None else FAKE_CA_PEM
+        for key, value in (("token", token), ("ca.crt", ca), ("namespace", namespace)):
             data[key] = base64.b64encode(value.encode()).decode()
         new["metadata"].pop("resourceVersion", None)
         self._write(secrets, current, new, manager="kube-controller-manager")
@@ -457,6 +492,9 @@ class FakeKube:
             return True
 
     def _authenticate(self, handler) -> str | None:
+        peer = handler.connection.getpeercert() if self.tls else None
+        if peer:  # verified against the CA by the TLS handshake
+            return next(value for rdn in peer["subject"] for key, value in rdn if key == "commonName")
         if self.tokens is None:
             return self.default_user
         header = handler.headers.get("Authorization") or ""

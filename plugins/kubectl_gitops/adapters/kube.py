@@ -500,11 +500,11 @@ class Kube:
             headers["Authorization"] = auth
         return headers
 
-    def _unreachable(self, reason: str) -> KubeUnreachable:
+    def _unreachable(self, reason: str, *, tls: bool = False) -> KubeUnreachable:
+        hint = (f"check the certificate authority of context {self.context}'s cluster in the kubeconfig" if tls
+                else f"check that the cluster is running and that context {self.context} points at it")
         return KubeUnreachable(
-            f"cannot reach the Kubernetes API server {self.server} (context {self.context}): {reason}",
-            hint=f"check that the cluster is running and that context {self.context} points at it",
-        )
+            f"cannot reach the Kubernetes API server {self.server} (context {self.context}): {reason}", hint=hint)
 
     def _request(self, method: str, path: str, *, query: Mapping[str, Any] | None = None, body: Any = None,
                  content_type: str | None = None, action: str = "", missing_ok: bool = False) -> tuple[int, Any]:
@@ -527,12 +527,12 @@ class Kube:
         except exceptions.ReadTimeoutError:
             raise self._unreachable(f"no answer within {self.request_timeout:g}s") from None
         except exceptions.SSLError as exc:
-            raise self._unreachable(f"TLS failure ({_first_line(exc)})") from None
+            raise self._unreachable(f"TLS failure ({_last_line(exc)})", tls=True) from None
         except (exceptions.ProtocolError, exceptions.HTTPError, OSError) as exc:
             raise self._unreachable(f"connection failed ({_first_line(exc)})") from None
         except Exception as exc:  # kubernetes' ApiException(status=0) for TLS errors
             if getattr(exc, "status", None) == 0:
-                raise self._unreachable(f"TLS failure ({_first_line(exc.reason)})") from None
+                raise self._unreachable(f"TLS failure ({_last_line(exc.reason)})", tls=True) from None
             raise
         status = response.status
         data = _json(payload)
@@ -916,6 +916,11 @@ class Kube:
 def _first_line(value: Any) -> str:
     text = str(value or "").strip()
     return text.splitlines()[0] if text else ""
+
+
+def _last_line(value: Any) -> str:
+    lines = [line.strip() for line in str(value or "").splitlines() if line.strip()]
+    return lines[-1] if lines else ""
 
 
 def _json(payload: bytes) -> Any:
