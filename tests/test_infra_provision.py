@@ -344,3 +344,22 @@ def test_resolve_token(tmp_path):
         infra.resolve_token(str(path), {})
     with pytest.raises(UsageError, match="cannot read --token-file"):
         infra.resolve_token(str(tmp_path / "missing"), {})
+
+
+def test_load_balancer_renamed_by_the_cloud_controller_is_still_found(account, tmp_path):
+    config = load_platform(platform_yaml(), tmp_path)
+    first = provision(account, config, tmp_path)
+    for key, access in first.clusters.items():  # the cloud controller adopted each one and renamed it
+        account.associate_load_balancer(access.cluster_id, access.load_balancer_id)
+        account.account.load_balancers[access.load_balancer_id]["name"] = f"a{key}0123456789"
+    account.log.clear()
+    result = provision(account, config, tmp_path, push=False)
+    assert [c for c in account.log if c.method != "GET"] == []
+    assert {r.action for r in result.rows} == {"up to date"}
+    assert {k: a.load_balancer_id for k, a in result.clusters.items()} == \
+        {k: a.load_balancer_id for k, a in first.clusters.items()}
+    assert len(account.account.load_balancers) == 2
+    plan = infra.plan(config, token=Secret(account.token), reporter=Reporter(), kubeconfig=str(tmp_path / "kubeconfig"),
+                      api=fast_api(account))
+    (row,) = [r for r in plan.rows if r.name == "shop-dev-ingress"]
+    assert row.action == "keep" and "cloud controller owns it as adev0123456789" in row.reason

@@ -207,6 +207,10 @@ class Observed:
     domain_exists: bool
     records: tuple[RecordState, ...] = ()
     registry_name_available: bool | None = None  # None: not asked
+    # per DigitalOcean cluster name: the one load balancer DigitalOcean ties to that cluster, for
+    # clusters whose ingress load balancer is not found by name (the cloud controller renames a
+    # load balancer it adopts unless the Service names it)
+    adopted_load_balancers: tuple[tuple[str, LoadBalancerState], ...] = ()
 
 
 # ------------------------------------------------------------------ what it should hold
@@ -577,6 +581,9 @@ def _load_balancer(config: Config, cluster: Cluster, observed: Observed | None) 
         return Decision(PlanRow("load_balancer", name, "create", f"in {region}, {purpose}"),
                         key=cluster.name, desired=desired)
     found = [lb for lb in observed.load_balancers if lb.name == name]
+    adopted = dict(observed.adopted_load_balancers).get(cluster_name(config, cluster.name))
+    if not found and adopted is not None:
+        found = [adopted]
     if len(found) > 1:
         ids = ", ".join(lb.id for lb in found)
         return Decision(PlanRow("load_balancer", name, "blocked",
@@ -595,6 +602,8 @@ def _load_balancer(config: Config, cluster: Cluster, observed: Observed | None) 
                                 "DigitalOcean reports it errored: delete it and re-run to create it again"),
                         key=cluster.name, existing=lb)
     state = f"active at {lb.ip}" if lb.ready else f"{lb.status}: will wait for its IP"
+    if lb.name != name:
+        state += f"; the cluster's cloud controller owns it as {lb.name}"
     return Decision(PlanRow("load_balancer", name, "keep", state), key=cluster.name, existing=lb, desired=desired)
 
 

@@ -228,10 +228,30 @@ def _discover(config: Config, api: DigitalOcean) -> model.Observed:
             domain_exists=domain_exists,
             records=tuple(records.result()) if records else (),
         )
+    observed = replace(observed, adopted_load_balancers=_adopted(config, api, observed))
     if config.registry is not None and observed.registry is None:
         available = api.registry_name_available(config.registry.name)
         observed = replace(observed, registry_name_available=available)
     return observed
+
+
+def _adopted(config: Config, api: DigitalOcean,
+             observed: model.Observed) -> tuple[tuple[str, model.LoadBalancerState], ...]:
+    """For tagged clusters whose ingress load balancer is not found by name: the one load
+    balancer DigitalOcean ties to the cluster, if exactly one (reads only)."""
+    tag = model.platform_tag(config)
+    names = {lb.name for lb in observed.load_balancers}
+    by_id = {lb.id: lb for lb in observed.load_balancers}
+    adopted = []
+    for cluster in model.used_clusters(config):
+        name = model.cluster_name(config, cluster.name)
+        state = next((c for c in observed.clusters if c.name == name and tag in c.tags), None)
+        if state is None or model.load_balancer_name(config, cluster.name) in names:
+            continue
+        owned = (api.associated_resources(state.id) or {}).get("load_balancers") or []
+        if len(owned) == 1 and str(owned[0]["id"]) in by_id:
+            adopted.append((name, by_id[str(owned[0]["id"])]))
+    return tuple(adopted)
 
 
 def _kubeconfig_rows(config: Config, doc: Mapping[str, Any], observed: model.Observed | None,
