@@ -76,6 +76,18 @@ def test_rotate_sets_an_argo_cd_hash_and_deletes_the_initial_secret(fake_kube, c
     assert "gone" in password(fake_kube, capsys=capsys)[2]
 
 
+def test_a_stale_initial_password_is_not_printed(fake_kube, capsys):
+    install_platform(fake_kube)
+    changed = base64.b64encode(bcrypt.hashpw(b"changed-in-the-ui", bcrypt.gensalt(rounds=4))).decode()
+    fake_kube.update("secrets", "argocd-secret", lambda s: s["data"].update({"admin.password": changed}), "argocd")
+    code, out, err = password(fake_kube, capsys=capsys)
+    assert (code, out) == (1, "")
+    assert err == ("error: the password in Secret argocd/argocd-initial-admin-secret no longer works: the admin "
+                   "password was changed since (use the new one, or set another with `kubectl gitops password "
+                   "--rotate`)\n")
+    assert INITIAL_PASSWORD not in err
+
+
 def test_namespace_flag(fake_kube, capsys):
     install_platform(fake_kube)
     assert password(fake_kube, "-n", "elsewhere", capsys=capsys)[2].startswith(

@@ -22,6 +22,7 @@ import base64
 import hashlib
 from pathlib import Path
 
+import bcrypt
 import yaml
 
 from .server import FakeKube
@@ -144,10 +145,14 @@ def install_platform(
     workload("StatefulSet", "argocd-application-controller", "argocd",
              {**argocd, "app.kubernetes.io/name": "argocd-application-controller",
               "app.kubernetes.io/component": "application-controller"}, image)
+    secret_data = {"server.secretkey": base64.b64encode(b"server-secret-key").decode()}
+    if initial_password is not None:  # argocd-server stores the hash of the password it generated
+        hashed = bcrypt.hashpw(initial_password.encode(), bcrypt.gensalt(rounds=4, prefix=b"2a"))
+        secret_data["admin.password"] = base64.b64encode(hashed).decode()
     kube.create({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
                  "metadata": {"name": "argocd-secret", "namespace": "argocd",
                               "labels": {**argocd, "app.kubernetes.io/name": "argocd-secret"}},
-                 "data": {"server.secretkey": base64.b64encode(b"server-secret-key").decode()}})
+                 "data": secret_data})
     if initial_password is not None:
         kube.create({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
                      "metadata": {"name": "argocd-initial-admin-secret", "namespace": "argocd"},

@@ -2,10 +2,11 @@
 
 Argo CD keeps the first admin password in Secret ``argocd-initial-admin-secret`` (key
 ``password``) until someone deletes it, which its documentation advises once the password is
-changed. The password in use is a bcrypt hash in Secret ``argocd-secret`` (keys ``admin.password``
-and ``admin.passwordMtime``; a newer mtime invalidates sessions issued before it). Rotating
-writes a new random password there the same way Argo CD does (bcrypt, cost 10, ``$2a$``),
-deletes the initial Secret, and returns the new password: it exists nowhere else.
+changed. The password in use is a bcrypt hash in Secret ``argocd-secret`` (keys
+``admin.password`` and ``admin.passwordMtime``; a newer mtime invalidates sessions issued before
+it), so the initial password is printed only while it still matches that hash. Rotating writes
+a new random password there the same way Argo CD does (bcrypt, cost 10, ``$2a$``), deletes the
+initial Secret, and returns the new password: it exists nowhere else.
 """
 
 from __future__ import annotations
@@ -62,6 +63,15 @@ def argocd_hash(password: str) -> str:
     return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=BCRYPT_COST, prefix=b"2a")).decode()
 
 
+def _matches(password: str, hashed: bytes) -> bool:
+    import bcrypt
+
+    try:
+        return bcrypt.checkpw(password.encode(), hashed)
+    except ValueError:  # not a bcrypt hash: nothing to compare with
+        return True
+
+
 def _not_installed(conn: kube.Kube, namespace: str) -> GitopsError:
     return GitopsError(
         f"Argo CD is not installed on context {conn.context}: no Secret {namespace}/{ARGOCD_SECRET}",
@@ -86,10 +96,18 @@ def run(opts: PasswordOptions, *, reporter: Reporter | None = None) -> PasswordR
         if not opts.rotate:
             initial = conn.get("v1", "Secret", INITIAL_SECRET, ns)
             encoded = ((initial or {}).get("data") or {}).get("password")
+            argocd_secret = conn.get("v1", "Secret", ARGOCD_SECRET, ns)
             if encoded:
-                return PasswordResult(base64.b64decode(encoded).decode(), rotated=False, context=conn.context,
-                                      namespace=ns)
-            if conn.get("v1", "Secret", ARGOCD_SECRET, ns) is None:
+                password = base64.b64decode(encoded).decode()
+                in_use = ((argocd_secret or {}).get("data") or {}).get("admin.password")
+                if in_use and not _matches(password, base64.b64decode(in_use)):
+                    raise GitopsError(
+                        f"the password in Secret {ns}/{INITIAL_SECRET} no longer works: the admin password was "
+                        "changed since",
+                        hint="use the new one, or set another with `kubectl gitops password --rotate`",
+                    )
+                return PasswordResult(password, rotated=False, context=conn.context, namespace=ns)
+            if argocd_secret is None:
                 raise _not_installed(conn, ns)
             raise GitopsError(
                 f"the initial admin password is gone: Secret {ns}/{INITIAL_SECRET} was deleted (Argo CD advises "
