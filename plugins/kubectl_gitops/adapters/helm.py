@@ -44,6 +44,7 @@ DEFAULT_TIMEOUT = 120.0
 _TAIL_LINES = 15
 _VERSION_RE = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
 _PROBLEM_PREFIXES = ("Error:", "[ERROR]", "error:")
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: CRDs make large manifests
 # lines that end an error's continuation: other report lines, structured or klog-style logs
 _NOT_CONTINUATION = re.compile(r"^(Error:|\[ERROR\]|error:|\[WARNING\]|\[INFO\]|level=|[EIWF]\d{4} )")
 
@@ -69,7 +70,7 @@ class RenderResult:
 
     def objects(self) -> list[dict[str, Any]]:
         """The rendered objects (empty documents dropped)."""
-        return [doc for doc in yaml.safe_load_all(self.manifest_text) if doc]
+        return [doc for doc in yaml.load_all(self.manifest_text, Loader=_YAML_LOADER) if doc]
 
 
 @dataclass(frozen=True)

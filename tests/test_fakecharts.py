@@ -1,0 +1,244 @@
+"""The stand-ins for the upstream dependency charts (:mod:`fakecharts`) and for the controllers
+(:mod:`fakeplatform`): pinned names and versions, the values keys the umbrella chart sets, the resource
+names bootstrap waits for, and the controllers' switches."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+
+import pytest
+import yaml
+
+import fakecharts
+from fakekube import FakeKube
+from fakeplatform import TEKTON_DEPLOYMENTS, FakePlatform
+from kubectl_gitops.adapters import config_file, schema
+from kubectl_gitops.adapters import helm as helm_adapter
+from kubectl_gitops.core import manifests, values
+
+KINDS = {"CustomResourceDefinition", "Deployment", "StatefulSet", "Service"}
+
+
+@pytest.fixture(scope="module")
+def chart(tmp_path_factory, shared_reference):
+    return fakecharts.chart_with_dependencies(tmp_path_factory.mktemp("chart"), shared_reference)
+
+
+@pytest.fixture(scope="module")
+def config(repo_root):
+    return config_file.load(repo_root / "examples" / "proof-of-concept" / "gitops.yaml")
+
+
+def render(chart, helm_bin, release, data):
+    return helm_adapter.render(chart, release=release, namespace="argocd", values=data, helm=str(helm_bin))
+
+
+@pytest.fixture(scope="module")
+def platform_release(chart, helm_bin, config):
+    return render(chart, helm_bin, "bl-k8s-platform", values.chart_values(config, phase="platform",
+                                                                          load_balancer_id="4de7ac8b"))
+
+
+def by_key(objs):
+    return {(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]): o for o in objs}
+
+
+def test_archives_are_named_and_versioned_as_pinned_and_reproducible(tmp_path, shared_reference, repo_root):
+    meta = yaml.safe_load((repo_root / "charts/gitops-platform/Chart.yaml").read_text())
+    pinned = {d["name"]: str(d["version"]) for d in meta["dependencies"]}
+    first = fakecharts.dependency_archives(tmp_path / "a", shared_reference)
+    second = fakecharts.dependency_archives(tmp_path / "b", shared_reference)
+    assert {name: path.name for name, path in first.items()} == {n: f"{n}-{v}.tgz" for n, v in pinned.items()}
+    for name, path in first.items():
+        assert path.read_bytes() == second[name].read_bytes(), "byte-for-byte reproducible"
+        with tarfile.open(fileobj=io.BytesIO(path.read_bytes())) as tar:
+            chart_yaml = yaml.safe_load(tar.extractfile(f"{name}/Chart.yaml").read())
+            names = tar.getnames()
+        assert (chart_yaml["name"], chart_yaml["version"]) == (name, pinned[name])
+        assert all(n.startswith(f"{name}/") for n in names)
+    assert helm_adapter.missing_dependencies(fakecharts.chart_with_dependencies(tmp_path / "c", shared_reference)) == ()
+
+
+def test_the_platform_release_renders_what_bootstrap_waits_for(platform_release, config):
+    assert platform_release.omitted_dependencies == ()
+    rendered = by_key(platform_release.objects())
+    for ref in values.readiness_after(config, "platform"):
+        namespace = ref["namespace"]
+        # the tekton-operator chart leaves its namespaced objects to the release namespace, like upstream
+        keys = {(ref["kind"], namespace, ref["name"]), (ref["kind"], None, ref["name"])}
+        assert keys & set(rendered), f"{ref} is not rendered"
+        obj = rendered[next(iter(keys & set(rendered)))]
+        assert obj["apiVersion"] == ref["api_version"]
+
+
+def test_every_rendered_object_is_valid(platform_release):
+    documents = list(manifests.parse_documents(platform_release.manifest_text, source="platform"))
+    results = schema.validate(documents, registry=schema.SchemaRegistry(kubernetes_version="1.34"))
+    assert [(r.kind, r.name, [p.message for p in r.problems]) for r in results if r.status != "valid"] == []
+
+
+def test_the_umbrella_values_reach_the_dependencies(platform_release):
+    objs = by_key(platform_release.objects())
+    service = objs[("Service", "ingress-nginx", "ingress-nginx-controller")]
+    assert service["spec"]["type"] == "LoadBalancer"
+    assert service["metadata"]["annotations"] == {"kubernetes.digitalocean.com/load-balancer-id": "4de7ac8b"}
+    hook = {"argocd.argoproj.io/hook": "Skip"}
+    for job in ("ingress-nginx-admission-create", "ingress-nginx-admission-patch"):
+        annotations = objs[("Job", "ingress-nginx", job)]["metadata"]["annotations"]
+        assert hook.items() <= annotations.items() and "helm.sh/hook" in annotations
+    webhook = objs[("ValidatingWebhookConfiguration", None, "ingress-nginx-admission")]
+    assert webhook["webhooks"][0]["clientConfig"]["service"] == {
+        "name": "ingress-nginx-controller-admission", "namespace": "ingress-nginx", "port": 443,
+        "path": "/networking/v1/ingresses"}
+    ingress_class = objs[("IngressClass", None, "nginx")]
+    assert ingress_class["metadata"]["annotations"] == {"ingressclass.kubernetes.io/is-default-class": "true"}
+    for crd in ("applications.argoproj.io", "applicationsets.argoproj.io", "appprojects.argoproj.io"):
+        crd_obj = objs[("CustomResourceDefinition", None, crd)]
+        assert crd_obj["metadata"]["annotations"] == {"helm.sh/resource-policy": "keep"}
+        assert crd_obj["spec"]["versions"][0]["schema"]["openAPIV3Schema"], "the upstream schema"
+    assert objs[("ConfigMap", "argocd", "argocd-cmd-params-cm")]["data"] == {"server.insecure": "true"}
+    assert "resource.customizations.health.argoproj.io_Application" in objs[("ConfigMap", "argocd", "argocd-cm")][
+        "data"]
+    operator = objs[("Deployment", None, "tekton-operator")]
+    env = {e["name"]: e.get("value") for e in operator["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["AUTOINSTALL_COMPONENTS"] == "false" and env["KUBERNETES_MIN_VERSION"] == "v1.28.0"
+    assert env["DEFAULT_TARGET_NAMESPACE"] == "tekton-pipelines"
+    assert ("CustomResourceDefinition", None, "tektonconfigs.operator.tekton.dev") in objs
+    assert ("Job", "argocd", "argocd-redis-secret-init") in objs
+    server = objs[("Service", "argocd", "argocd-server")]
+    assert [p["name"] for p in server["spec"]["ports"]] == ["http", "https"], "the Ingress backend port name"
+
+
+def test_upstream_defaults_apply_without_the_umbrella_overrides(chart, helm_bin):
+    hook = {"argocd.argoproj.io/hook": "PreSync"}
+    data = {"argo-cd": {"fullnameOverride": "", "crds": {"install": False}},
+            "ingress-nginx": {"fullnameOverride": "", "namespaceOverride": "",
+                              "controller": {"admissionWebhooks": {"annotations": hook}}},
+            "tekton-operator": {"fullnameOverride": "", "installCRDs": False,
+                                "operator": {"autoInstallComponents": True}}}
+    objs = by_key(render(chart, helm_bin, "edge", data).objects())
+    names = {(k[0], k[2]) for k in objs}
+    assert {("StatefulSet", "edge-argocd-application-controller"), ("Deployment", "edge-argocd-server"),
+            ("Deployment", "edge-ingress-nginx-controller"), ("Service", "edge-ingress-nginx-controller-admission"),
+            ("Deployment", "edge-tekton-operator"), ("Deployment", "edge-tekton-operator-webhook")} <= names
+    assert ("Deployment", "argocd", "edge-ingress-nginx-controller") in objs, "release namespace without override"
+    assert not [k for k in objs if k[0] == "CustomResourceDefinition"]
+    job = objs[("Job", "argocd", "edge-ingress-nginx-admission-create")]
+    assert job["metadata"]["annotations"]["argocd.argoproj.io/hook"] == "PreSync"
+
+
+# ---------------------------------------------------------------- the controllers
+
+@pytest.fixture
+def stand_in(shared_reference):
+    kube = FakeKube()
+    controllers = FakePlatform(kube, shared_reference).install()
+    yield kube, controllers
+    assert controllers.errors == []
+
+
+def conditions(obj):
+    return (obj.get("status") or {}).get("conditions") or []
+
+
+def apply(kube, objs):
+    """Create rendered objects in helm's kind order (namespaces and CRDs first), hooks included."""
+    order = ["Namespace", "CustomResourceDefinition", "ServiceAccount", "Secret", "ConfigMap"]
+    for obj in sorted(objs, key=lambda o: order.index(o["kind"]) if o["kind"] in order else len(order)):
+        meta = obj["metadata"]
+        if meta.get("namespace") is None and kube.resolve(obj["kind"]).namespaced:
+            meta["namespace"] = "argocd"
+        if meta.get("namespace") and kube.get("namespaces", meta["namespace"]) is None:
+            kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": meta["namespace"]}})
+        kube.create(obj)
+
+
+def test_controllers_bring_the_platform_up_and_honour_their_switches(stand_in, chart, helm_bin, config):
+    kube, controllers = stand_in
+    controllers.never_ready.add(("Deployment", "argocd", "argocd-dex-server"))
+    controllers.failed_rollouts.add(("Deployment", "tekton-pipelines", "tekton-dashboard"))
+    controllers.failing_applications["fakeservice-dev"] = "one or more objects failed to apply"
+    for phase in values.PHASES:
+        apply(kube, render(chart, helm_bin, f"bl-k8s-{phase}", values.chart_values(config, phase=phase)).objects())
+
+    dex = kube.get("deployments", "argocd-dex-server", "argocd")
+    assert dex["status"]["availableReplicas"] == 0 and dex["status"]["observedGeneration"] == 1
+    assert {c["type"]: c["status"] for c in dex["status"]["conditions"]} == {"Available": "False",
+                                                                              "Progressing": "True"}
+    dashboard = kube.get("deployments", "tekton-dashboard", "tekton-pipelines")
+    assert [c["reason"] for c in dashboard["status"]["conditions"] if c["type"] == "Progressing"] == [
+        "ProgressDeadlineExceeded"]
+    server = kube.get("deployments", "argocd-server", "argocd")
+    assert server["status"]["availableReplicas"] == 1 and server["status"]["observedGeneration"] == 1
+
+    slices = {s["metadata"]["labels"]["kubernetes.io/service-name"]: s
+              for s in kube.list("endpointslices.discovery.k8s.io")}
+    assert [e["conditions"]["ready"] for e in slices["argocd-dex-server"]["endpoints"]] == [False]
+    admission = slices["ingress-nginx-controller-admission"]
+    assert [e["conditions"]["ready"] for e in admission["endpoints"]] == [True]
+    assert admission["ports"] == [{"port": 8443, "protocol": "TCP", "name": "https-webhook"}], "named port resolved"
+
+    assert kube.get("secrets", "ingress-nginx-admission", "ingress-nginx")["data"]["cert"]
+    assert kube.get("secrets", "argocd-redis", "argocd")["data"]["auth"]
+    assert kube.get("secrets", "argocd-initial-admin-secret", "argocd")["data"]["password"]
+    assert kube.get("services", "ingress-nginx-controller", "ingress-nginx")["status"]["loadBalancer"]["ingress"]
+
+    config_ready = {c["type"]: c for c in conditions(kube.get("tektonconfigs.operator.tekton.dev", "config"))}
+    assert config_ready["Ready"]["status"] == "Unknown"
+    assert "tekton-dashboard" in config_ready["Ready"]["message"]
+    for name in TEKTON_DEPLOYMENTS:
+        assert kube.get("deployments", name, "tekton-pipelines") is not None, name
+    assert kube.get("customresourcedefinitions", "tasks.tekton.dev")["status"]["conditions"]
+    assert {c["metadata"]["name"] for c in kube.list("clusterinterceptors.triggers.tekton.dev")} >= {"cel", "github"}
+
+    controllers.failed_rollouts.clear()
+    kube.mark_deployment_available("tekton-dashboard", "tekton-pipelines")
+    config_ready = {c["type"]: c for c in conditions(kube.get("tektonconfigs.operator.tekton.dev", "config"))}
+    assert config_ready["Ready"]["status"] == "True", "the operator saw the last component come up"
+
+    root = kube.get("applications.argoproj.io", "bl-k8s-root", "argocd")["status"]
+    assert (root["sync"]["status"], root["health"]["status"], root["sync"]["revision"]) == ("Synced", "Healthy", "main")
+    failed = kube.get("applications.argoproj.io", "fakeservice-dev", "argocd")["status"]
+    assert (failed["sync"]["status"], failed["operationState"]["phase"]) == ("OutOfSync", "Failed")
+    assert failed["operationState"]["message"] == "one or more objects failed to apply"
+
+    kube.update("applications.argoproj.io", "bl-k8s-root",
+                lambda o: o["spec"]["source"].update(targetRevision="release-2"), "argocd")
+    root = kube.get("applications.argoproj.io", "bl-k8s-root", "argocd")["status"]
+    assert (root["sync"]["revision"], root["sync"]["comparedTo"]["source"]["targetRevision"]) == (
+        "release-2", "release-2")
+
+    writes = kube.writes
+    kube.update("applications.argoproj.io", "bl-k8s-root",
+                lambda o: o["metadata"].setdefault("labels", {}).update(team="platform"), "argocd")
+    assert kube.writes == writes + 1, "nothing for the controllers to do: they write nothing"
+
+    kube.delete("applications.argoproj.io", "fakeservice-dev", "argocd")
+    assert kube.get("applications.argoproj.io", "fakeservice-dev", "argocd") is None, "finalizer released"
+
+
+def test_the_operator_installs_its_own_tekton_config_when_told_to(stand_in, chart, helm_bin):
+    kube, _ = stand_in
+    data = {"tekton-operator": {"operator": {"autoInstallComponents": True, "defaultTargetNamespace": "tekton"}},
+            "argo-cd": {"enabled": False}, "ingress-nginx": {"enabled": False}}
+    apply(kube, [o for o in render(chart, helm_bin, "p", data).objects() if o["kind"] != "Job"])
+    config = kube.get("tektonconfigs.operator.tekton.dev", "config")
+    assert config["spec"] == {"profile": "all", "targetNamespace": "tekton"}
+    assert {c["type"]: c["status"] for c in config["status"]["conditions"]}["Ready"] == "True"
+    assert kube.get("deployments", "tekton-pipelines-webhook", "tekton")["status"]["availableReplicas"] == 1
+
+
+def test_held_and_failing_jobs(stand_in):
+    kube, controllers = stand_in
+    controllers.held_jobs.add("held")
+    controllers.failing_jobs.add("broken")
+    for name in ("held", "broken", "fine"):
+        kube.create({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name, "namespace": "default"},
+                     "spec": {"backoffLimit": 2, "template": {"spec": {"restartPolicy": "Never",
+                                                                     "containers": [{"name": "c", "image": "x"}]}}}})
+    assert "status" not in kube.get("jobs", "held", "default") or not kube.get("jobs", "held", "default")["status"]
+    broken = kube.get("jobs", "broken", "default")["status"]
+    assert broken["failed"] == 3 and [c["reason"] for c in broken["conditions"]] == ["BackoffLimitExceeded"] * 2
+    fine = kube.get("jobs", "fine", "default")["status"]
+    assert fine["succeeded"] == 1 and {c["type"] for c in fine["conditions"]} == {"Complete", "SuccessCriteriaMet"}
