@@ -1,0 +1,194 @@
+"""`kubectl gitops bootstrap` end to end, as users run it: real kubectl plugin dispatch, real helm,
+the Kubernetes API stand-in with the platform's controllers played by :mod:`fakeplatform`, and the
+stand-in dependency charts of :mod:`fakecharts` passed with ``--chart`` (no chart repository is
+reachable from the tests).
+
+The same scenarios run against a real cluster with ``--real-kubeconfig`` (see test_real_cluster.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+import fakecharts
+from fakekube.fixtures import make_kube_env
+from fakeplatform import FakePlatform
+
+BIN = Path(sys.executable).parent
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXECUTABLES = ["kubectl-gitops", "kubectl-gitops-bootstrap", "kubectl-gitops-status", "kubectl-gitops-password"]
+PUSH_AUTH = {"auths": {"registry.example.com": {"auth": "cHVzaGVyOnNlbnRpbmVsLXB1c2gtcGFzc3dvcmQ="}}}
+PUSH_SENTINEL = "sentinel-push-password"
+
+
+@pytest.fixture(scope="module")
+def stand_in_chart(tmp_path_factory, shared_reference) -> Path:
+    return fakecharts.chart_with_dependencies(tmp_path_factory.mktemp("chart"), shared_reference)
+
+
+class Platform:
+    """One test's cluster, environment and config, with helpers to run the CLI."""
+
+    def __init__(self, kube, controllers, env, tmp_path, chart):
+        self.kube, self.controllers, self.env, self.tmp, self.chart = kube, controllers, env, tmp_path, chart
+        self.config = tmp_path / "gitops.yaml"
+        data = yaml.safe_load((EXAMPLES / "proof-of-concept" / "gitops.yaml").read_text())
+        data["provider"] = "existing"
+        data.pop("region", None)
+        for cluster in data["clusters"].values():
+            cluster.pop("node_pool", None)
+            cluster.pop("tags", None)
+        data["registry"] = {"name": "team", "server": "registry.example.com"}
+        self.config.write_text(yaml.safe_dump(data, sort_keys=False))
+        self.auth = tmp_path / "push-config.json"
+        self.auth.write_text(json.dumps(PUSH_AUTH))
+
+    def kubectl(self, *args, timeout=180, env=None):
+        return subprocess.run(["kubectl", *map(str, args)], capture_output=True, text=True, cwd=self.tmp,
+                              env=env or self.env, timeout=timeout)
+
+    def bootstrap(self, *args, timeout=180, env=None):
+        return self.kubectl("gitops", "bootstrap", "--config", self.config, "--chart", self.chart,
+                            "--registry-auth", self.auth, "--timeout", "60s", *args, timeout=timeout, env=env)
+
+    def helm_revisions(self) -> dict[str, int]:
+        out = subprocess.run(["helm", "list", "-n", "argocd", "-o", "json"], capture_output=True, text=True,
+                             env=self.env, timeout=60, check=True)
+        return {r["name"]: int(r["revision"]) for r in json.loads(out.stdout)}
+
+
+@pytest.fixture
+def platform(tmp_path, shared_reference, kubectl_bin, helm_bin, stand_in_chart, fake_kube):
+    controllers = FakePlatform(fake_kube, shared_reference).install()
+    path_dir = tmp_path / "path"
+    path_dir.mkdir()
+    for name in EXECUTABLES:
+        (path_dir / name).symlink_to(BIN / name)
+    (path_dir / "kubectl").symlink_to(kubectl_bin)
+    (path_dir / "helm").symlink_to(helm_bin)
+    env = make_kube_env(fake_kube.kubeconfig, tmp_path / "home")
+    env.update(PATH=f"{path_dir}:/usr/bin:/bin", LC_ALL="C.UTF-8")
+    env.pop("GITOPS_HELM", None)
+    yield Platform(fake_kube, controllers, env, tmp_path, stand_in_chart)
+    assert controllers.errors == []
+
+
+def test_bootstrap_then_status_then_noop_rerun(platform):
+    out = platform.bootstrap()
+    assert out.returncode == 0, out.stderr
+    for phase in ("preflight", "infrastructure", "platform", "handover"):
+        assert f"{phase}:" in out.stdout
+    assert "✔ phase gitops" in out.stderr and "Traceback" not in out.stderr
+    kube = platform.kube
+    # the push credentials live in the CI namespace only, and in no helm values
+    secret = kube.get("secrets", "registry-push", "ci")
+    assert secret["type"] == "kubernetes.io/dockerconfigjson"
+    holders = [(s["metadata"]["namespace"], s["metadata"]["name"]) for s in kube.list("secrets")
+               if s.get("type") == "kubernetes.io/dockerconfigjson"]
+    assert holders == [("ci", "registry-push")]
+    for release in ("bl-k8s-platform", "bl-k8s-tekton", "bl-k8s-gitops"):
+        values = subprocess.run(["helm", "get", "values", release, "-n", "argocd", "-o", "json"],
+                                capture_output=True, text=True, env=platform.env, timeout=60, check=True).stdout
+        assert "auths" not in values and "cHVzaGVy" not in values
+    assert PUSH_SENTINEL not in out.stdout + out.stderr
+
+    status = platform.kubectl("gitops", "status", "--config", platform.config)
+    assert status.returncode == 0, status.stdout + status.stderr
+
+    revisions = platform.helm_revisions()
+    kube.reset_counters()
+    again = platform.bootstrap("-o", "json")
+    assert again.returncode == 0, again.stderr
+    result = json.loads(again.stdout)
+    assert result["upToDate"] is True
+    assert kube.writes == 0, [r for r in kube.requests if r.method not in ("GET",)]
+    assert platform.helm_revisions() == revisions
+
+
+def test_password_after_bootstrap(platform):
+    assert platform.bootstrap().returncode == 0
+    out = platform.kubectl("gitops", "password")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.endswith("\n") and len(out.stdout.strip()) >= 8 and out.stdout.count("\n") == 1
+
+
+def test_unreachable_api_server_fails_fast_with_one_line(platform):
+    kubeconfig = platform.tmp / "dead-kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "dead",
+        "clusters": [{"name": "dead", "cluster": {"server": "https://127.0.0.1:1"}}],
+        "users": [{"name": "dead", "user": {"token": "x"}}],
+        "contexts": [{"name": "dead", "context": {"cluster": "dead", "user": "dead"}}]}))
+    env = dict(platform.env, KUBECONFIG=str(kubeconfig))
+    started = time.monotonic()
+    out = platform.bootstrap(env=env)
+    elapsed = time.monotonic() - started
+    assert out.returncode == 1
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "127.0.0.1:1" in errors[0], out.stderr
+    assert "Traceback" not in out.stderr
+    assert elapsed < 30  # a generous bound: the request timeout is seconds, not minutes
+
+
+def test_forbidden_by_rbac_changes_nothing(platform):
+    platform.kube.deny("create", "clusterroles", group="rbac.authorization.k8s.io")
+    platform.kube.reset_counters()
+    out = platform.bootstrap()
+    assert out.returncode == 1
+    assert "clusterroles" in out.stderr and "cluster-admin" in out.stderr
+    assert platform.kube.writes == 0
+
+
+def test_helm_missing(platform):
+    (platform.tmp / "path" / "helm").unlink()
+    out = platform.bootstrap()
+    assert out.returncode == 1
+    assert "error: helm was not found on PATH" in out.stderr
+    assert platform.kube.writes == 0
+
+
+def test_deployment_that_never_becomes_ready_is_named_then_rerun_completes(platform):
+    platform.controllers.never_ready.add(("Deployment", "argocd", "argocd-repo-server"))
+    out = platform.bootstrap("--timeout", "30s")
+    assert out.returncode == 1
+    assert "Deployment argocd/argocd-repo-server" in out.stderr
+    assert "Traceback" not in out.stderr
+    platform.controllers.never_ready.clear()
+    platform.kube.update("deployments", "argocd-repo-server", lambda d: d, namespace="argocd")
+    again = platform.bootstrap()
+    assert again.returncode == 0, again.stderr
+
+
+def test_chart_install_failure_reports_helm_and_rerun_completes(platform):
+    platform.controllers.failing_jobs.add("argocd-redis-secret-init")
+    out = platform.bootstrap()
+    assert out.returncode == 1
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error:")]
+    assert errors and "helm" in errors[0], out.stderr
+    platform.controllers.failing_jobs.clear()
+    again = platform.bootstrap()
+    assert again.returncode == 0, again.stderr
+
+
+def test_interrupted_run_is_completed_by_a_rerun(platform):
+    proc = subprocess.Popen(["kubectl", "gitops", "bootstrap", "--config", str(platform.config), "--chart",
+                             str(platform.chart), "--registry-auth", str(platform.auth)],
+                            env=platform.env, cwd=platform.tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    platform.kube.wait_for("deployments", "argocd-server", "argocd", timeout=120)
+    os.kill(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    again = platform.bootstrap()
+    assert again.returncode == 0, again.stderr
+    status = platform.kubectl("gitops", "status", "--config", platform.config)
+    assert status.returncode == 0, status.stdout + status.stderr
