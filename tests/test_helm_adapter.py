@@ -1,17 +1,21 @@
 """The helm adapter: finding helm and gating its version, errors carrying helm's message,
-offline rendering that reports the dependencies it left out."""
+offline rendering that reports the dependencies it left out, ready-to-install charts, and what never
+reaches a values file. Installing against the Kubernetes API stand-in: test_helm_install.py."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
+import tarfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 from kubectl_gitops.adapters import helm as helm_adapter
-from kubectl_gitops.core.errors import HelmError, ToolError
+from kubectl_gitops.core.errors import GitopsError, HelmError, ToolError
 
 CHART = Path(__file__).resolve().parent.parent / "charts" / "gitops-platform"
 
@@ -174,3 +178,121 @@ def test_timeout_becomes_a_helm_error(tmp_path):
     with pytest.raises(HelmError, match="did not finish within 0.5 s"):
         helm_adapter.render(chart, release="r", namespace="d", values={}, helm=str(slow), timeout=0.5)
     assert os.access(slow, os.X_OK)
+
+
+# ---------------------------------------------------------------- error messages
+
+def test_problems_keep_the_cause_printed_after_the_error_line():
+    output = ("E1125 13:46:32.438846 reflector.go:205] \"Failed to watch\" err=\"context canceled\"\n"
+              "Error: UPGRADE FAILED: pre-upgrade hooks failed: 1 error occurred:\n"
+              "\t* job ingress-nginx-admission-create failed: BackoffLimitExceeded\n\n")
+    assert helm_adapter._problems(output) == [
+        "Error: UPGRADE FAILED: pre-upgrade hooks failed: 1 error occurred: "
+        "job ingress-nginx-admission-create failed: BackoffLimitExceeded"]
+    lint = "==> Linting x\n[ERROR] Chart.yaml: version is invalid\n[WARNING] templates/: a warning\n"
+    assert helm_adapter._problems(lint) == ["[ERROR] Chart.yaml: version is invalid"]
+
+
+# ---------------------------------------------------------------- prepare_chart
+
+def recording_helm(tmp_path: Path) -> tuple[Path, Path]:
+    """A helm that passes the version gate and records every other call (then fails)."""
+    log = tmp_path / "calls.log"
+    script = tmp_path / "recording-helm"
+    script.write_text(f"#!/bin/sh\nif [ \"$1\" = version ]; then echo v4.1.4; exit 0; fi\n"
+                      f"echo \"$@\" >> {log}\necho 'Error: not expected' >&2\nexit 1\n", encoding="utf-8")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return script, log
+
+
+def chart_with_local_dependency(tmp_path: Path, *, archived: bool) -> Path:
+    sub = tmp_path / "sub"
+    (sub / "templates").mkdir(parents=True)
+    (sub / "Chart.yaml").write_text("apiVersion: v2\nname: sub\nversion: 0.1.0\n", encoding="utf-8")
+    (sub / "templates" / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: sub\n",
+                                               encoding="utf-8")
+    chart = small_chart(tmp_path, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: parent\n", dependencies=(
+        "dependencies:\n  - name: sub\n    version: 0.1.0\n    repository: file://../sub\n"))
+    if archived:
+        (chart / "charts").mkdir()
+        with tarfile.open(chart / "charts" / "sub-0.1.0.tgz", "w:gz") as tar:
+            tar.add(sub, arcname="sub")
+    return chart
+
+
+def test_prepare_chart_runs_no_helm_when_the_archives_are_there_and_caches_by_content(tmp_path):
+    helm, log = recording_helm(tmp_path)
+    chart = chart_with_local_dependency(tmp_path, archived=True)
+    work = tmp_path / "work"
+    prepared = helm_adapter.prepare_chart(chart, version_overrides={}, work_dir=work, helm=str(helm))
+    assert prepared.name == "demo" and (prepared / "charts" / "sub-0.1.0.tgz").is_file()
+    assert not log.exists(), "no helm call"
+    marker = prepared.parent / "prepared.json"
+    stamp = marker.stat().st_mtime_ns
+    assert helm_adapter.prepare_chart(chart, version_overrides={}, work_dir=work, helm=str(helm)) == prepared
+    assert marker.stat().st_mtime_ns == stamp, "a re-run does nothing"
+    assert [p.name for p in work.iterdir()] == [prepared.parent.name], "no leftovers"
+    (chart / "values.yaml").write_text("# -- a value\nname: changed\n", encoding="utf-8")
+    changed = helm_adapter.prepare_chart(chart, version_overrides={}, work_dir=work, helm=str(helm))
+    assert changed != prepared and (changed / "values.yaml").read_text(encoding="utf-8").endswith("changed\n")
+
+
+def test_prepare_chart_builds_missing_dependencies_with_helm(any_helm, tmp_path):
+    chart = chart_with_local_dependency(tmp_path, archived=False)
+    prepared = helm_adapter.prepare_chart(chart, version_overrides={}, work_dir=tmp_path / "work", helm=str(any_helm))
+    assert (prepared / "charts" / "sub-0.1.0.tgz").is_file()
+    assert not (chart / "charts").exists(), "the source chart is left alone"
+    rendered = helm_adapter.render(prepared, release="r", namespace="default", values={}, helm=str(any_helm))
+    assert rendered.omitted_dependencies == ()
+    assert {o["metadata"]["name"] for o in rendered.objects()} == {"parent", "sub"}
+
+
+def test_prepare_chart_overrides_dependency_versions_and_marks_the_chart_version(tmp_path, any_helm):
+    helm, log = recording_helm(tmp_path)
+    chart = chart_with_local_dependency(tmp_path, archived=True)
+    same = helm_adapter.prepare_chart(chart, version_overrides={"sub": "0.1.0"}, work_dir=tmp_path / "w1",
+                                      helm=str(helm))
+    assert yaml.safe_load((same / "Chart.yaml").read_text())["version"] == "0.1.0", "an override equal to the pin"
+    assert not log.exists()
+    with pytest.raises(HelmError) as err:
+        helm_adapter.prepare_chart(chart, version_overrides={"sub": "0.2.0"}, work_dir=tmp_path / "w2",
+                                   helm=str(any_helm))
+    assert "dependency build failed" in str(err.value) and "sub 0.2.0" in err.value.hint
+    assert list((tmp_path / "w2").iterdir()) == [], "a failed preparation leaves nothing behind"
+    (tmp_path / "sub" / "Chart.yaml").write_text("apiVersion: v2\nname: sub\nversion: 0.2.0\n", encoding="utf-8")
+    bumped = helm_adapter.prepare_chart(chart, version_overrides={"sub": "0.2.0"}, work_dir=tmp_path / "w3",
+                                        helm=str(any_helm))
+    meta = yaml.safe_load((bumped / "Chart.yaml").read_text())
+    assert meta["dependencies"][0]["version"] == "0.2.0"
+    assert re.fullmatch(r"0\.1\.0\+deps\.[0-9a-f]{8}", meta["version"]), "another chart than the deployed 0.1.0"
+    assert sorted(p.name for p in (bumped / "charts").iterdir()) == ["sub-0.2.0.tgz"]
+    assert "0.1.0" in (chart / "Chart.yaml").read_text(), "the source chart is left alone"
+
+
+def test_prepare_chart_rejects_overrides_of_unknown_dependencies(tmp_path):
+    chart = chart_with_local_dependency(tmp_path, archived=True)
+    with pytest.raises(GitopsError, match="version override for argo-cd, which is not a dependency of chart demo"):
+        helm_adapter.prepare_chart(chart, version_overrides={"argo-cd": "1.0.0"}, work_dir=tmp_path / "w")
+
+
+def test_values_compare_as_helm_gives_them_back():
+    assert helm_adapter._normalized({"a": 1.0, "b": [2.5, (3, "x")], 4: True}) == {
+        "a": 1, "b": [2.5, [3, "x"]], "4": True}
+
+
+@pytest.mark.parametrize(("data", "where"), [
+    ({"registry": {"password": "s3cret"}}, "registry.password"),
+    ({"x": {".dockerconfigjson": "{}"}}, "x..dockerconfigjson"),
+    ({"apps": [{"git": "https://dop_v1_" + "0" * 64 + "@github.com/x"}]}, "apps[0].git"),
+    ({"note": '{"auths": {"registry.example.com": {}}}'}, "note"),
+])
+def test_credentials_are_refused_by_path_without_their_value(data, where):
+    with pytest.raises(GitopsError) as err:
+        helm_adapter._refuse_credentials(data)
+    assert f"({where})" in str(err.value) and "s3cret" not in str(err.value) and "dop_v1" not in str(err.value)
+
+
+def test_names_of_secrets_are_not_credentials():
+    helm_adapter._refuse_credentials({"registry": {"pushSecretName": "registry-push"},
+                                      "tekton": {"triggers": {"webhookSecretName": "hook", "serviceAccountName": "sa"}},
+                                      "ingress": {"tektonDashboard": {"auth": {"secretName": "basic"}}}})

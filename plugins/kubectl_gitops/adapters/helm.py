@@ -536,10 +536,17 @@ def _dependency_present(chart: Path, name: str, version: str) -> bool:
     return False
 
 
-def _apply_overrides(chart: Path, version_overrides: dict[str, str]) -> dict[str, Any]:
-    """Rewrite the copy's Chart.yaml with the overridden dependency versions; return its metadata."""
+def _apply_overrides(chart: Path, version_overrides: dict[str, str], source: Path) -> dict[str, Any]:
+    """Rewrite the copy's Chart.yaml with the overridden dependency versions, and relative
+    ``file://`` repositories made absolute (they are relative to ``source``); return its metadata."""
     meta = _chart_meta(chart)
     dependencies = meta.get("dependencies") or []
+    relocated = False
+    for dep in dependencies:
+        repository = str(dep.get("repository") or "")
+        if repository.startswith("file://") and not Path(repository.removeprefix("file://")).is_absolute():
+            dep["repository"] = "file://" + str((source / repository.removeprefix("file://")).resolve())
+            relocated = True
     known = {d["name"] for d in dependencies} | {d["alias"] for d in dependencies if d.get("alias")}
     unknown = sorted(set(version_overrides) - known)
     if unknown:
@@ -557,8 +564,9 @@ def _apply_overrides(chart: Path, version_overrides: dict[str, str]) -> dict[str
         tag = hashlib.sha256(json.dumps(sorted(changed.items())).encode()).hexdigest()[:8]
         version = str(meta["version"])
         meta["version"] = f"{version}{'.' if '+' in version else '+'}deps.{tag}"
+    if changed or relocated:
         (chart / "Chart.yaml").write_text(yaml.safe_dump(meta, sort_keys=False), encoding="utf-8")
-        (chart / "Chart.lock").unlink(missing_ok=True)
+        (chart / "Chart.lock").unlink(missing_ok=True)  # its digest is of the dependencies as they were
     return meta
 
 
@@ -592,7 +600,7 @@ def prepare_chart(chart_dir: str | os.PathLike[str], *, version_overrides: dict[
     try:
         copy = staging / name
         shutil.copytree(source, copy, ignore=shutil.ignore_patterns(".git"))
-        meta = _apply_overrides(copy, overrides)
+        meta = _apply_overrides(copy, overrides, source)
         dependencies = meta.get("dependencies") or []
         missing = [d for d in dependencies if not _dependency_present(copy, d["name"], str(d["version"]))]
         if missing:
