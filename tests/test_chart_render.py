@@ -129,25 +129,21 @@ def test_no_secret_with_data_is_rendered_anywhere(helm_bin):
             assert "registry-push" not in str(obj.get("data", "")), scenario
 
 
-def _with_stand_in_dependency(tmp_path: Path) -> Path:
-    """A copy of the chart whose ingress-nginx dependency is a small local stand-in chart that
-    renders the controller Service from the values it is given (nothing downloaded)."""
+def _with_stand_in_dependency(tmp_path: Path, reference: Path) -> Path:
+    """A copy of the chart whose only dependency archive is the ingress-nginx stand-in (nothing downloaded)."""
+    import fakecharts
+
     chart = tmp_path / "gitops-platform"
-    shutil.copytree(CHART, chart)
-    sub = chart / "charts" / "ingress-nginx"
-    (sub / "templates").mkdir(parents=True)
-    (sub / "Chart.yaml").write_text("apiVersion: v2\nname: ingress-nginx\nversion: 0.0.1\n", encoding="utf-8")
-    (sub / "templates" / "service.yaml").write_text(
-        "apiVersion: v1\nkind: Service\nmetadata:\n  name: ingress-nginx-controller\n"
-        "  namespace: {{ .Values.namespaceOverride }}\n"
-        "  {{- with .Values.controller.service.annotations }}\n  annotations:\n"
-        "    {{- toYaml . | nindent 4 }}\n  {{- end }}\nspec:\n  type: LoadBalancer\n"
-        "  ports:\n    - name: http\n      port: 80\n", encoding="utf-8")
+    shutil.copytree(CHART, chart, ignore=shutil.ignore_patterns("charts"))
+    archives = fakecharts.dependency_archives(tmp_path / "archives", reference)
+    (chart / "charts").mkdir()
+    shutil.copy(archives["ingress-nginx"], chart / "charts")
     return chart
 
 
-def test_load_balancer_annotations_reach_the_controller_service_only_when_given(helm_bin, tmp_path):
-    chart = _with_stand_in_dependency(tmp_path)
+def test_load_balancer_annotations_reach_the_controller_service_only_when_given(helm_bin, tmp_path,
+                                                                                 shared_reference):
+    chart = _with_stand_in_dependency(tmp_path, shared_reference)
     services = {}
     for scenario in ("platform-default-values.yaml", "platform-digitalocean-values.yaml"):
         values = scenario_values(scenario)
@@ -160,7 +156,7 @@ def test_load_balancer_annotations_reach_the_controller_service_only_when_given(
     assert given["kubernetes.digitalocean.com/load-balancer-id"] == "4de7ac8b-495b-4884-9a69-1050c6793cd6"
     assert given["service.beta.kubernetes.io/do-loadbalancer-hostname"] == "lb.acme.dev"
     assert all(isinstance(v, str) for v in given.values())
-    assert "annotations" not in services["platform-default-values.yaml"]["metadata"]
+    assert not services["platform-default-values.yaml"]["metadata"].get("annotations")
     assert services["platform-default-values.yaml"]["metadata"]["namespace"] == "ingress-nginx"
 
 
