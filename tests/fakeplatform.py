@@ -17,8 +17,9 @@ bootstrap waits on what they report. :class:`FakePlatform` plays them as one rea
   selects (ready when the workload's replicas are ready), with named target ports resolved,
   unless the stand-in plays that controller itself (``FakeKube(auto_endpoints=True)``);
 - cloud controller: LoadBalancer Services get an ingress IP (``load_balancer_ip``);
-- argocd-server: once rolled out, creates ``argocd-initial-admin-secret`` (key ``password``)
-  unless ``argocd-secret`` already holds an admin password;
+- argocd-server: once rolled out, when ``argocd-secret`` holds no admin password yet, picks one,
+  stores its bcrypt hash in ``argocd-secret`` (``admin.password``, ``admin.passwordMtime``) and the
+  password itself in ``argocd-initial-admin-secret`` (key ``password``), as Argo CD does;
 - Tekton operator (the Deployment running container ``tekton-operator-lifecycle``, once rolled
   out): creates the TektonConfig ``config`` itself when its ``AUTOINSTALL_COMPONENTS`` is true;
   reconciles a TektonConfig by creating its target namespace, the Tekton Pipelines and Triggers
@@ -53,6 +54,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import bcrypt
 import yaml
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -403,13 +405,18 @@ class FakePlatform:
 
     # ------------------------------------------------------------ argo cd
     def _initial_admin_secret(self, namespace: str) -> None:
-        existing = self._get("secrets", "argocd-secret", namespace) or {}
-        if (existing.get("data") or {}).get("admin.password"):
+        existing = self._get("secrets", "argocd-secret", namespace)
+        if existing is None or (existing.get("data") or {}).get("admin.password"):
             return
+        password = secrets.token_urlsafe(12)
+        hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4, prefix=b"2a")).decode()
+        admin = {"admin.password": _b64(hashed), "admin.passwordMtime": _b64(_now())}
+        self.kube.update("secrets", "argocd-secret", lambda o: o.update(data={**(o.get("data") or {}), **admin}),
+                         namespace)
         if self._get("secrets", "argocd-initial-admin-secret", namespace) is None:
             self.kube.create({"apiVersion": "v1", "kind": "Secret",
                               "metadata": {"name": "argocd-initial-admin-secret", "namespace": namespace},
-                              "type": "Opaque", "data": {"password": _b64(secrets.token_urlsafe(12))}},
+                              "type": "Opaque", "data": {"password": _b64(password)}},
                              manager="argocd-server")
 
     def _argocd_running(self) -> bool:

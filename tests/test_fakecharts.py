@@ -4,9 +4,11 @@ names bootstrap waits for, and the controllers' switches."""
 
 from __future__ import annotations
 
+import base64
 import io
 import tarfile
 
+import bcrypt
 import pytest
 import yaml
 
@@ -181,7 +183,9 @@ def test_controllers_bring_the_platform_up_and_honour_their_switches(stand_in, c
 
     assert kube.get("secrets", "ingress-nginx-admission", "ingress-nginx")["data"]["cert"]
     assert kube.get("secrets", "argocd-redis", "argocd")["data"]["auth"]
-    assert kube.get("secrets", "argocd-initial-admin-secret", "argocd")["data"]["password"]
+    password = base64.b64decode(kube.get("secrets", "argocd-initial-admin-secret", "argocd")["data"]["password"])
+    hashed = base64.b64decode(kube.get("secrets", "argocd-secret", "argocd")["data"]["admin.password"])
+    assert bcrypt.checkpw(password, hashed), "the initial password is the one Argo CD's hash is of"
     assert kube.get("services", "ingress-nginx-controller", "ingress-nginx")["status"]["loadBalancer"]["ingress"]
 
     config_ready = {c["type"]: c for c in conditions(kube.get("tektonconfigs.operator.tekton.dev", "config"))}
