@@ -163,7 +163,7 @@ def test_deployment_that_never_becomes_ready_is_named_then_rerun_completes(platf
     assert "Deployment argocd/argocd-repo-server" in out.stderr
     assert "Traceback" not in out.stderr
     platform.controllers.never_ready.clear()
-    platform.kube.update("deployments", "argocd-repo-server", lambda d: d, namespace="argocd")
+    platform.kube.mark_deployment_available("argocd-repo-server", "argocd")  # the rollout finishes late
     again = platform.bootstrap()
     assert again.returncode == 0, again.stderr
 
