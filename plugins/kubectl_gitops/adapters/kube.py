@@ -523,9 +523,9 @@ class Kube:
             reason = "connection refused" if "refused" in str(exc).lower() else "cannot connect"
             raise self._unreachable(reason) from None
         except exceptions.ConnectTimeoutError:
-            raise self._unreachable(f"no connection within {self.request_timeout:g}s") from None
+            raise self._unreachable(f"no connection within {_seconds(self.request_timeout)}") from None
         except exceptions.ReadTimeoutError:
-            raise self._unreachable(f"no answer within {self.request_timeout:g}s") from None
+            raise self._unreachable(f"no answer within {_seconds(self.request_timeout)}") from None
         except exceptions.SSLError as exc:
             raise self._unreachable(f"TLS failure ({_last_line(exc)})", tls=True) from None
         except (exceptions.ProtocolError, exceptions.HTTPError, OSError) as exc:
@@ -797,7 +797,7 @@ class Kube:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 state = "gone (deleted by the token controller?)" if not secret else "still has no token"
-                raise WaitTimeout(f"timed out after {timeout:g}s waiting for the token of ServiceAccount "
+                raise WaitTimeout(f"timed out after {_seconds(timeout)} waiting for the token of ServiceAccount "
                                   f"{namespace}/{service_account}", details=[f"Secret {namespace}/{name}: {state}"])
             time.sleep(min(delay, remaining))
             delay = min(delay * 2, _POLL_MAX)
@@ -863,7 +863,7 @@ class Kube:
         total = len(ordered)
         start = time.monotonic()
         deadline = start + timeout
-        reporter.waiting(f"waiting for {what} ({total} object{'s' if total != 1 else ''}, timeout {timeout:g}s)")
+        reporter.waiting(f"waiting for {what} ({total} object{'s' if total != 1 else ''}, timeout {_seconds(timeout)})")
         last: dict[ObjectRef, Readiness] = {}
         seen_ready: set[ObjectRef] = set()
         last_error: KubeError | None = None
@@ -900,7 +900,7 @@ class Kube:
                 details = [str(last[r]) if r in last else f"{r}: not checked" for r in pending]
                 if last_error is not None:
                     details.append(f"last error: {last_error}")
-                raise WaitTimeout(f"timed out after {timeout:g}s waiting for {what}: {len(pending)} of {total} "
+                raise WaitTimeout(f"timed out after {_seconds(timeout)} waiting for {what}: {len(pending)} of {total} "
                                   f"not ready", details=details)
             if pending != last_pending or now - last_report >= _REPORT_EVERY:
                 names = ", ".join(str(r) for r in pending[:3]) + (f" and {len(pending) - 3} more"
@@ -916,6 +916,13 @@ class Kube:
 def _first_line(value: Any) -> str:
     text = str(value or "").strip()
     return text.splitlines()[0] if text else ""
+
+
+def _seconds(value: float) -> str:
+    """``20s``, ``0.4s``, ``60s`` (for 59.6): durations as people write them."""
+    if value >= 10:
+        return f"{value:.0f}s"
+    return f"{value:.2f}".rstrip("0").rstrip(".") + "s"
 
 
 def _last_line(value: Any) -> str:
