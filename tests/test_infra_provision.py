@@ -102,7 +102,11 @@ def test_empty_account(account, tmp_path):
     assert any("load balancer shop-dev-ingress: active at" in line for line in lines)
 
 
-def test_independent_creates_do_not_wait_for_each_other(account, tmp_path):
+def test_independent_creates_do_not_wait_for_each_other(fake_do_factory, tmp_path):
+    # slow enough on the stand-in's clock that no create can be late for its own reason
+    account = fake_do_factory(clock=ManualClock(auto_advance=10),
+                              durations={"cluster": 500.0, "node_pool": 500.0, "load_balancer": 200.0})
+    account.seed_domain("shop.example.com")
     provision(account, load_platform(platform_yaml(), tmp_path), tmp_path)
     log = [f"{r.method} {r.path}" for r in account.log]
     first = {entry: log.index(entry) for entry in reversed(log)}
