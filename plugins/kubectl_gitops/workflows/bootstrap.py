@@ -44,6 +44,7 @@ MANAGER_SA = "argocd-manager"
 MANAGER_NAMESPACE = "kube-system"
 PART_OF = "app.kubernetes.io/part-of"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "kubectl-gitops"}
+EXPIRES_ANNOTATION = "gitops.kubectl.dev/credentials-expire-at"
 
 # What bootstrap does in the management cluster, checked with SelfSubjectAccessReview before any change.
 ACCESS_CHECKS = (
@@ -173,6 +174,14 @@ class BootstrapResult:
         return data
 
 
+@dataclass(frozen=True)
+class _PushCredentials:
+    """Where the registry push Secret comes from: the user's file, or DigitalOcean on demand."""
+
+    given: str | None = None
+    issue: Any = None  # () -> (docker config JSON, expiry epoch or 0), called only when the Secret needs it
+
+
 class _Deadline:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
@@ -229,13 +238,13 @@ def run(opts: BootstrapOptions, *, reporter: Reporter | None = None) -> Bootstra
     phases.append(PhaseResult("preflight", tuple(checks)))
 
     reporter.action("infrastructure")
-    infra_changes, push_config = _infrastructure(config, opts, token, targets, deadline, reporter)
+    infra_changes, push = _infrastructure(config, opts, token, targets, deadline, reporter)
     phases.append(PhaseResult("infrastructure", tuple(infra_changes)))
     if config.provider == "digitalocean":
         _connect_all(config, targets, opts, reporter)
 
     reporter.action("platform")
-    platform_changes, handover_changes = _platform(config, opts, binary, targets, push_config, deadline, reporter)
+    platform_changes, handover_changes = _platform(config, opts, binary, targets, push, deadline, reporter)
     phases.append(PhaseResult("platform", tuple(platform_changes)))
     phases.append(PhaseResult("handover", tuple(handover_changes)))
     result = BootstrapResult(platform=config.name, provider=config.provider, dry_run=False, phases=tuple(phases),
@@ -310,7 +319,8 @@ def _preflight(config: Config, opts: BootstrapOptions, reporter: Reporter):
         if token is None:
             raise GitopsError("no DigitalOcean token: set DIGITALOCEAN_TOKEN (or DIGITALOCEAN_ACCESS_TOKEN) "
                               "or pass --token-file", hint="--dry-run plans without one")
-        plan = infra.plan(config, token=token, reporter=reporter)
+        plan = infra.plan(config, token=token, reporter=reporter, kubeconfig=opts.kubeconfig,
+                          push_credentials=False, environ=opts.environ)
         if plan.blocked:
             rows = "; ".join(f"{r.kind} {r.name}: {r.reason}" for r in plan.blocked)
             raise GitopsError(f"the infrastructure cannot be provisioned: {rows}")
@@ -323,7 +333,7 @@ def _preflight(config: Config, opts: BootstrapOptions, reporter: Reporter):
             is_management = target.name == config.management_cluster.name
             checks += _check_cluster(target, ACCESS_CHECKS if is_management else REMOTE_ACCESS_CHECKS, reporter)
         _conflicts(config, targets[config.management_cluster.name].conn)
-        _registry_auth_file(opts)  # unreadable --registry-auth fails before any change
+    _registry_auth_file(opts)  # an unreadable --registry-auth fails before any change
     return binary, token, targets, checks
 
 
@@ -347,22 +357,28 @@ def _registry_auth_file(opts: BootstrapOptions) -> str | None:
 # ---------------------------------------------------------------- infrastructure
 
 
-def _infrastructure(config, opts, token, targets, deadline, reporter) -> tuple[list[Change], str | None]:
+def _infrastructure(config, opts, token, targets, deadline, reporter) -> tuple[list[Change], _PushCredentials]:
+    given = _registry_auth_file(opts)
     if config.provider != "digitalocean":
         changes = [Change("cluster", t.name, "up to date", f"existing cluster, context {t.context}")
                    for t in targets.values()]
         reporter.success("existing clusters: nothing to provision")
-        return changes, _registry_auth_file(opts)
-    result = infra.provision(config, token=token, kubeconfig=opts.kubeconfig,
-                             timeout=deadline.left("provisioning the infrastructure"), reporter=reporter)
+        return changes, _PushCredentials(given=given)
+    # push credentials are issued later, only when the CI namespace has none (each issue is a new token)
+    result = infra.provision(config, token=token, kubeconfig=opts.kubeconfig, push_credentials=False,
+                             timeout=deadline.left("provisioning the infrastructure"), reporter=reporter,
+                             environ=opts.environ)
     for name, access in result.clusters.items():
         targets[name] = _Target(name=name, context=access.context, kubeconfig=access.kubeconfig,
                                 load_balancer_id=access.load_balancer_id)
     changes = [Change(row.kind, row.name, row.action, row.reason) for row in result.rows]
-    push = result.registry_push_dockerconfig.reveal() if result.registry_push_dockerconfig else None
-    if opts.registry_auth:
-        push = _registry_auth_file(opts)
-    return changes, push
+
+    def issue() -> tuple[str, float]:
+        credentials = infra.issue_push_credentials(config, token=token, reporter=reporter)
+        expiry = config.registry.credentials_expiry_seconds if config.registry else 0
+        return credentials.reveal(), (time.time() + expiry if expiry else 0)
+
+    return changes, _PushCredentials(given=given, issue=issue if config.registry else None)
 
 
 def _connect_all(config: Config, targets: dict[str, _Target], opts: BootstrapOptions, reporter: Reporter) -> None:
@@ -390,7 +406,7 @@ def _release_values(config: Config, phase: str, lb_id: str | None) -> dict[str, 
     return data
 
 
-def _platform(config, opts, binary, targets, push_config, deadline, reporter):
+def _platform(config, opts, binary, targets, push, deadline, reporter):
     management = targets[config.management_cluster.name]
     conn = management.conn
     source = Path(opts.chart) if opts.chart else chart_dir()
@@ -421,7 +437,7 @@ def _platform(config, opts, binary, targets, push_config, deadline, reporter):
         target_list = handover if release.phase == "gitops" else changes
         target_list.append(Change("release", release.name, word, f"revision {outcome.revision}"))
         if release.phase == "platform":
-            changes += _platform_secrets(config, conn, push_config, reporter)
+            changes += _platform_secrets(config, conn, push, reporter)
         refs = [ObjectRef(**ref) if isinstance(ref, Mapping) else ref
                 for ref in values.readiness_after(config, release.phase)]
         conn.wait(refs, timeout=deadline.left(f"waiting for phase {release.phase}"), reporter=reporter,
@@ -430,17 +446,37 @@ def _platform(config, opts, binary, targets, push_config, deadline, reporter):
     return changes, handover
 
 
-def _platform_secrets(config: Config, conn: Any, push_config: str | None, reporter: Reporter) -> list[Change]:
+def _push_credentials_current(secret: dict[str, Any] | None) -> bool:
+    """Whether the push Secret exists and its credentials do not expire within a day."""
+    if secret is None:
+        return False
+    expires = ((secret.get("metadata") or {}).get("annotations") or {}).get(EXPIRES_ANNOTATION)
+    return not expires or float(expires) > time.time() + 86400
+
+
+def _platform_secrets(config: Config, conn: Any, push: _PushCredentials, reporter: Reporter) -> list[Change]:
     """The Secrets the chart leaves to the CLI, in the CI namespace only."""
     changes = []
     labels = {**MANAGED_BY, PART_OF: config.name}
-    if push_config:
+    existing_push = conn.get("v1", "Secret", PUSH_SECRET, CI_NAMESPACE)
+    if push.given is not None:  # --registry-auth: the user's credentials, kept in sync
         action = conn.ensure_secret(CI_NAMESPACE, PUSH_SECRET, type="kubernetes.io/dockerconfigjson",
-                                    string_data={".dockerconfigjson": push_config}, labels=labels)
-        changes.append(_secret_change(f"{CI_NAMESPACE}/{PUSH_SECRET}", action, "registry push credentials", reporter))
+                                    string_data={".dockerconfigjson": push.given}, labels=labels)
+    elif push.issue is not None and not _push_credentials_current(existing_push):
+        issued, expires_at = push.issue()
+        annotations = {EXPIRES_ANNOTATION: str(int(expires_at))} if expires_at else None
+        action = conn.ensure_secret(CI_NAMESPACE, PUSH_SECRET, type="kubernetes.io/dockerconfigjson",
+                                    string_data={".dockerconfigjson": issued}, labels=labels,
+                                    annotations=annotations)
+    elif existing_push is not None:
+        action = "unchanged"
     else:
+        action = ""
         reporter.warning(f"no registry push credentials: builds cannot push until Secret {CI_NAMESPACE}/{PUSH_SECRET} "
                          "exists (pass --registry-auth with a docker config.json)")
+    if action:
+        changes.append(_secret_change(f"{CI_NAMESPACE}/{PUSH_SECRET}", action, "registry push credentials",
+                                      reporter))
     existing = conn.get("v1", "Secret", WEBHOOK_SECRET, CI_NAMESPACE)
     if existing is None:
         action = conn.ensure_secret(CI_NAMESPACE, WEBHOOK_SECRET, string_data={"secretToken": secrets.token_hex(24)},
@@ -521,7 +557,8 @@ def _plan(config: Config, opts: BootstrapOptions, reporter: Reporter) -> Bootstr
     infra_rows: list[Change] = []
     if config.provider == "digitalocean":
         token = infra.resolve_token(opts.token_file, opts.environ)
-        plan = infra.plan(config, token=token, reporter=reporter)
+        plan = infra.plan(config, token=token, reporter=reporter, kubeconfig=opts.kubeconfig,
+                          push_credentials=False, environ=opts.environ)
         offline = plan.offline
         if plan.offline:
             reporter.warning("no DigitalOcean token: planned as if the account were empty")
@@ -561,7 +598,8 @@ def _plan(config: Config, opts: BootstrapOptions, reporter: Reporter) -> Bootstr
                                   "the environment namespaces"))
     phases.append(PhaseResult("platform", tuple(platform)))
     phases.append(PhaseResult("handover", tuple(handover)))
-    invalid = tuple(f"{r.kind} {r.name}: " + "; ".join(f"{p.path}: {p.message}" if p.path else p.message for p in r.problems)
+    invalid = tuple(f"{r.kind} {r.name}: " + "; ".join(f"{p.path}: {p.message}" if p.path else p.message
+                                                       for p in r.problems)
                     for r in report.results if r.status not in ("valid", "skipped"))
     objects = tuple((r.source.split(":", 1)[0], r.kind, f"{r.namespace}/{r.name}" if r.namespace else r.name)
                     for r in report.results)

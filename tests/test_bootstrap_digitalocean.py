@@ -1,0 +1,135 @@
+"""`kubectl gitops bootstrap` with provider digitalocean: a fresh account (DigitalOcean stand-in, every
+request checked against the OpenAPI spec) to a platform that `status` reports healthy, then a second
+run that changes nothing, neither at DigitalOcean nor in the cluster.
+
+The DigitalOcean stand-in intercepts pydo in-process, so the CLI runs in-process here (the same
+entry point kubectl runs); helm and the cluster are real processes and the Kubernetes API stand-in.
+The clusters DigitalOcean "creates" answer at the Kubernetes stand-in's address.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+import fakecharts
+from fakedo import ManualClock
+from fakekube.fixtures import make_kube_env
+from fakeplatform import FakePlatform
+from kubectl_gitops.cli import main as cli_main
+
+CONFIG = """\
+apiVersion: gitops.kubectl.dev/v1alpha1
+kind: Platform
+name: shop
+provider: digitalocean
+region: fra1
+domain: shop.example.com
+registry:
+  name: shop-images
+  tier: basic
+  credentials_expiry_seconds: 2592000
+clusters:
+  main:
+    node_pool: {size: s-2vcpu-4gb, count: 2}
+environments:
+  dev: {cluster: main, namespace: shop-dev}
+  prod: {cluster: main, namespace: shop}
+gitops:
+  repo: https://github.com/example/shop-gitops
+applications:
+  catalog:
+    git: https://github.com/example/catalog
+    hosts: {dev: catalog.dev.shop.example.com, prod: catalog.shop.example.com}
+"""
+
+
+@pytest.fixture
+def account(fake_do_factory):
+    fake = fake_do_factory(clock=ManualClock(auto_advance=30), durations={"cluster": 60.0, "node_pool": 60.0,
+                                                                           "load_balancer": 20.0})
+    fake.seed_domain("shop.example.com")
+    return fake
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch, fake_kube, helm_bin, account):
+    """The user's environment: token, HOME and caches in tmp_path, helm; clusters served by the stand-in."""
+    kube_env = make_kube_env(tmp_path / "home" / ".kube" / "config", tmp_path / "home")
+    for key, value in kube_env.items():
+        if key.startswith(("HOME", "XDG_", "HELM_", "KUBECONFIG")):
+            monkeypatch.setenv(key, value)
+    monkeypatch.setenv("DIGITALOCEAN_TOKEN", account.token)
+    monkeypatch.setenv("GITOPS_HELM", str(helm_bin))
+    account.set_kube_endpoint(fake_kube.url, token="kube-token-from-digitalocean")
+    config = tmp_path / "gitops.yaml"
+    config.write_text(CONFIG)
+    return {"config": config, "kubeconfig": tmp_path / "home" / ".kube" / "config"}
+
+
+def bootstrap(env, chart, *args):
+    return cli_main._run(cli_main.cli, ["bootstrap", "--config", str(env["config"]), "--chart", str(chart),
+                                        "--timeout", "120s", *args], "kubectl gitops")
+
+
+@pytest.fixture(scope="module")
+def chart(tmp_path_factory, shared_reference):
+    return fakecharts.chart_with_dependencies(tmp_path_factory.mktemp("chart"), shared_reference)
+
+
+def test_fresh_account_to_healthy_platform_and_a_noop_second_run(env, chart, account, fake_kube, shared_reference,
+                                                                   capsys):
+    controllers = FakePlatform(fake_kube, shared_reference).install()
+    assert bootstrap(env, chart) == 0, capsys.readouterr().err
+    out = capsys.readouterr()
+    assert account.token not in out.out + out.err
+
+    # the ingress controller adopts the load balancer DigitalOcean made for it
+    lbs = account.account.load_balancers
+    assert len(lbs) == 1
+    service = fake_kube.get("services", "ingress-nginx-controller", "ingress-nginx")
+    assert service["metadata"]["annotations"]["kubernetes.digitalocean.com/load-balancer-id"] == next(iter(lbs))
+
+    # push credentials: read-write, in the CI namespace only, with their expiry recorded
+    push = fake_kube.get("secrets", "registry-push", "ci")
+    config_json = json.loads(base64.b64decode(push["data"][".dockerconfigjson"]))
+    assert "registry.digitalocean.com" in config_json["auths"]
+    assert "gitops.kubectl.dev/credentials-expire-at" in push["metadata"]["annotations"]
+    assert [r for r in account.log if "docker-credentials" in r.path][0].query.get("read_write") == ["true"]
+
+    # the kubeconfig holds the new context, private
+    assert oct(env["kubeconfig"].stat().st_mode & 0o777) == "0o600"
+
+    assert cli_main._run(cli_main.cli, ["status", "--config", str(env["config"])], "kubectl gitops") == 0
+    capsys.readouterr()
+
+    before = len(account.log)
+    fake_kube.reset_counters()
+    kubeconfig_before = env["kubeconfig"].read_bytes()
+    assert bootstrap(env, chart, "-o", "json") == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["upToDate"] is True
+    assert {r.method for r in account.log[before:]} == {"GET"}  # nothing created at DigitalOcean
+    assert not [r for r in account.log[before:] if "docker-credentials" in r.path]  # no new registry token
+    assert fake_kube.writes == 0
+    assert env["kubeconfig"].read_bytes() == kubeconfig_before
+    assert controllers.errors == []
+
+
+def test_no_token_is_one_line_and_changes_nothing(env, chart, account, monkeypatch, capsys):
+    monkeypatch.delenv("DIGITALOCEAN_TOKEN")
+    assert bootstrap(env, chart) == 1
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith("error: no DigitalOcean token")
+    assert account.log == []
+
+
+def test_invalid_token_is_reported_before_any_change(env, chart, account, monkeypatch, capsys):
+    monkeypatch.setenv("DIGITALOCEAN_TOKEN", "dop_v1_" + "0" * 64)
+    assert bootstrap(env, chart) == 1
+    err = capsys.readouterr().err
+    assert "token" in err.lower() and "Traceback" not in err
+    assert {r.method for r in account.log} <= {"GET"}
+    assert not env["kubeconfig"].exists()
