@@ -52,7 +52,7 @@ def test_dry_run_plans_everything_with_no_token_and_writes_nothing(example, offl
     kinds = {(line.split()[0], line.split()[1]) for line in lines[2:]}
     for expected in [("infrastructure", "registry"), ("infrastructure", "cluster"),
                      ("infrastructure", "load_balancer"), ("infrastructure", "dns_record"),
-                     ("infrastructure", "registry_credentials"), ("infrastructure", "kubeconfig"),
+                     ("infrastructure", "registry_integration"), ("infrastructure", "kubeconfig"),
                      ("platform", "release"), ("platform", "secret"), ("platform", "wait"),
                      ("handover", "release")]:
         assert expected in kinds, expected
