@@ -1375,7 +1375,7 @@ def _dispatch(kube: FakeKube, handler, method: str) -> None:
         record.user = user or ""
         code = _route(kube, handler, method, parts.path, query, body, record)
     except ApiError as err:
-        code = err.code
+        code = record.code = err.code  # recorded before the client can see the answer
         _send(handler, err.code, err.status())
     except (BrokenPipeError, ConnectionResetError):
         handler.close_connection = True
