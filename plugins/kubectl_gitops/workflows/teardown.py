@@ -157,15 +157,16 @@ def plan_teardown(
             owned_lb_ids.update(lb_ids)
             vols = tuple(str(x["id"]) for x in res["volumes"])
             snaps = tuple(str(x["id"]) for x in res["volume_snapshots"])
-            parts = [f"{len(lb_ids)} load balancer(s)"]
+            kept = ""
+            if keep_volumes and (vols or snaps):
+                kept = f"; its {len(vols) + len(snaps)} volume(s) and snapshot(s) are kept (--keep-volumes)"
             if keep_volumes:
-                parts.append(f"volumes and snapshots kept ({len(vols) + len(snaps)})")
                 vols, snaps = (), ()
-            else:
-                parts.append(f"{len(vols)} volume(s), {len(snaps)} snapshot(s)")
+            parts = [f"{n} {what}" for n, what in ((len(lb_ids), "load balancer(s)"), (len(vols), "volume(s)"),
+                                                   (len(snaps), "snapshot(s)")) if n]
             jobs.append(_ClusterJob(cluster, lb_ids, vols, snaps))
-            cluster_items.append(TeardownItem("cluster", cluster.name, "delete", "with " + ", ".join(parts),
-                                              cluster.id))
+            why = (("with " + ", ".join(parts)) if parts else "nothing else is tied to it") + kept
+            cluster_items.append(TeardownItem("cluster", cluster.name, "delete", why, cluster.id))
             for x in res["load_balancers"]:
                 cluster_items.append(TeardownItem("load_balancer", x.get("name") or x["id"], "delete",
                                                   f"with cluster {cluster.name}", str(x["id"])))
