@@ -530,12 +530,11 @@ def _register_clusters(config: Config, targets: dict[str, _Target], deadline: _D
             where = f"{meta['namespace']}/" if meta.get("namespace") else ""
             changes.append(Change(f"{obj['kind']} ({target.name})", where + meta["name"],
                                   {"unchanged": "up to date"}.get(action, action)))
-        token = conn.service_account_token(MANAGER_NAMESPACE, MANAGER_SA,
-                                           timeout=min(60.0, deadline.left(f"registering cluster {target.name}")))
-        token = token.reveal() if hasattr(token, "reveal") else token
+        issued = conn.service_account_token(MANAGER_NAMESPACE, MANAGER_SA,
+                                            timeout=min(60.0, deadline.left(f"registering cluster {target.name}")))
         name = values.argocd_cluster_name(config, target.name)
-        cluster_config = {"bearerToken": token, "tlsClientConfig": {"insecure": False}}
-        ca = conn.ca_data()
+        cluster_config: dict[str, Any] = {"bearerToken": issued.token, "tlsClientConfig": {"insecure": False}}
+        ca = conn.ca_data() or issued.ca_data
         if ca:
             cluster_config["tlsClientConfig"]["caData"] = ca
         action = management.conn.ensure_secret(

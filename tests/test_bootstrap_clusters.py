@@ -1,0 +1,114 @@
+"""Two existing clusters (dev runs the platform, prod only the production apps): bootstrap registers prod
+in Argo CD declaratively, with a ServiceAccount token limited to the prod namespace, and a second
+run changes neither cluster. Each cluster is its own Kubernetes API stand-in."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+import yaml
+
+import fakecharts
+from fakekube import FakeKube
+from fakekube.fixtures import make_kube_env
+from fakeplatform import FakePlatform
+from kubectl_gitops.cli import main as cli_main
+
+CONFIG = """\
+apiVersion: gitops.kubectl.dev/v1alpha1
+kind: Platform
+name: shop
+provider: existing
+domain: shop.example.com
+registry: {name: team, server: registry.example.com}
+clusters:
+  dev: {context: dev}
+  prod: {context: prod}
+environments:
+  dev: {cluster: dev, namespace: shop-dev}
+  prod: {cluster: prod, namespace: shop}
+gitops:
+  repo: https://github.com/example/shop-gitops
+applications:
+  catalog:
+    git: https://github.com/example/catalog
+    hosts: {dev: catalog.dev.shop.example.com}
+"""
+
+
+@pytest.fixture
+def clusters(tmp_path, monkeypatch, shared_reference, helm_bin):
+    dev, prod = FakeKube().start(), FakeKube().start()
+    try:
+        docs = [yaml.safe_load(k.write_kubeconfig(tmp_path / f"{n}.yaml", context=n).read_text())
+                for n, k in (("dev", dev), ("prod", prod))]
+        merged = {"apiVersion": "v1", "kind": "Config", "current-context": "dev",
+                  "clusters": [c for d in docs for c in d["clusters"]], "users": [u for d in docs for u in d["users"]],
+                  "contexts": [c for d in docs for c in d["contexts"]]}
+        kubeconfig = tmp_path / "kubeconfig"
+        kubeconfig.write_text(yaml.safe_dump(merged))
+        for key, value in make_kube_env(kubeconfig, tmp_path / "home").items():
+            if key.startswith(("HOME", "XDG_", "HELM_", "KUBECONFIG")):
+                monkeypatch.setenv(key, value)
+        monkeypatch.setenv("GITOPS_HELM", str(helm_bin))
+        controllers = FakePlatform(dev, shared_reference).install()
+        yield dev, prod
+        assert controllers.errors == []
+    finally:
+        dev.stop()
+        prod.stop()
+
+
+def test_prod_is_registered_with_least_privilege_and_rerun_changes_nothing(clusters, tmp_path, shared_reference,
+                                                                            capsys):
+    dev, prod = clusters
+    chart = fakecharts.chart_with_dependencies(tmp_path / "chart", shared_reference)
+    config = tmp_path / "gitops.yaml"
+    config.write_text(CONFIG)
+    args = ["bootstrap", "--config", str(config), "--chart", str(chart), "--timeout", "120s"]
+    assert cli_main._run(cli_main.cli, args, "kubectl gitops") == 0, capsys.readouterr().err
+    out = capsys.readouterr()
+
+    # in prod: the manager's ServiceAccount, with full access to the prod namespace and nothing cluster-wide
+    assert prod.get("serviceaccounts", "argocd-manager", "kube-system") is not None
+    role = prod.get("roles.rbac.authorization.k8s.io", "argocd-manager", "shop")
+    assert role["rules"] == [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]
+    binding = prod.get("rolebindings.rbac.authorization.k8s.io", "argocd-manager", "shop")
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "argocd-manager", "namespace": "kube-system"}]
+    cluster_bindings = prod.list("clusterrolebindings.rbac.authorization.k8s.io")
+    assert all("argocd-manager" not in json.dumps(b.get("subjects")) for b in cluster_bindings)
+    assert prod.get("namespaces", "argocd") is None  # the platform itself stays in dev
+
+    # in dev: Argo CD's cluster Secret, scoped to the prod namespace, holding the ServiceAccount's token
+    secret = dev.get("secrets", "cluster-shop-prod", "argocd")
+    assert secret["metadata"]["labels"]["argocd.argoproj.io/secret-type"] == "cluster"
+    data = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+    assert data["name"] == "shop-prod" and data["server"] == prod.url
+    assert data["namespaces"] == "shop" and data["clusterResources"] == "false"
+    token_secret = next(s for s in prod.list("secrets", "kube-system")
+                        if s.get("type") == "kubernetes.io/service-account-token")
+    token = base64.b64decode(token_secret["data"]["token"]).decode()
+    assert json.loads(data["config"])["bearerToken"] == token
+    assert token not in out.out + out.err
+
+    # the prod Application goes to the registered cluster
+    app = dev.get("applications.argoproj.io", "catalog-prod", "argocd")
+    assert app["spec"]["destination"] == {"name": "shop-prod", "namespace": "shop"}
+
+    dev.reset_counters()
+    prod.reset_counters()
+    assert cli_main._run(cli_main.cli, [*args, "-o", "json"], "kubectl gitops") == 0
+    assert json.loads(capsys.readouterr().out)["upToDate"] is True
+    assert (dev.writes, prod.writes) == (0, 0)
+
+
+def test_prod_context_missing_is_one_line(clusters, tmp_path, shared_reference, capsys):
+    dev, prod = clusters
+    config = tmp_path / "gitops.yaml"
+    config.write_text(CONFIG.replace("prod: {context: prod}", "prod: {context: staging}"))
+    assert cli_main._run(cli_main.cli, ["bootstrap", "--config", str(config)], "kubectl gitops") == 1
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "staging" in errors[0]
+    assert dev.writes == 0 and prod.writes == 0
