@@ -1,0 +1,69 @@
+"""The end-to-end scenarios against a real cluster (kind, k3d, DOKS), opt-in:
+
+    pytest tests/test_real_cluster.py --real-kubeconfig ~/.kube/config [--real-context kind-kind]
+
+Skipped unless a kubeconfig is given. Uses the packaged chart with the real upstream charts (the
+machine must reach their repositories) and real controllers, so the waits are real too. The
+platform stays installed afterwards: use a throw-away cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.real_cluster
+
+BIN = Path(sys.executable).parent
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+@pytest.fixture(scope="module")
+def real(real_kubeconfig, tmp_path_factory, kubectl_bin, helm_bin):
+    kubeconfig, context = real_kubeconfig
+    tmp = tmp_path_factory.mktemp("real")
+    path_dir = tmp / "path"
+    path_dir.mkdir()
+    for name in ("kubectl-gitops", "kubectl-gitops-bootstrap", "kubectl-gitops-status", "kubectl-gitops-password"):
+        (path_dir / name).symlink_to(BIN / name)
+    (path_dir / "kubectl").symlink_to(kubectl_bin)
+    (path_dir / "helm").symlink_to(helm_bin)
+    data = yaml.safe_load((EXAMPLES / "proof-of-concept" / "gitops.yaml").read_text())
+    data["provider"] = "existing"
+    data.pop("region", None)
+    for cluster in data["clusters"].values():
+        cluster.pop("node_pool", None)
+        cluster.pop("tags", None)
+    data["registry"] = {"name": "team", "server": "registry.example.com"}
+    config = tmp / "gitops.yaml"
+    config.write_text(yaml.safe_dump(data, sort_keys=False))
+    env = dict(os.environ, PATH=f"{path_dir}:{os.environ.get('PATH', '')}", KUBECONFIG=str(kubeconfig))
+    context_args = ["--context", context] if context else []
+    return {"env": env, "config": config, "context": context_args}
+
+
+def gitops(real, *args, timeout=1800):
+    return subprocess.run(["kubectl", "gitops", *args, "--config", str(real["config"]), *real["context"]],
+                          capture_output=True, text=True, env=real["env"], timeout=timeout)
+
+
+def test_bootstrap_status_and_noop_rerun(real):
+    out = gitops(real, "bootstrap", "--timeout", "25m")
+    assert out.returncode == 0, out.stderr
+    status = gitops(real, "status", "-o", "json", timeout=120)
+    assert status.returncode == 0, status.stdout + status.stderr
+    again = gitops(real, "bootstrap", "-o", "json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["upToDate"] is True
+
+
+def test_password_is_one_line(real):
+    out = gitops(real, "password", timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.endswith("\n") and out.stdout.count("\n") == 1
