@@ -156,6 +156,18 @@ def test_helm_missing(platform):
     assert platform.kube.writes == 0
 
 
+def test_helm_too_old(platform):
+    old = platform.tmp / "path" / "helm"
+    old.unlink()
+    old.write_text("#!/bin/sh\necho 'v3.18.6+gb76a950'\n")  # answers `helm version --short` as helm 3.18 does
+    old.chmod(0o755)
+    out = platform.bootstrap()
+    assert out.returncode == 1
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "v3.18.6" in errors[0] and "3.19" in errors[0]
+    assert platform.kube.writes == 0
+
+
 def test_deployment_that_never_becomes_ready_is_named_then_rerun_completes(platform):
     platform.controllers.never_ready.add(("Deployment", "argocd", "argocd-repo-server"))
     out = platform.bootstrap("--timeout", "30s")
