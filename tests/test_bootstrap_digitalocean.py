@@ -133,3 +133,24 @@ def test_invalid_token_is_reported_before_any_change(env, chart, account, monkey
     assert "token" in err.lower() and "Traceback" not in err
     assert {r.method for r in account.log} <= {"GET"}
     assert not env["kubeconfig"].exists()
+
+
+def test_existing_cluster_with_the_account_s_registry_gets_push_credentials_once(
+        env, chart, account, fake_kube, shared_reference, monkeypatch, capsys):
+    """A cluster bootstrapped as `existing` (say a DOKS cluster made by hand) that pushes to the account's
+    registry: with a token around, the CI namespace gets read-write credentials, issued once."""
+    controllers = FakePlatform(fake_kube, shared_reference).install()
+    account.seed_registry("shop-images", tier="basic", region="fra1")
+    config = env["config"].read_text().replace("provider: digitalocean", "provider: existing")
+    config = config.replace("region: fra1\n", "").replace("    node_pool: {size: s-2vcpu-4gb, count: 2}\n",
+                                                          "    context: fake\n")
+    env["config"].write_text(config)
+    monkeypatch.setenv("KUBECONFIG", str(fake_kube.kubeconfig))
+    assert bootstrap(env, chart) == 0, capsys.readouterr().err
+    push = fake_kube.get("secrets", "registry-push", "ci")
+    assert push["type"] == "kubernetes.io/dockerconfigjson"
+    issued = [r for r in account.log if "docker-credentials" in r.path]
+    assert len(issued) == 1 and issued[0].query.get("read_write") == ["true"]
+    assert bootstrap(env, chart) == 0
+    assert len([r for r in account.log if "docker-credentials" in r.path]) == 1
+    assert controllers.errors == []

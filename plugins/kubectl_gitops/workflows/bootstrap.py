@@ -363,6 +363,10 @@ def _infrastructure(config, opts, token, targets, deadline, reporter) -> tuple[l
         changes = [Change("cluster", t.name, "up to date", f"existing cluster, context {t.context}")
                    for t in targets.values()]
         reporter.success("existing clusters: nothing to provision")
+        token = infra.resolve_token(opts.token_file, opts.environ)
+        on_digitalocean = config.registry is not None and config.registry.server == "registry.digitalocean.com"
+        if given is None and token is not None and on_digitalocean:  # a DOKS cluster with the account's registry
+            return changes, _PushCredentials(issue=_issuer(config, token, reporter))
         return changes, _PushCredentials(given=given)
     # push credentials are issued later, only when the CI namespace has none (each issue is a new token)
     result = infra.provision(config, token=token, kubeconfig=opts.kubeconfig, push_credentials=False,
@@ -373,12 +377,18 @@ def _infrastructure(config, opts, token, targets, deadline, reporter) -> tuple[l
                                 load_balancer_id=access.load_balancer_id)
     changes = [Change(row.kind, row.name, row.action, row.reason) for row in result.rows]
 
+    return changes, _PushCredentials(given=given, issue=_issuer(config, token, reporter) if config.registry else None)
+
+
+def _issuer(config: Config, token: Any, reporter: Reporter):
+    """Issue read-write registry credentials on demand, with the moment they expire (0: never)."""
+
     def issue() -> tuple[str, float]:
         credentials = infra.issue_push_credentials(config, token=token, reporter=reporter)
         expiry = config.registry.credentials_expiry_seconds if config.registry else 0
         return credentials.reveal(), (time.time() + expiry if expiry else 0)
 
-    return changes, _PushCredentials(given=given, issue=issue if config.registry else None)
+    return issue
 
 
 def _connect_all(config: Config, targets: dict[str, _Target], opts: BootstrapOptions, reporter: Reporter) -> None:
@@ -442,7 +452,6 @@ def _platform(config, opts, binary, targets, push, deadline, reporter):
                 for ref in values.readiness_after(config, release.phase)]
         conn.wait(refs, timeout=deadline.left(f"waiting for phase {release.phase}"), reporter=reporter,
                   what=f"phase {release.phase}")
-        reporter.success(f"phase {release.phase}: {len(refs)} objects ready")
     return changes, handover
 
 
