@@ -27,14 +27,11 @@ other error statuses (:class:`KubeApiError`). Messages never contain credentials
 
 from __future__ import annotations
 
-import atexit
 import base64
 import importlib.util
 import json
 import os
-import shutil
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -242,6 +239,9 @@ class _TempFiles:
         self._dir: str | None = None
 
     def write(self, data: bytes) -> str:
+        import atexit
+        import tempfile
+
         if self._dir is None:
             self._dir = tempfile.mkdtemp(prefix="kubectl-gitops-")
             atexit.register(self.remove)
@@ -252,6 +252,8 @@ class _TempFiles:
 
     def remove(self) -> None:
         if self._dir is not None:
+            import shutil
+
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
 

@@ -32,24 +32,23 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..adapters import config_file, kube
 from ..core import config as model
 from ..core.config import Config
-from ..core.errors import ConfigError, GitopsError, KubeError, KubeForbidden
+from ..core.errors import GitopsError, KubeError, KubeForbidden
 from ..core.progress import Reporter
 from ..core.readiness import ObjectRef, State, evaluate
 
+# The result types are NamedTuples: immutable like frozen dataclasses, and much cheaper to define at import.
 ARGOCD_NAMESPACE = "argocd"
 APPLICATION = ("argoproj.io/v1alpha1", "Application")
 _VERSION = re.compile(r"^v?\d+\.\d+")
 
 
-@dataclass(frozen=True)
-class StatusOptions:
+class StatusOptions(NamedTuple):
     """What to look at.
 
     Attributes:
@@ -65,8 +64,7 @@ class StatusOptions:
     request_timeout: float = 10.0
 
 
-@dataclass(frozen=True)
-class ComponentStatus:
+class ComponentStatus(NamedTuple):
     name: str
     namespace: str
     installed: bool
@@ -76,8 +74,7 @@ class ComponentStatus:
     workloads: int = 0
 
 
-@dataclass(frozen=True)
-class ClusterStatus:
+class ClusterStatus(NamedTuple):
     name: str
     context: str | None
     management: bool
@@ -86,8 +83,7 @@ class ClusterStatus:
     message: str = ""
 
 
-@dataclass(frozen=True)
-class AppStatus:
+class AppStatus(NamedTuple):
     app: str
     environment: str
     application: str
@@ -104,15 +100,14 @@ class AppStatus:
         return next((image.split("@", 1)[1] for image in self.images if "@" in image), None)
 
 
-@dataclass(frozen=True)
-class StatusReport:
+class StatusReport(NamedTuple):
     platform: str
     context: str
     server: str
     components: tuple[ComponentStatus, ...]
     clusters: tuple[ClusterStatus, ...]
-    applications: tuple[AppStatus, ...] = field(default=())
-    platform_applications: tuple[AppStatus, ...] = field(default=())
+    applications: tuple[AppStatus, ...] = ()
+    platform_applications: tuple[AppStatus, ...] = ()
 
     @property
     def healthy(self) -> bool:
@@ -126,19 +121,18 @@ class StatusReport:
             "healthy": self.healthy,
             "context": self.context,
             "server": self.server,
-            "components": [asdict(c) for c in self.components],
-            "clusters": [asdict(c) for c in self.clusters],
+            "components": [c._asdict() for c in self.components],
+            "clusters": [c._asdict() for c in self.clusters],
             "applications": [_app_dict(a) for a in self.applications],
             "platformApplications": [_app_dict(a) for a in self.platform_applications],
         }
 
 
 def _app_dict(app: AppStatus) -> dict[str, Any]:
-    return {**asdict(app), "images": list(app.images), "digest": app.digest}
+    return {**app._asdict(), "images": list(app.images), "digest": app.digest}
 
 
-@dataclass(frozen=True)
-class _Component:
+class _Component(NamedTuple):
     name: str
     namespace: str
     matches: Callable[[Mapping[str, str]], bool]
@@ -170,20 +164,20 @@ _LISTS = sorted({("apps/v1", kind, c.namespace) for c in COMPONENTS for kind in 
 
 
 def read_config(path: str) -> Config:
-    """gitops.yaml as status needs it: parsed and built; the full check only when that fails."""
+    """gitops.yaml as status needs it: parsed (libyaml when present) and built; the full check when that fails."""
+    import yaml
+
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return config_file.load(file)  # raises its ConfigError (missing, unreadable)
     try:
-        data, _ = config_file.parse(text, source=path)
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader
         config = model.build(data, source=path)
         config.management_cluster  # noqa: B018 - environments must name declared clusters
         return config
-    except ConfigError:
-        raise
-    except Exception:  # not a valid config: let the full check say everything that is wrong
+    except Exception:  # not a valid config: let the full check say everything that is wrong, with lines
         return config_file.load_text(text, source=path)
 
 
