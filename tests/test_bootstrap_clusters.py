@@ -53,9 +53,10 @@ def clusters(tmp_path, monkeypatch, shared_reference, helm_bin):
             if key.startswith(("HOME", "XDG_", "HELM_", "KUBECONFIG")):
                 monkeypatch.setenv(key, value)
         monkeypatch.setenv("GITOPS_HELM", str(helm_bin))
-        controllers = FakePlatform(dev, shared_reference).install()
+        controllers = [FakePlatform(dev, shared_reference).install(),
+                       FakePlatform(prod, shared_reference, load_balancer_ip="203.0.113.20").install()]
         yield dev, prod
-        assert controllers.errors == []
+        assert [c.errors for c in controllers] == [[], []]
     finally:
         dev.stop()
         prod.stop()
@@ -80,6 +81,10 @@ def test_prod_is_registered_with_least_privilege_and_rerun_changes_nothing(clust
     cluster_bindings = prod.list("clusterrolebindings.rbac.authorization.k8s.io")
     assert all("argocd-manager" not in json.dumps(b.get("subjects")) for b in cluster_bindings)
     assert prod.get("namespaces", "argocd") is None  # the platform itself stays in dev
+    # prod's own ingress controller, for its application hosts, and nothing else of the platform
+    assert prod.get("deployments", "ingress-nginx-controller", "ingress-nginx") is not None
+    assert {d["metadata"]["name"] for d in prod.list("deployments")} == {"ingress-nginx-controller"}
+    assert "shop-ingress" in out.out
 
     # in dev: Argo CD's cluster Secret, scoped to the prod namespace, holding the ServiceAccount's token
     secret = dev.get("secrets", "cluster-shop-prod", "argocd")

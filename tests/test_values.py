@@ -57,7 +57,25 @@ def test_registry_hosts_and_load_balancer(repo_root):
     assert plain["ingress-nginx"]["controller"]["service"]["annotations"] == {}
     with_lb = values.chart_values(config, phase="platform", load_balancer_id="4de7ac8b-495b-4884-9a69-1050c6793cd6")
     assert with_lb["ingress-nginx"]["controller"]["service"]["annotations"] == {
-        "kubernetes.digitalocean.com/load-balancer-id": "4de7ac8b-495b-4884-9a69-1050c6793cd6"}
+        "kubernetes.digitalocean.com/load-balancer-id": "4de7ac8b-495b-4884-9a69-1050c6793cd6",
+        "service.beta.kubernetes.io/do-loadbalancer-name": "bl-k8s-mgmt-ingress"}
+
+
+def test_ingress_phase_for_a_workload_cluster(repo_root):
+    config = config_file.load(repo_root / "examples/dev-prod-go/gitops.yaml")
+    assert values.workload_clusters(config) == ("prod",)
+    assert values.ingress_release(config) == values.Release(phase="ingress", name="shop-ingress",
+                                                            namespace="ingress-nginx")
+    data = values.chart_values(config, phase="ingress", load_balancer_id="lb-prod", cluster="prod")
+    assert set(data) == {"phase", "platform", "argo-cd", "ingress-nginx", "tekton-operator"}
+    assert (data["argo-cd"], data["tekton-operator"]) == ({"enabled": False}, {"enabled": False})
+    assert data["ingress-nginx"]["controller"]["service"]["annotations"] == {
+        "kubernetes.digitalocean.com/load-balancer-id": "lb-prod",
+        "service.beta.kubernetes.io/do-loadbalancer-name": "shop-prod-ingress"}
+    assert [r["name"] for r in values.readiness_after(config, "ingress")] == [
+        "ingress-nginx-controller", "ingress-nginx-controller-admission"]
+    single = config_file.load(repo_root / "examples/proof-of-concept/gitops.yaml")
+    assert values.workload_clusters(single) == ()
 
 
 def test_version_overrides(repo_root):

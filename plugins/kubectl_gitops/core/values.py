@@ -44,7 +44,9 @@ _PHASE_VALUES = {
     "tekton": ("phase", "platform", "tekton", *DEPENDENCIES),
     "gitops": ("phase", "platform", "environments", "registry", "gitops", "apps", "versions", *DEPENDENCIES,
                "selfManagement"),
+    "ingress": ("phase", "platform", *DEPENDENCIES),
 }
+INGRESS_PHASE = "ingress"
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,23 @@ def releases(config: Config) -> tuple[Release, ...]:
     return tuple(Release(phase=p, name=f"{config.name}-{p}", namespace=ARGOCD_NAMESPACE) for p in PHASES)
 
 
+def ingress_release(config: Config) -> Release:
+    """The release that gives a cluster running applications but not the platform its ingress controller."""
+    return Release(phase=INGRESS_PHASE, name=f"{config.name}-ingress", namespace=INGRESS_NAMESPACE)
+
+
+def workload_clusters(config: Config) -> tuple[str, ...]:
+    """Clusters with environments that are not the management cluster, in gitops.yaml order."""
+    management = config.management_cluster.name
+    used = {e.cluster for e in config.environments}
+    return tuple(c.name for c in config.clusters if c.name in used and c.name != management)
+
+
+def load_balancer_name(config: Config, cluster: str) -> str:
+    """Name of the DigitalOcean load balancer of ``cluster``'s ingress controller."""
+    return f"{config.name}-{cluster}-ingress"
+
+
 def argocd_cluster_name(config: Config, cluster: str) -> str:
     """Name under which a cluster other than the management cluster is registered in Argo CD."""
     return f"{config.name}-{cluster}"
@@ -81,13 +100,15 @@ def chart_values(
     phase: str,
     load_balancer_id: str | None = None,
     chart_source: ChartSource | None = None,
+    cluster: str | None = None,
 ) -> dict[str, Any]:
     """Chart values for ``phase`` of ``config``.
 
     Args:
         config: the loaded gitops.yaml.
-        phase: ``platform``, ``tekton`` or ``gitops``.
+        phase: ``platform``, ``tekton`` or ``gitops``; or ``ingress`` for a workload cluster.
         load_balancer_id: DigitalOcean load balancer the ingress controller adopts.
+        cluster: the cluster the release goes to (phase ingress; default: the management cluster).
         chart_source: where Argo CD fetches this chart after handover (phase gitops; default:
             the kubectl-gitops repository at the tag of this version).
 
@@ -97,7 +118,7 @@ def chart_values(
         they embed the values of the other two releases (``selfManagement.releases``) for the
         Applications through which Argo CD manages them.
     """
-    if phase not in PHASES:
+    if phase not in (*PHASES, INGRESS_PHASE):
         raise ValueError(f"unknown phase {phase!r}")
     management = config.management_cluster.name
     environments = []
@@ -133,6 +154,9 @@ def chart_values(
     annotations: dict[str, str] = {}
     if load_balancer_id:
         annotations["kubernetes.digitalocean.com/load-balancer-id"] = str(load_balancer_id)
+        # the cloud controller names an adopted load balancer after the Service unless told its name
+        annotations["service.beta.kubernetes.io/do-loadbalancer-name"] = load_balancer_name(
+            config, cluster or management)
     enabled = phase == "platform"
     values: dict[str, Any] = {
         "phase": phase,
@@ -156,7 +180,7 @@ def chart_values(
         "tekton": {"pruner": {"keep": config.pipeline_runs_to_keep}},
         "argo-cd": {"enabled": enabled},
         "ingress-nginx": ({"enabled": True, "controller": {"service": {"annotations": annotations}}}
-                          if enabled else {"enabled": False}),
+                          if enabled or phase == INGRESS_PHASE else {"enabled": False}),
         "tekton-operator": {"enabled": enabled},
     }
     images = {_IMAGE_OVERRIDES[k]: v for k, v in config.versions if k in _IMAGE_OVERRIDES}
@@ -254,10 +278,15 @@ def readiness_after(config: Config, phase: str) -> list[dict[str, Any]]:
     - after ``tekton``: TektonConfig ``config`` Ready; the Tekton Pipelines and Triggers CRDs the
       gitops release and the builds use Established; their controllers rolled out and their
       webhooks answering;
-    - after ``gitops``: the root Application Synced and Healthy at the GitOps branch.
+    - after ``gitops``: the root Application Synced and Healthy at the GitOps branch;
+    - after ``ingress`` (a workload cluster): its ingress-nginx controller rolled out and its
+      admission webhook answering.
     """
-    if phase not in PHASES:
+    if phase not in (*PHASES, INGRESS_PHASE):
         raise ValueError(f"unknown phase {phase!r}")
+    if phase == INGRESS_PHASE:
+        return [_deployment("ingress-nginx-controller", INGRESS_NAMESPACE),
+                _webhook("ingress-nginx-controller-admission", INGRESS_NAMESPACE)]
     if phase == "platform":
         return [
             *(_crd(f"{plural}.argoproj.io") for plural in ("applications", "applicationsets", "appprojects")),

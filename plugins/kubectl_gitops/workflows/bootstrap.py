@@ -429,6 +429,7 @@ def _platform(config, opts, binary, targets, push, deadline, reporter):
     kube_args = {"kube_context": conn.context, "kubeconfig": management.kubeconfig}
     for release in values.releases(config):
         if release.phase == "gitops":
+            changes += _workload_ingress(config, chart, binary, targets, deadline, reporter)
             handover += _register_clusters(config, targets, deadline, reporter)
         release_values = _release_values(config, release.phase, management.load_balancer_id)
         reporter.action(f"release {release.name} (phase {release.phase})")
@@ -461,6 +462,30 @@ def _push_credentials_current(secret: dict[str, Any] | None) -> bool:
         return False
     expires = ((secret.get("metadata") or {}).get("annotations") or {}).get(EXPIRES_ANNOTATION)
     return not expires or float(expires) > time.time() + 86400
+
+
+def _workload_ingress(config: Config, chart: Path, binary: Any, targets: dict[str, _Target], deadline: _Deadline,
+                      reporter: Reporter) -> list[Change]:
+    """The ingress controller of every cluster that runs applications but not the platform."""
+    changes = []
+    release = values.ingress_release(config)
+    for name in values.workload_clusters(config):
+        target = targets[name]
+        reporter.action(f"release {release.name} on cluster {name} (ingress controller)")
+        outcome = helm.upgrade_install(
+            chart, release=release.name, namespace=release.namespace, create_namespace=True,
+            values=values.chart_values(config, phase=release.phase, load_balancer_id=target.load_balancer_id,
+                                       cluster=name),
+            timeout=deadline.left(f"installing {release.name} on {name}"), helm=binary,
+            kube_context=target.conn.context, kubeconfig=target.kubeconfig)
+        word = {"unchanged": "up to date"}.get(outcome.action, outcome.action)
+        (reporter.success if outcome.action == "unchanged" else reporter.created)(
+            f"release {release.name} on cluster {name}: {word} (revision {outcome.revision})")
+        changes.append(Change("release", f"{release.name} ({name})", word, f"revision {outcome.revision}"))
+        refs = [ObjectRef(**ref) for ref in values.readiness_after(config, release.phase)]
+        target.conn.wait(refs, timeout=deadline.left(f"waiting for the ingress controller of {name}"),
+                         reporter=reporter, what=f"ingress controller of cluster {name}")
+    return changes
 
 
 def _platform_secrets(config: Config, conn: Any, push: _PushCredentials, reporter: Reporter) -> list[Change]:
@@ -598,8 +623,12 @@ def _plan(config: Config, opts: BootstrapOptions, reporter: Reporter) -> Bootstr
         platform_or_handover.append(Change("wait", f"phase {rendered.phase}", "wait",
                                            f"{len(refs)} object{'s' if len(refs) != 1 else ''} ready before "
                                            "going on"))
-    management = config.management_cluster.name
-    for cluster in {e.cluster for e in config.environments} - {management}:
+    ingress = values.ingress_release(config)
+    for cluster in values.workload_clusters(config):
+        platform.append(Change("release", f"{ingress.name} ({cluster})", "install or upgrade",
+                               f"phase ingress on cluster {cluster}: the ingress-nginx controller only, "
+                               f"namespace {ingress.namespace}"))
+    for cluster in reversed(values.workload_clusters(config)):
         name = values.argocd_cluster_name(config, cluster)
         handover.insert(0, Change("cluster", name, "register",
                                   f"Argo CD cluster Secret {ARGOCD_NAMESPACE}/cluster-{name}, access limited to "
