@@ -508,3 +508,25 @@ def test_https_with_the_kubeconfigs_ca_and_client_certificates(tmp_path, kubectl
                              capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stderr
         assert "namespace/default" in out.stdout.split() and cluster.requests[-1].user == "cert-user"
+
+
+def test_no_op_detection_follows_field_ownership():
+    """What a real API server records: atomic structs (a Deployment's spec.selector) are one owned field."""
+    from kubectl_gitops.adapters.kube import _unchanged
+
+    desired = deployment("web")
+    live = {**deployment("web"), "metadata": {**desired["metadata"], "managedFields": [{
+        "manager": "kubectl-gitops", "operation": "Apply", "fieldsType": "FieldsV1", "fieldsV1": {
+            "f:metadata": {"f:labels": {"f:app": {}}},
+            "f:spec": {"f:replicas": {}, "f:selector": {},
+                       "f:template": {"f:metadata": {"f:labels": {"f:app": {}}},
+                                      "f:spec": {"f:containers": {'k:{"name":"c"}': {
+                                          ".": {}, "f:image": {}, "f:name": {}}}}}}}}]}}
+    live["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] = "IfNotPresent"  # server default
+    assert _unchanged(desired, live, "kubectl-gitops") is True
+    assert _unchanged(desired, live, "someone-else") is False
+    more = {**desired, "metadata": {**desired["metadata"], "labels": {"app": "web", "tier": "front"}}}
+    live["metadata"]["labels"] = more["metadata"]["labels"]  # the value is there, but another manager's
+    assert _unchanged(more, live, "kubectl-gitops") is False
+    fewer = {**desired, "spec": {k: v for k, v in desired["spec"].items() if k != "replicas"}}
+    assert _unchanged(fewer, live, "kubectl-gitops") is False  # applying it would remove spec.replicas

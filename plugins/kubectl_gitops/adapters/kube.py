@@ -441,12 +441,18 @@ def _owned_paths(fields_v1: Mapping[str, Any], prefix: tuple = ()) -> set[tuple]
     return out
 
 
+def _leaves(paths: set[tuple]) -> set[tuple]:
+    return paths - {p[:-1] for p in paths}
+
+
 def _unchanged(desired: dict, live: dict, manager: str) -> bool:
     """True when applying ``desired`` as ``manager`` would change nothing in ``live``.
 
-    The values must already be there, and ``manager`` must own exactly these fields through an
-    earlier apply (otherwise the apply takes ownership of new fields or removes fields it stopped
-    applying, both real changes).
+    The values must already be there, and ``manager`` must own these fields through an earlier
+    apply: nothing it owns may be missing from ``desired`` (the apply would remove it), and every
+    desired field must be owned, itself or through an owned atomic field above it (a struct such as
+    a Deployment's ``spec.selector`` is owned as one field). Otherwise the apply changes ownership
+    or removes fields, both real changes.
     """
     fields = _desired_fields(desired)
     if not _subset(fields, live):
@@ -457,7 +463,12 @@ def _unchanged(desired: dict, live: dict, manager: str) -> bool:
     ]
     if len(entries) != 1:
         return False
-    return _owned_paths(entries[0].get("fieldsV1") or {}) == _paths(fields)
+    owned = _owned_paths(entries[0].get("fieldsV1") or {})
+    wanted = _paths(fields)
+    if not owned <= wanted:
+        return False
+    atomic = _leaves(owned)
+    return all(leaf in owned or any(leaf[:len(a)] == a for a in atomic) for leaf in _leaves(wanted))
 
 
 # ---------------------------------------------------------------- the client
