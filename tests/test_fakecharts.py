@@ -84,7 +84,9 @@ def test_the_umbrella_values_reach_the_dependencies(platform_release):
     objs = by_key(platform_release.objects())
     service = objs[("Service", "ingress-nginx", "ingress-nginx-controller")]
     assert service["spec"]["type"] == "LoadBalancer"
-    assert service["metadata"]["annotations"] == {"kubernetes.digitalocean.com/load-balancer-id": "4de7ac8b"}
+    assert service["metadata"]["annotations"] == {"kubernetes.digitalocean.com/load-balancer-id": "4de7ac8b",
+                                                  "service.beta.kubernetes.io/do-loadbalancer-name":
+                                                      "bl-k8s-mgmt-ingress"}
     hook = {"argocd.argoproj.io/hook": "Skip"}
     for job in ("ingress-nginx-admission-create", "ingress-nginx-admission-patch"):
         annotations = objs[("Job", "ingress-nginx", job)]["metadata"]["annotations"]
