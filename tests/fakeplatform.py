@@ -36,11 +36,15 @@ workloads that stay unavailable (Progressing) or fail (ProgressDeadlineExceeded)
 ``held_jobs`` (Job names) stay running, ``failing_jobs`` fail with BackoffLimitExceeded;
 ``failing_applications`` maps Application names to the message of their failed sync.
 
-Everything runs synchronously inside the reactor (under the stand-in's store lock), so when a
-request that created an object returns, the controllers have already acted on it. Reactors must
-not raise into the stand-in's request handling: handler errors are collected in ``errors``
-(tests assert it stays empty). Install it on a stand-in before the objects it plays controllers
-for are created. Not played: pods, images, the real sync of an Application's sources, scheduling.
+The small controllers run synchronously inside the reactor (under the stand-in's store lock), so
+when a request that created an object returns, they have already acted on it. The Tekton operator's
+reconcile creates many large objects; it runs in a thread of its own, as a real operator does, so
+that no request holds the stand-in's lock for that long: call :meth:`FakePlatform.settle` before
+looking at what it creates (bootstrap waits for it like for a real operator). Handler errors are
+collected in ``errors`` (tests assert it stays empty), never raised into the stand-in's request
+handling. Install it on a stand-in before the objects it plays controllers for are created, and
+:meth:`FakePlatform.close` it at the end. Not played: pods, images, the real sync of an
+Application's sources, scheduling.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ import base64
 import collections
 import hashlib
 import secrets
+import threading
 import traceback
 from datetime import UTC, datetime
 from pathlib import Path
@@ -147,10 +152,47 @@ class FakePlatform:
         self._queue: collections.deque = collections.deque()
         self._busy = False
         self._crds: list[dict] | None = None
+        self._operator_work: collections.deque = collections.deque()
+        self._operator_busy = False
+        self._operator_cond = threading.Condition()
+        self._closed = False
+        self._operator_thread = threading.Thread(target=self._operator_loop, name="fake-tekton-operator",
+                                                 daemon=True)
 
     def install(self) -> FakePlatform:
         self.kube.add_reactor(self._react)
+        self._operator_thread.start()
         return self
+
+    def settle(self, timeout: float = 30.0) -> None:
+        """Wait until the Tekton operator has nothing left to reconcile."""
+        with self._operator_cond:
+            if not self._operator_cond.wait_for(lambda: not self._operator_work and not self._operator_busy,
+                                                timeout=timeout):
+                raise TimeoutError(f"the Tekton operator stand-in is still busy after {timeout} s")
+
+    def close(self) -> None:
+        with self._operator_cond:
+            self._closed = True
+            self._operator_cond.notify_all()
+        self._operator_thread.join(timeout=30)
+
+    def _operator_loop(self) -> None:
+        while True:
+            with self._operator_cond:
+                self._operator_cond.wait_for(lambda: self._operator_work or self._closed)
+                if self._closed:
+                    return
+                name = self._operator_work.popleft()
+                self._operator_busy = True
+            try:
+                self._reconcile_tekton_config(name)
+            except Exception:  # noqa: BLE001 - reported through `errors`
+                self.errors.append(f"TektonConfig {name}: {traceback.format_exc()}")
+            finally:
+                with self._operator_cond:
+                    self._operator_busy = False
+                    self._operator_cond.notify_all()
 
     # ------------------------------------------------------------ dispatch
     def _react(self, event: str, obj: dict) -> None:
@@ -483,6 +525,13 @@ class FakePlatform:
         return self._crds
 
     def _tekton_config(self, name: str) -> None:
+        """Hand a TektonConfig to the operator's thread (once, however often it is asked)."""
+        with self._operator_cond:
+            if name not in self._operator_work:
+                self._operator_work.append(name)
+                self._operator_cond.notify_all()
+
+    def _reconcile_tekton_config(self, name: str) -> None:
         operator = self._operator()
         config = self._get("tektonconfigs.operator.tekton.dev", name)
         if config is None or not _rolled_out(operator):

@@ -139,6 +139,7 @@ def stand_in(shared_reference):
     kube = FakeKube()
     controllers = FakePlatform(kube, shared_reference).install()
     yield kube, controllers
+    controllers.close()
     assert controllers.errors == []
 
 
@@ -165,6 +166,7 @@ def test_controllers_bring_the_platform_up_and_honour_their_switches(stand_in, c
     controllers.failing_applications["fakeservice-dev"] = "one or more objects failed to apply"
     for phase in values.PHASES:
         apply(kube, render(chart, helm_bin, f"bl-k8s-{phase}", values.chart_values(config, phase=phase)).objects())
+        controllers.settle()
 
     dex = kube.get("deployments", "argocd-dex-server", "argocd")
     assert dex["status"]["availableReplicas"] == 0 and dex["status"]["observedGeneration"] == 1
@@ -200,6 +202,7 @@ def test_controllers_bring_the_platform_up_and_honour_their_switches(stand_in, c
 
     controllers.failed_rollouts.clear()
     kube.mark_deployment_available("tekton-dashboard", "tekton-pipelines")
+    controllers.settle()
     config_ready = {c["type"]: c for c in conditions(kube.get("tektonconfigs.operator.tekton.dev", "config"))}
     assert config_ready["Ready"]["status"] == "True", "the operator saw the last component come up"
 
@@ -225,10 +228,11 @@ def test_controllers_bring_the_platform_up_and_honour_their_switches(stand_in, c
 
 
 def test_the_operator_installs_its_own_tekton_config_when_told_to(stand_in, chart, helm_bin):
-    kube, _ = stand_in
+    kube, controllers = stand_in
     data = {"tekton-operator": {"operator": {"autoInstallComponents": True, "defaultTargetNamespace": "tekton"}},
             "argo-cd": {"enabled": False}, "ingress-nginx": {"enabled": False}}
     apply(kube, [o for o in render(chart, helm_bin, "p", data).objects() if o["kind"] != "Job"])
+    controllers.settle()
     config = kube.get("tektonconfigs.operator.tekton.dev", "config")
     assert config["spec"] == {"profile": "all", "targetNamespace": "tekton"}
     assert {c["type"]: c["status"] for c in config["status"]["conditions"]}["Ready"] == "True"

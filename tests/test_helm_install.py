@@ -54,6 +54,7 @@ def helm_home(tmp_path, monkeypatch):
 def platform(fake_kube, shared_reference, helm_home):
     controllers = FakePlatform(fake_kube, shared_reference).install()
     yield controllers
+    controllers.close()
     assert controllers.errors == []
 
 
@@ -115,6 +116,7 @@ def test_three_releases_install_in_order_and_a_rerun_changes_nothing(any_helm, f
     for release in values.releases(config):
         result = install(prepared_chart, fake_kube, config, release, any_helm)
         assert result == helm_adapter.ReleaseResult(action="installed", revision=1), release.name
+        platform.settle()
         waiting = [ref for ref in values.readiness_after(config, release.phase) if not is_ready(fake_kube, ref)]
         assert waiting == [], f"after {release.phase}"
     assert release_secrets(fake_kube) == [f"sh.helm.release.v1.bl-k8s-{p}.v1" for p in ("gitops", "platform", "tekton")]
@@ -128,6 +130,7 @@ def test_three_releases_install_in_order_and_a_rerun_changes_nothing(any_helm, f
     assert (info.status, info.chart, info.chart_version, info.revision) == ("deployed", "gitops-platform", "0.1.0", 1)
     assert info.values == values.chart_values(config, phase="gitops", load_balancer_id="lb-4de7ac8b")
 
+    platform.settle()
     fake_kube.reset_counters()
     for release in values.releases(config):
         assert install(prepared_chart, fake_kube, config, release, any_helm) == helm_adapter.ReleaseResult(
@@ -148,6 +151,7 @@ def test_a_change_upgrades_the_releases_it_concerns(helm_bin, fake_kube, platfor
                        "tekton": helm_adapter.ReleaseResult("upgraded", 2),
                        "gitops": helm_adapter.ReleaseResult("upgraded", 2)}
     assert fake_kube.get("tektonconfigs.operator.tekton.dev", "config")["spec"]["pruner"]["keep"] == 3
+    platform.settle()
     assert is_ready(fake_kube, values.readiness_after(changed, "tekton")[0]), "the operator reconciled the change"
 
 
@@ -279,3 +283,28 @@ def test_credentials_never_reach_the_values_file(helm_bin, fake_kube, config, pr
                                          helm=str(helm_bin), **kube_args(fake_kube))
         assert where in str(err.value) and "hunter2" not in str(err.value) and token not in str(err.value)
         assert fake_kube.count() == 0, "refused before helm ran"
+
+
+def test_a_release_helm_applied_but_could_not_record_is_not_reported_as_installed(any_helm, fake_kube, helm_home,
+                                                                                  tmp_path):
+    """helm exits 0 when only its final release record fails; the adapter reads the record back."""
+    chart = tmp_path / "demo"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: demo\nversion: 0.1.0\n", encoding="utf-8")
+    (chart / "templates" / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: demo\ndata:\n  x: {{ .Values.x | quote }}\n",
+        encoding="utf-8")
+    kwargs = {"release": "demo", "namespace": "default", "timeout": 60, "helm": str(any_helm), **kube_args(fake_kube)}
+    fake_kube.deny("update", "secrets", "", "default")  # helm creates its record, then cannot mark it deployed
+    with pytest.raises(HelmError) as err:
+        helm_adapter.upgrade_install(chart, values={"x": 1}, **kwargs)
+    assert "recording the pending-install release demo" in str(err.value)
+    assert "could not record it" in err.value.hint
+    assert fake_kube.get("configmaps", "demo", "default")["data"] == {"x": "1"}, "what helm applied"
+    fake_kube.allow_all()
+    result = helm_adapter.upgrade_install(chart, values={"x": 1}, **kwargs)
+    assert result.recovered is not None and result.action in ("installed", "upgraded")
+    info = helm_adapter.get_release("demo", "default", helm=str(any_helm), **kube_args(fake_kube))
+    assert info.status == "deployed" and info.revision == result.revision
+    assert helm_adapter.upgrade_install(chart, values={"x": 1}, **kwargs) == helm_adapter.ReleaseResult(
+        "unchanged", result.revision)

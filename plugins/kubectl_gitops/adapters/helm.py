@@ -266,7 +266,6 @@ def lint(chart: str | os.PathLike[str], *, values: dict[str, Any], strict: bool 
 # ---------------------------------------------------------------- releases: inspect, install, uninstall
 
 PENDING_STATUSES = ("pending-install", "pending-upgrade", "pending-rollback")
-_REVISION_RE = re.compile(r"^REVISION:\s*(\d+)\s*$", re.MULTILINE)
 _NOT_FOUND = "release: not found"
 _IN_PROGRESS = "another operation (install/upgrade/rollback) is in progress"
 # credentials have no business in chart values: keys and value shapes that give them away
@@ -349,14 +348,9 @@ def get_release(release: str, namespace: str, *, kube_context: str | None = None
     binary = _resolve(helm)
     deadline = _Deadline(timeout)
     scope = ["--namespace", namespace, *_kube_args(kube_context, kubeconfig)]
-    try:
-        proc = _run(binary, ["get", "metadata", release, "-o", "json", *scope], what="get metadata",
-                    timeout=deadline.left())
-    except HelmError as exc:
-        if _NOT_FOUND in exc.stderr_tail:
-            return None
-        raise
-    meta = json.loads(proc.stdout)
+    meta = _metadata(binary, release, scope, deadline)
+    if meta is None:
+        return None
     given = _run(binary, ["get", "values", release, "-o", "json", *scope], what="get values",
                  timeout=deadline.left())
     return ReleaseInfo(
@@ -368,6 +362,18 @@ def get_release(release: str, namespace: str, *, kube_context: str | None = None
         chart_version=str(meta.get("version", "")),
         values=json.loads(given.stdout or "null") or {},
     )
+
+
+def _metadata(binary: Helm, release: str, scope: list[str], deadline: _Deadline) -> dict[str, Any] | None:
+    """``helm get metadata`` of the latest revision (name, chart, version, revision, status), or None."""
+    try:
+        proc = _run(binary, ["get", "metadata", release, "-o", "json", *scope], what="get metadata",
+                    timeout=deadline.left())
+    except HelmError as exc:
+        if _NOT_FOUND in exc.stderr_tail:
+            return None
+        raise
+    return json.loads(proc.stdout)
 
 
 def _chart_meta(chart: Path) -> dict[str, Any]:
@@ -407,11 +413,6 @@ def _refuse_credentials(values: Any, path: str = "") -> None:
     elif isinstance(values, str) and (_DO_TOKEN_RE.search(values) or '"auths"' in values):
         raise GitopsError(f"refusing to pass a credential to helm in values ({path})",
                           hint="create it as a Secret through the Kubernetes API instead")
-
-
-def _revision(proc: subprocess.CompletedProcess[str]) -> int | None:
-    match = _REVISION_RE.search(proc.stdout)
-    return int(match.group(1)) if match else None
 
 
 def upgrade_install(chart: str | os.PathLike[str], *, release: str, namespace: str, values: dict[str, Any],
@@ -473,21 +474,36 @@ def upgrade_install(chart: str | os.PathLike[str], *, release: str, namespace: s
         if create_namespace:
             args.append("--create-namespace")
         try:
-            proc = _run(binary, args, what="upgrade --install", timeout=deadline.left())
+            _run(binary, args, what="upgrade --install", timeout=deadline.left())
         except HelmError as exc:
             if _IN_PROGRESS in str(exc):
                 exc.hint = ("another helm is working on this release; wait for it to finish, then run again")
             elif "did not finish within" in str(exc):
                 exc.hint = "the release may be left pending; running again recovers it"
             raise
-    revision = _revision(proc)
-    if revision is None:
-        after = get_release(release, namespace, kube_context=kube_context, kubeconfig=kubeconfig, helm=binary,
-                            timeout=deadline.left())
-        revision = after.revision if after else 0
+    # the release record, not helm's report, says what was installed
+    scope = ["--namespace", namespace, *kube]
+    after = _metadata(binary, release, scope, deadline)
+    if after is None:
+        raise HelmError(f"helm upgrade --install of {release} succeeded but left no release record",
+                        hint="run again")
+    if after.get("status") in PENDING_STATUSES:
+        # helm applied everything but could not write the final release record (it says so only in
+        # its log and exits 0): record it now, the way a re-run would
+        recovered = recovered or after["status"]
+        try:
+            _run(binary, ["rollback", release, str(after["revision"]), "--namespace", namespace,
+                          "--timeout", deadline.for_helm(), *kube],
+                 what=f"rollback (recording the {after['status']} release {release})", timeout=deadline.left())
+        except HelmError as exc:
+            exc.hint = (f"helm applied the release but could not record it in namespace {namespace}; "
+                        "running again records it")
+            raise
+        after = _metadata(binary, release, scope, deadline) or after
     first = current is None or current.status in ("pending-install", "uninstalled") or (
         current.status == "failed" and current.revision == 1)
-    return ReleaseResult(action="installed" if first else "upgraded", revision=revision, recovered=recovered)
+    return ReleaseResult(action="installed" if first else "upgraded", revision=int(after["revision"]),
+                         recovered=recovered)
 
 
 def uninstall(release: str, namespace: str, *, kube_context: str | None = None,
