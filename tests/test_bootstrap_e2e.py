@@ -173,6 +173,7 @@ def test_deployment_that_never_becomes_ready_is_named_then_rerun_completes(platf
     out = platform.bootstrap("--timeout", "30s")
     assert out.returncode == 1
     assert "Deployment argocd/argocd-repo-server" in out.stderr
+    assert "✗ platform did not finish" in out.stderr
     assert "Traceback" not in out.stderr
     platform.controllers.never_ready.clear()
     platform.kube.mark_deployment_available("argocd-repo-server", "argocd")  # the rollout finishes late

@@ -20,7 +20,8 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -206,6 +207,17 @@ class _Target:
     conn: Any = None  # kube.Kube once connected
 
 
+@contextmanager
+def _phase(name: str, reporter: Reporter) -> Iterator[None]:
+    """Announce a phase; mark it failed (✗) when it stops, then let the error through."""
+    reporter.action(name)
+    try:
+        yield
+    except (GitopsError, KeyboardInterrupt):
+        reporter.failure(f"{name} did not finish; what it completed is kept, re-run bootstrap to continue")
+        raise
+
+
 def _load(opts: BootstrapOptions) -> Config:
     config = config_file.load(opts.config)
     if opts.provider and opts.provider != config.provider:
@@ -233,18 +245,18 @@ def run(opts: BootstrapOptions, *, reporter: Reporter | None = None) -> Bootstra
     deadline = _Deadline(opts.timeout)
     phases: list[PhaseResult] = []
 
-    reporter.action("preflight")
-    binary, token, targets, checks = _preflight(config, opts, reporter)
+    with _phase("preflight", reporter):
+        binary, token, targets, checks = _preflight(config, opts, reporter)
     phases.append(PhaseResult("preflight", tuple(checks)))
 
-    reporter.action("infrastructure")
-    infra_changes, push = _infrastructure(config, opts, token, targets, deadline, reporter)
+    with _phase("infrastructure", reporter):
+        infra_changes, push = _infrastructure(config, opts, token, targets, deadline, reporter)
+        if config.provider == "digitalocean":
+            _connect_all(config, targets, opts, reporter)
     phases.append(PhaseResult("infrastructure", tuple(infra_changes)))
-    if config.provider == "digitalocean":
-        _connect_all(config, targets, opts, reporter)
 
-    reporter.action("platform")
-    platform_changes, handover_changes = _platform(config, opts, binary, targets, push, deadline, reporter)
+    with _phase("platform", reporter):
+        platform_changes, handover_changes = _platform(config, opts, binary, targets, push, deadline, reporter)
     phases.append(PhaseResult("platform", tuple(platform_changes)))
     phases.append(PhaseResult("handover", tuple(handover_changes)))
     result = BootstrapResult(platform=config.name, provider=config.provider, dry_run=False, phases=tuple(phases),
