@@ -177,6 +177,7 @@ class FakeKube:
         self._httpd = None
         self._thread = None
         self._connections: set = set()
+        self._connections_lock = threading.Lock()  # not the store lock: accepting must never wait on a request
         self.kubeconfig: Path | None = None
         self.context = "fake"
         for res in BUILTIN:
@@ -204,13 +205,14 @@ class FakeKube:
         class Server(ThreadingHTTPServer):
             daemon_threads = True
             allow_reuse_address = True
+            request_queue_size = 128  # helm and kubectl open many connections at once; a full backlog resets them
 
             def get_request(self):
                 sock, addr = super().get_request()
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 if context is not None:  # the handshake happens on the handler's thread, at its first read
                     sock = context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
-                with kube._lock:
+                with kube._connections_lock:
                     kube._connections.add(sock)
                 return sock, addr
 
@@ -219,7 +221,7 @@ class FakeKube:
                     super().handle_error(request, client_address)
 
             def shutdown_request(self, request):
-                with kube._lock:
+                with kube._connections_lock:
                     kube._connections.discard(request)
                 super().shutdown_request(request)
 
@@ -245,7 +247,7 @@ class FakeKube:
         with self._cond:
             self._cond.notify_all()
         self._httpd.shutdown()
-        with self._lock:
+        with self._connections_lock:
             connections = list(self._connections)
         for sock in connections:
             try:
