@@ -27,26 +27,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-import yaml  # noqa: E402
-
 import fakecharts  # noqa: E402
+import platforms  # noqa: E402
 import tools  # noqa: E402
 from fakekube import FakeKube  # noqa: E402
 from fakekube.fixtures import make_kube_env  # noqa: E402
 from fakeplatform import FakePlatform  # noqa: E402
-
-
-def _config(tmp: Path) -> Path:
-    data = yaml.safe_load((ROOT / "examples" / "proof-of-concept" / "gitops.yaml").read_text())
-    data["provider"] = "existing"
-    data.pop("region", None)
-    for cluster in data["clusters"].values():
-        cluster.pop("node_pool", None)
-        cluster.pop("tags", None)
-    data["registry"] = {"name": "team", "server": "registry.example.com"}
-    path = tmp / "gitops.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
 
 
 def _revisions(env: dict[str, str]) -> dict[str, int]:
@@ -79,7 +65,8 @@ def main() -> int:
                 (bin_dir / name).symlink_to(target)
             env = make_kube_env(kube.kubeconfig, tmp / "home")
             env.update(PATH=f"{bin_dir}:/usr/bin:/bin", LC_ALL="C.UTF-8")
-            cmd = ["kubectl", "gitops", "bootstrap", "--config", str(_config(tmp)), "--chart", str(chart), "-q"]
+            config = platforms.write_existing(tmp / "gitops.yaml")
+            cmd = ["kubectl", "gitops", "bootstrap", "--config", str(config), "--chart", str(chart), "-q"]
 
             def run() -> tuple[float, dict[str, int], int]:
                 kube.reset_counters()

@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 import fakecharts
+import platforms
 from fakekube.fixtures import make_kube_env
 from fakeplatform import FakePlatform
 
@@ -40,15 +41,7 @@ class Platform:
 
     def __init__(self, kube, controllers, env, tmp_path, chart):
         self.kube, self.controllers, self.env, self.tmp, self.chart = kube, controllers, env, tmp_path, chart
-        self.config = tmp_path / "gitops.yaml"
-        data = yaml.safe_load((EXAMPLES / "proof-of-concept" / "gitops.yaml").read_text())
-        data["provider"] = "existing"
-        data.pop("region", None)
-        for cluster in data["clusters"].values():
-            cluster.pop("node_pool", None)
-            cluster.pop("tags", None)
-        data["registry"] = {"name": "team", "server": "registry.example.com"}
-        self.config.write_text(yaml.safe_dump(data, sort_keys=False))
+        self.config = platforms.write_existing(tmp_path / "gitops.yaml")
         self.auth = tmp_path / "push-config.json"
         self.auth.write_text(json.dumps(PUSH_AUTH))
 

@@ -16,12 +16,12 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
+
+import platforms
 
 pytestmark = pytest.mark.real_cluster
 
 BIN = Path(sys.executable).parent
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 @pytest.fixture(scope="module")
@@ -34,15 +34,7 @@ def real(real_kubeconfig, tmp_path_factory, kubectl_bin, helm_bin):
         (path_dir / name).symlink_to(BIN / name)
     (path_dir / "kubectl").symlink_to(kubectl_bin)
     (path_dir / "helm").symlink_to(helm_bin)
-    data = yaml.safe_load((EXAMPLES / "proof-of-concept" / "gitops.yaml").read_text())
-    data["provider"] = "existing"
-    data.pop("region", None)
-    for cluster in data["clusters"].values():
-        cluster.pop("node_pool", None)
-        cluster.pop("tags", None)
-    data["registry"] = {"name": "team", "server": "registry.example.com"}
-    config = tmp / "gitops.yaml"
-    config.write_text(yaml.safe_dump(data, sort_keys=False))
+    config = platforms.write_existing(tmp / "gitops.yaml")
     env = dict(os.environ, PATH=f"{path_dir}:{os.environ.get('PATH', '')}", KUBECONFIG=str(kubeconfig))
     context_args = ["--context", context] if context else []
     return {"env": env, "config": config, "context": context_args}

@@ -1,0 +1,27 @@
+"""gitops.yaml variants of the examples for tests and benchmarks that bootstrap an existing cluster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def existing(example: str = "proof-of-concept") -> dict:
+    """``examples/<example>/gitops.yaml`` as provider ``existing``: no region, node pools or tags, and a
+    registry outside DigitalOcean (push credentials come from ``--registry-auth``)."""
+    data = yaml.safe_load((EXAMPLES / example / "gitops.yaml").read_text())
+    data["provider"] = "existing"
+    data.pop("region", None)
+    for cluster in data["clusters"].values():
+        cluster.pop("node_pool", None)
+        cluster.pop("tags", None)
+    data["registry"] = {"name": "team", "server": "registry.example.com"}
+    return data
+
+
+def write_existing(path: Path, example: str = "proof-of-concept") -> Path:
+    path.write_text(yaml.safe_dump(existing(example), sort_keys=False))
+    return path
