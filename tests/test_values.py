@@ -184,3 +184,18 @@ def test_each_release_gets_only_the_values_its_templates_read(repo_root):
     assert changed == {"app": {"gitops"}, "pruner": {"tekton", "gitops"}}
     # the gitops release changes with the others: its Applications carry their values
     assert {p for p, v in by_phase(config, lb="lb-2").items() if v != base[p]} == {"platform", "gitops"}
+
+
+def test_chart_source_for_self_management_comes_from_gitops_yaml(repo_root):
+    text = (repo_root / "examples/proof-of-concept/gitops.yaml").read_text()
+    default = values.chart_values(config_file.load_text(text, source="gitops.yaml"), phase="gitops")
+    assert default["selfManagement"]["chart"] == {
+        "repoURL": values.ChartSource().repo_url, "path": "charts/gitops-platform",
+        "targetRevision": f"v{__version__}"}
+    text = text.replace("platform:\n", "platform:\n  chart_source:\n    repo: https://git.example.com/mirror/kubectl-gitops.git\n"
+                                       "    revision: release-1\n", 1) if "\nplatform:\n" in text else (
+        text + "platform:\n  chart_source:\n    repo: https://git.example.com/mirror/kubectl-gitops.git\n"
+               "    revision: release-1\n")
+    mirrored = values.chart_values(config_file.load_text(text, source="gitops.yaml"), phase="gitops")
+    assert mirrored["selfManagement"]["chart"] == {"repoURL": "https://git.example.com/mirror/kubectl-gitops.git",
+                                                   "path": "charts/gitops-platform", "targetRevision": "release-1"}

@@ -187,7 +187,10 @@ def chart_values(
     if images:
         values["versions"] = images
     if phase == "gitops":
-        source = chart_source or ChartSource()
+        configured = dict(config.chart_source)
+        source = chart_source or ChartSource(
+            **{field: configured[key] for key, field in (("repo", "repo_url"), ("path", "path"),
+                                                          ("revision", "target_revision")) if key in configured})
         values["selfManagement"] = {
             "enabled": True,
             "chart": {"repoURL": source.repo_url, "path": source.path, "targetRevision": source.target_revision},
