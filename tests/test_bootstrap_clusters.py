@@ -102,6 +102,12 @@ def test_prod_is_registered_with_least_privilege_and_rerun_changes_nothing(clust
     app = dev.get("applications.argoproj.io", "catalog-prod", "argocd")
     assert app["spec"]["destination"] == {"name": "shop-prod", "namespace": "shop"}
 
+    # status looks at prod's ingress controller too
+    assert cli_main._run(cli_main.cli, ["status", "--config", str(config), "-o", "json"], "kubectl gitops") == 0
+    report = json.loads(capsys.readouterr().out)
+    prod_status = next(c for c in report["clusters"] if c["name"] == "prod")
+    assert (prod_status["ready"], prod_status["message"]) == (True, "ingress controller ready")
+
     dev.reset_counters()
     prod.reset_counters()
     assert cli_main._run(cli_main.cli, [*args, "-o", "json"], "kubectl gitops") == 0

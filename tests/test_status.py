@@ -114,6 +114,7 @@ def test_fetches_only_what_the_answer_needs(platform, fake_kube, capsys):
         ("GET", "/apis/apps/v1/namespaces/argocd/deployments"),
         ("GET", "/apis/apps/v1/namespaces/argocd/statefulsets"),
         ("GET", "/apis/apps/v1/namespaces/ingress-nginx/deployments"),
+        ("GET", "/apis/apps/v1/namespaces/ingress-nginx/deployments"),  # prod's own ingress controller
         ("GET", "/apis/apps/v1/namespaces/tekton-pipelines/deployments"),
         ("GET", "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications"),
     ])

@@ -34,8 +34,8 @@ def format_text(report: Any) -> str:
     )
     lines.append("")
     lines += _table(
-        ("CLUSTER", "CONTEXT", "REACHABLE", "VERSION", "MESSAGE"),
-        [(c.name + (" (platform)" if c.management else ""), c.context or "-", "yes" if c.reachable else "no",
+        ("CLUSTER", "CONTEXT", "READY", "VERSION", "MESSAGE"),
+        [(c.name + (" (platform)" if c.management else ""), c.context or "-", "yes" if c.ready else "no",
           c.version or "-", c.message) for c in report.clusters],
     )
     lines.append("")

@@ -17,7 +17,8 @@ platform, and answers three questions:
   and the Applications through which Argo CD manages the platform itself (label
   ``gitops.kubectl.dev/release-phase``, and the app-of-apps ``<platform>-root``) when they exist.
 
-Healthy means: every component ready, every cluster reachable, every Application Synced and
+Healthy means: every component ready, every cluster reachable (a cluster that runs applications only
+also with its ingress controller rolled out), every Application Synced and
 Healthy at its current source (the apps' at ``gitops.branch``).
 
 Only what the answer needs is fetched, in parallel: the server version, the Deployments of three
@@ -81,6 +82,11 @@ class ClusterStatus(NamedTuple):
     reachable: bool
     version: str | None
     message: str = ""
+    ingress_ready: bool | None = None  # a cluster running applications only: its ingress controller rolled out
+
+    @property
+    def ready(self) -> bool:
+        return self.reachable and self.ingress_ready is not False
 
 
 class AppStatus(NamedTuple):
@@ -111,7 +117,7 @@ class StatusReport(NamedTuple):
 
     @property
     def healthy(self) -> bool:
-        return (all(c.ready for c in self.components) and all(c.reachable for c in self.clusters)
+        return (all(c.ready for c in self.components) and all(c.ready for c in self.clusters)
                 and all(a.ready for a in (*self.applications, *self.platform_applications)))
 
     def to_dict(self) -> dict[str, Any]:
@@ -122,7 +128,7 @@ class StatusReport(NamedTuple):
             "context": self.context,
             "server": self.server,
             "components": [c._asdict() for c in self.components],
-            "clusters": [c._asdict() for c in self.clusters],
+            "clusters": [{**c._asdict(), "ready": c.ready} for c in self.clusters],
             "applications": [_app_dict(a) for a in self.applications],
             "platformApplications": [_app_dict(a) for a in self.platform_applications],
         }
@@ -241,6 +247,11 @@ def _cluster_context(config: Config, name: str) -> str | None:
     return config.cluster(name).context
 
 
+# what bootstrap installs on a cluster that runs applications but not the platform (release <name>-ingress)
+_INGRESS_NAMESPACE = "ingress-nginx"
+_INGRESS_SELECTOR = "app.kubernetes.io/name=ingress-nginx,app.kubernetes.io/component=controller"
+
+
 def _probe(config: Config, name: str, opts: StatusOptions) -> ClusterStatus:
     context = _cluster_context(config, name)
     if not context:
@@ -249,9 +260,18 @@ def _probe(config: Config, name: str, opts: StatusOptions) -> ClusterStatus:
     try:
         with kube.connect(kubeconfig=opts.kubeconfig, context=context, request_timeout=opts.request_timeout) as conn:
             version = conn.server_version()[2]
+            controllers = conn.list("apps/v1", "Deployment", _INGRESS_NAMESPACE, label_selector=_INGRESS_SELECTOR)
     except KubeError as exc:
         return ClusterStatus(name, context, management=False, reachable=False, version=None, message=str(exc))
-    return ClusterStatus(name, context, management=False, reachable=True, version=version)
+    if not controllers:
+        return ClusterStatus(name, context, management=False, reachable=True, version=version,
+                             message="no ingress controller: run `kubectl gitops bootstrap`", ingress_ready=False)
+    verdicts = [evaluate(ObjectRef("apps/v1", "Deployment", d["metadata"]["name"], _INGRESS_NAMESPACE), d)
+                for d in controllers]
+    waiting = [v.message for v in verdicts if not v.ready]
+    message = f"ingress controller: {waiting[0]}" if waiting else "ingress controller ready"
+    return ClusterStatus(name, context, management=False, reachable=True, version=version, message=message,
+                         ingress_ready=not waiting)
 
 
 def run(opts: StatusOptions, *, reporter: Reporter | None = None) -> StatusReport:
@@ -270,7 +290,8 @@ def run(opts: StatusOptions, *, reporter: Reporter | None = None) -> StatusRepor
         if named and named != conn.context:
             reporter.warning(f"{config.source} names context {named} for cluster {management.name}; "
                              f"looking at context {conn.context} (pass --context {named} for that one)")
-        others = [c.name for c in config.clusters if c.name != management.name]
+        used = {e.cluster for e in config.environments}
+        others = [c.name for c in config.clusters if c.name != management.name and c.name in used]
         with ThreadPoolExecutor(max_workers=len(_LISTS) + 2 + len(others)) as pool:
             version = pool.submit(conn.server_version)
             lists: dict[tuple[str, str, str], Future] = {
