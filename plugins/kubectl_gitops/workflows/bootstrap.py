@@ -246,11 +246,11 @@ def run(opts: BootstrapOptions, *, reporter: Reporter | None = None) -> Bootstra
     phases: list[PhaseResult] = []
 
     with _phase("preflight", reporter):
-        binary, token, targets, checks = _preflight(config, opts, reporter)
+        binary, token, targets, checks, given = _preflight(config, opts, reporter)
     phases.append(PhaseResult("preflight", tuple(checks)))
 
     with _phase("infrastructure", reporter):
-        infra_changes, push = _infrastructure(config, opts, token, targets, deadline, reporter)
+        infra_changes, push = _infrastructure(config, opts, token, given, targets, deadline, reporter)
         if config.provider == "digitalocean":
             _connect_all(config, targets, opts, reporter)
     phases.append(PhaseResult("infrastructure", tuple(infra_changes)))
@@ -345,8 +345,8 @@ def _preflight(config: Config, opts: BootstrapOptions, reporter: Reporter):
             is_management = target.name == config.management_cluster.name
             checks += _check_cluster(target, ACCESS_CHECKS if is_management else REMOTE_ACCESS_CHECKS, reporter)
         _conflicts(config, targets[config.management_cluster.name].conn)
-    _registry_auth_file(opts)  # an unreadable --registry-auth fails before any change
-    return binary, token, targets, checks
+    given = _registry_auth_file(opts)  # an unreadable --registry-auth fails before any change
+    return binary, token, targets, checks, given
 
 
 def _registry_auth_file(opts: BootstrapOptions) -> str | None:
@@ -369,8 +369,7 @@ def _registry_auth_file(opts: BootstrapOptions) -> str | None:
 # ---------------------------------------------------------------- infrastructure
 
 
-def _infrastructure(config, opts, token, targets, deadline, reporter) -> tuple[list[Change], _PushCredentials]:
-    given = _registry_auth_file(opts)
+def _infrastructure(config, opts, token, given, targets, deadline, reporter) -> tuple[list[Change], _PushCredentials]:
     if config.provider != "digitalocean":
         changes = [Change("cluster", t.name, "up to date", f"existing cluster, context {t.context}")
                    for t in targets.values()]
