@@ -460,8 +460,7 @@ def _platform(config, opts, binary, targets, push, deadline, reporter):
         target_list.append(Change("release", release.name, word, f"revision {outcome.revision}"))
         if release.phase == "platform":
             changes += _platform_secrets(config, conn, push, reporter)
-        refs = [ObjectRef(**ref) if isinstance(ref, Mapping) else ref
-                for ref in values.readiness_after(config, release.phase)]
+        refs = [ObjectRef(**ref) for ref in values.readiness_after(config, release.phase)]
         conn.wait(refs, timeout=deadline.left(f"waiting for phase {release.phase}"), reporter=reporter,
                   what=f"phase {release.phase}")
     return changes, handover
