@@ -214,7 +214,10 @@ def _phase(name: str, reporter: Reporter) -> Iterator[None]:
     try:
         yield
     except (GitopsError, KeyboardInterrupt):
-        reporter.failure(f"{name} did not finish; what it completed is kept, re-run bootstrap to continue")
+        if name == "preflight":
+            reporter.failure("preflight failed: nothing was changed")
+        else:
+            reporter.failure(f"{name} did not finish; what it completed is kept, re-run bootstrap to continue")
         raise
 
 
