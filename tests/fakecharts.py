@@ -106,12 +106,14 @@ redisSecretInit:
   name: redis-secret-init
 """
 
-ARGO_HELPERS = """\
-{{- define "argo-cd.name" -}}
+def _naming_helpers(chart: str) -> str:
+    """The name, fullname and namespace helpers every chart of this kind defines, for ``chart``."""
+    return """\
+{{- define "CHART.name" -}}
 {{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
-{{- define "argo-cd.fullname" -}}
+{{- define "CHART.fullname" -}}
 {{- if .Values.fullnameOverride -}}
 {{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
 {{- else -}}
@@ -124,9 +126,13 @@ ARGO_HELPERS = """\
 {{- end -}}
 {{- end -}}
 
-{{- define "argo-cd.namespace" -}}
+{{- define "CHART.namespace" -}}
 {{- default .Release.Namespace .Values.namespaceOverride | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
+""".replace("CHART", chart)
+
+
+ARGO_HELPERS = _naming_helpers("argo-cd") + """\
 
 {{- define "argo-cd.selectorLabels" -}}
 app.kubernetes.io/name: {{ include "argo-cd.name" .context }}-{{ .name }}
@@ -366,27 +372,7 @@ controller:
       enabled: true
 """
 
-NGINX_HELPERS = """\
-{{- define "ingress-nginx.name" -}}
-{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
-{{- end -}}
-
-{{- define "ingress-nginx.fullname" -}}
-{{- if .Values.fullnameOverride -}}
-{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
-{{- else -}}
-{{- $name := default .Chart.Name .Values.nameOverride -}}
-{{- if contains $name .Release.Name -}}
-{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
-{{- else -}}
-{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
-{{- end -}}
-{{- end -}}
-{{- end -}}
-
-{{- define "ingress-nginx.namespace" -}}
-{{- default .Release.Namespace .Values.namespaceOverride | trunc 63 | trimSuffix "-" -}}
-{{- end -}}
+NGINX_HELPERS = _naming_helpers("ingress-nginx") + """\
 
 {{- define "ingress-nginx.controller.fullname" -}}
 {{- printf "%s-%s" (include "ingress-nginx.fullname" .) .Values.controller.name | trunc 63 | trimSuffix "-" -}}
@@ -627,23 +613,7 @@ webhook:
   httpsWebhookPort: 8443
 """
 
-TEKTON_HELPERS = """\
-{{- define "tekton-operator.name" -}}
-{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
-{{- end }}
-
-{{- define "tekton-operator.fullname" -}}
-{{- if .Values.fullnameOverride }}
-{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
-{{- else }}
-{{- $name := default .Chart.Name .Values.nameOverride }}
-{{- if contains $name .Release.Name }}
-{{- .Release.Name | trunc 63 | trimSuffix "-" }}
-{{- else }}
-{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
-{{- end }}
-{{- end }}
-{{- end }}
+TEKTON_HELPERS = _naming_helpers("tekton-operator") + """\
 
 {{- define "tekton-operator.labels" -}}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
