@@ -106,6 +106,7 @@ redisSecretInit:
   name: redis-secret-init
 """
 
+
 def _naming_helpers(chart: str) -> str:
     """The name, fullname and namespace helpers every chart of this kind defines, for ``chart``."""
     return """\
