@@ -25,3 +25,14 @@ def existing(example: str = "proof-of-concept") -> dict:
 def write_existing(path: Path, example: str = "proof-of-concept") -> Path:
     path.write_text(yaml.safe_dump(existing(example), sort_keys=False))
     return path
+
+
+def in_process_env(monkeypatch, kubeconfig: Path, home: Path, helm: Path) -> None:
+    """For a CLI run in this process: HOME, caches and helm's directories under ``home``, ``KUBECONFIG``,
+    and the helm binary (``GITOPS_HELM``), the way a subprocess would get them from ``make_kube_env``."""
+    from fakekube.fixtures import make_kube_env
+
+    for key, value in make_kube_env(kubeconfig, home).items():
+        if key.startswith(("HOME", "XDG_", "HELM_", "KUBECONFIG")):
+            monkeypatch.setenv(key, value)
+    monkeypatch.setenv("GITOPS_HELM", str(helm))

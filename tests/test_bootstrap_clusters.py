@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 import fakecharts
+import platforms
 from fakekube import FakeKube
-from fakekube.fixtures import make_kube_env
 from fakeplatform import FakePlatform
 from kubectl_gitops.cli import main as cli_main
 
@@ -49,10 +49,7 @@ def clusters(tmp_path, monkeypatch, shared_reference, helm_bin):
                   "contexts": [c for d in docs for c in d["contexts"]]}
         kubeconfig = tmp_path / "kubeconfig"
         kubeconfig.write_text(yaml.safe_dump(merged))
-        for key, value in make_kube_env(kubeconfig, tmp_path / "home").items():
-            if key.startswith(("HOME", "XDG_", "HELM_", "KUBECONFIG")):
-                monkeypatch.setenv(key, value)
-        monkeypatch.setenv("GITOPS_HELM", str(helm_bin))
+        platforms.in_process_env(monkeypatch, kubeconfig, tmp_path / "home", helm_bin)
         controllers = [FakePlatform(dev, shared_reference).install(),
                        FakePlatform(prod, shared_reference, load_balancer_ip="203.0.113.20").install()]
         yield dev, prod

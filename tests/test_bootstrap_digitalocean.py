@@ -15,8 +15,8 @@ import json
 import pytest
 
 import fakecharts
+import platforms
 from fakedo import ManualClock
-from fakekube.fixtures import make_kube_env
 from fakeplatform import FakePlatform
 from kubectl_gitops.cli import main as cli_main
 
@@ -57,12 +57,8 @@ def account(fake_do_factory):
 @pytest.fixture
 def env(tmp_path, monkeypatch, fake_kube, helm_bin, account):
     """The user's environment: token, HOME and caches in tmp_path, helm; clusters served by the stand-in."""
-    kube_env = make_kube_env(tmp_path / "home" / ".kube" / "config", tmp_path / "home")
-    for key, value in kube_env.items():
-        if key.startswith(("HOME", "XDG_", "HELM_", "KUBECONFIG")):
-            monkeypatch.setenv(key, value)
+    platforms.in_process_env(monkeypatch, tmp_path / "home" / ".kube" / "config", tmp_path / "home", helm_bin)
     monkeypatch.setenv("DIGITALOCEAN_TOKEN", account.token)
-    monkeypatch.setenv("GITOPS_HELM", str(helm_bin))
     account.set_kube_endpoint(fake_kube.url, token="kube-token-from-digitalocean")
     config = tmp_path / "gitops.yaml"
     config.write_text(CONFIG)
