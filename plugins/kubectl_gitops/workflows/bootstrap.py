@@ -255,7 +255,7 @@ def run(opts: BootstrapOptions, *, reporter: Reporter | None = None) -> Bootstra
     with _phase("infrastructure", reporter):
         infra_changes, push = _infrastructure(config, opts, token, given, targets, deadline, reporter)
         if config.provider == "digitalocean":
-            _connect_all(config, targets, opts, reporter)
+            _connect_all(config, targets, reporter)
     phases.append(PhaseResult("infrastructure", tuple(infra_changes)))
 
     with _phase("platform", reporter):
@@ -342,12 +342,7 @@ def _preflight(config: Config, opts: BootstrapOptions, reporter: Reporter):
         checks.append(Change("digitalocean", "account", "checked", "token valid with write access"))
     else:
         targets = _targets(config, opts)
-        for target in targets.values():
-            target.conn = kube.connect(kubeconfig=target.kubeconfig, context=target.context or None)
-            target.context = target.conn.context
-            is_management = target.name == config.management_cluster.name
-            checks += _check_cluster(target, ACCESS_CHECKS if is_management else REMOTE_ACCESS_CHECKS, reporter)
-        _conflicts(config, targets[config.management_cluster.name].conn)
+        checks += _connect_all(config, targets, reporter)
     given = _registry_auth_file(opts)  # an unreadable --registry-auth fails before any change
     return binary, token, targets, checks, given
 
@@ -405,12 +400,16 @@ def _issuer(config: Config, token: Any, reporter: Reporter):
     return issue
 
 
-def _connect_all(config: Config, targets: dict[str, _Target], opts: BootstrapOptions, reporter: Reporter) -> None:
+def _connect_all(config: Config, targets: dict[str, _Target], reporter: Reporter) -> list[Change]:
+    """Connect to every cluster and check it (version, access; no foreign Argo CD on the platform's)."""
+    checks = []
     for target in targets.values():
-        target.conn = kube.connect(kubeconfig=target.kubeconfig, context=target.context)
+        target.conn = kube.connect(kubeconfig=target.kubeconfig, context=target.context or None)
+        target.context = target.conn.context
         is_management = target.name == config.management_cluster.name
-        _check_cluster(target, ACCESS_CHECKS if is_management else REMOTE_ACCESS_CHECKS, reporter)
+        checks += _check_cluster(target, ACCESS_CHECKS if is_management else REMOTE_ACCESS_CHECKS, reporter)
     _conflicts(config, targets[config.management_cluster.name].conn)
+    return checks
 
 
 # ---------------------------------------------------------------- platform and handover
