@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import yaml
@@ -15,15 +16,32 @@ def existing(example: str = "proof-of-concept") -> dict:
     data = yaml.safe_load((EXAMPLES / example / "gitops.yaml").read_text())
     data["provider"] = "existing"
     data.pop("region", None)
-    for cluster in data["clusters"].values():
+    several = len(data["clusters"]) > 1
+    for name, cluster in data["clusters"].items():
         cluster.pop("node_pool", None)
         cluster.pop("tags", None)
+        if several:  # each existing cluster is a kube context; tests name them after the clusters
+            cluster["context"] = name
     data["registry"] = {"name": "team", "server": "registry.example.com"}
     return data
 
 
-def write_existing(path: Path, example: str = "proof-of-concept") -> Path:
-    path.write_text(yaml.safe_dump(existing(example), sort_keys=False))
+def bare_repo(path: Path, *, branch: str = "main") -> Path:
+    """An empty bare git repository at ``path`` (the GitOps repository of a test)."""
+    if not (path / "HEAD").is_file():
+        subprocess.run(["git", "init", "--quiet", "--bare", f"--initial-branch={branch}", str(path)], check=True,
+                       capture_output=True, timeout=60)
+    return path
+
+
+def write_existing(path: Path, example: str = "proof-of-concept", *, repo: Path | str | None = None) -> Path:
+    """gitops.yaml as provider ``existing`` at ``path``, its GitOps repository a real bare repository
+    (``repo``; default: an empty one made beside ``path``, ``gitops.git``) over ``file://``."""
+    data = existing(example)
+    if repo is None:
+        repo = bare_repo(path.parent / "gitops.git")
+    data["gitops"]["repo"] = repo.as_uri() if isinstance(repo, Path) else repo
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
 
 

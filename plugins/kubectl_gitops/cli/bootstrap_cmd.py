@@ -48,13 +48,21 @@ def _table(rows: list[tuple[str, ...]]) -> list[str]:
                    "DigitalOcean's); stored only in the CI namespace.")
 @click.option("--helm", "helm_path", metavar="PATH", envvar="GITOPS_HELM",
               help="helm binary (default: helm on PATH; Helm 4 or >= 3.19).")
+@click.option("--git-token-file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="File holding a token for the GitOps repository over HTTPS (default: $GITOPS_GIT_TOKEN, "
+                   "user name $GITOPS_GIT_USERNAME or x-access-token; without a token, git's own credential "
+                   "helper or SSH agent). Argo CD and the builds get read access from it.")
+@click.option("--git-ssh-key-file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Private SSH key Argo CD reads an ssh GitOps repository with (pushes use your SSH agent).")
 @click.pass_context
 def command(ctx: click.Context, provider: str | None, dry_run: bool, timeout: str, token_file: str | None,
-            chart: str | None, registry_auth: str | None, helm_path: str | None) -> int:
+            chart: str | None, registry_auth: str | None, helm_path: str | None, git_token_file: str | None,
+            git_ssh_key_file: str | None) -> int:
     """Install the platform: infrastructure, ingress-nginx, Argo CD, Tekton, the apps.
 
     \b
-    Phases: preflight -> infrastructure -> platform -> handover to Argo CD.
+    Phases: preflight -> infrastructure -> platform -> repository (the GitOps
+    repository gets the platform and every app, one commit) -> handover to Argo CD.
     Safe to re-run: an up-to-date platform is left untouched, and a run that
     stopped half-way is completed. Start with --dry-run to see the plan.
 
@@ -70,7 +78,7 @@ def command(ctx: click.Context, provider: str | None, dry_run: bool, timeout: st
     opts = workflow.BootstrapOptions(
         config=s.config, kubeconfig=s.kubeconfig, context=s.context, provider=provider, dry_run=dry_run,
         timeout=seconds, token_file=token_file, chart=chart, helm=helm_path, registry_auth=registry_auth,
-        environ=dict(os.environ),
+        git_token_file=git_token_file, git_ssh_key_file=git_ssh_key_file, environ=dict(os.environ),
     )
     result = workflow.run(opts, reporter=reporter(s))
     if s.output in ("json", "yaml"):
@@ -94,6 +102,8 @@ def _print_text(result, *, verbose: bool) -> None:
         if verbose:
             for release, kind, name in result.objects:
                 click.echo(f"  {release}: {kind} {name}")
+            if result.diff:
+                click.echo(result.diff.rstrip("\n"))
         for problem in result.invalid_objects:
             click.echo(f"invalid: {problem}")
         return

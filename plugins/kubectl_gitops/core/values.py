@@ -20,7 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .. import __version__
 from .config import Config
 
 PHASES = ("platform", "tekton", "gitops")
@@ -58,15 +57,6 @@ class Release:
     namespace: str
 
 
-@dataclass(frozen=True)
-class ChartSource:
-    """Where Argo CD fetches the umbrella chart to manage the releases after handover."""
-
-    repo_url: str = "https://github.com/kubectl-gitops/kubectl-gitops.git"
-    path: str = "charts/gitops-platform"
-    target_revision: str = f"v{__version__}"
-
-
 def releases(config: Config) -> tuple[Release, ...]:
     """The releases bootstrap installs, in order: ``<name>-platform``, ``<name>-tekton``, ``<name>-gitops``."""
     return tuple(Release(phase=p, name=f"{config.name}-{p}", namespace=ARGOCD_NAMESPACE) for p in PHASES)
@@ -99,8 +89,8 @@ def chart_values(
     *,
     phase: str,
     load_balancer_id: str | None = None,
-    chart_source: ChartSource | None = None,
     cluster: str | None = None,
+    repo_url: str | None = None,
 ) -> dict[str, Any]:
     """Chart values for ``phase`` of ``config``.
 
@@ -109,18 +99,20 @@ def chart_values(
         phase: ``platform``, ``tekton`` or ``gitops``; or ``ingress`` for a workload cluster.
         load_balancer_id: DigitalOcean load balancer the ingress controller adopts.
         cluster: the cluster the release goes to (phase ingress; default: the management cluster).
-        chart_source: where Argo CD fetches this chart after handover (phase gitops; default:
-            the kubectl-gitops repository at the tag of this version).
+        repo_url: the GitOps repository as Argo CD reaches it (default: gitops.yaml's ``gitops.repo``;
+            bootstrap passes it with a local path made an absolute ``file://`` URL).
 
     Returns:
         The values of the keys that phase's templates read (other keys keep the chart's defaults,
         so a change that concerns one release does not upgrade the others); for phase ``gitops``
-        they embed the values of the other two releases (``selfManagement.releases``) for the
-        Applications through which Argo CD manages them.
+        ``selfManagement`` points the Applications through which Argo CD manages the three releases
+        at the chart and values bootstrap commits to the GitOps repository (:mod:`core.gitrepo`).
     """
     if phase not in (*PHASES, INGRESS_PHASE):
         raise ValueError(f"unknown phase {phase!r}")
     management = config.management_cluster.name
+    repo = repo_url or config.gitops.repo
+    root = config.gitops.path.strip("/")
     environments = []
     for env in config.environments:
         destination = (
@@ -172,7 +164,7 @@ def chart_values(
             },
         },
         "gitops": {
-            "repoURL": config.gitops.repo,
+            "repoURL": repo,
             "targetRevision": config.gitops.branch,
             "path": config.gitops.path,
         },
@@ -187,17 +179,10 @@ def chart_values(
     if images:
         values["versions"] = images
     if phase == "gitops":
-        configured = dict(config.chart_source)
-        source = chart_source or ChartSource(
-            **{field: configured[key] for key, field in (("repo", "repo_url"), ("path", "path"),
-                                                          ("revision", "target_revision")) if key in configured})
         values["selfManagement"] = {
             "enabled": True,
-            "chart": {"repoURL": source.repo_url, "path": source.path, "targetRevision": source.target_revision},
-            "releases": {
-                other: chart_values(config, phase=other, load_balancer_id=load_balancer_id)
-                for other in PHASES if other != "gitops"
-            },
+            "chart": {"repoURL": repo, "path": f"{root}/platform/chart", "targetRevision": config.gitops.branch},
+            "valueFiles": {p: f"../values/{p}.yaml" for p in PHASES},
         }
     return {key: value for key, value in values.items() if key in _PHASE_VALUES[phase]}
 

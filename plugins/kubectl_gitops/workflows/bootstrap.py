@@ -7,8 +7,13 @@ Phases, in order, each reporting what it created, updated or found up to date:
 3. platform: the umbrella chart's releases with real helm, one after another, waiting between
    them on the objects the next release needs (never sleeping), plus the Secrets the chart
    expects the CLI to create (registry push credentials, webhook token);
-4. handover: the other clusters registered in Argo CD, then the GitOps release (root
-   Application, applications, the Applications that keep the platform itself in sync).
+4. repository: the platform (chart, values) and every app (base, one overlay per environment)
+   committed to the user's GitOps repository in one commit (none when nothing changed), keeping
+   what a person edited in the overlays;
+5. handover: the other clusters registered in Argo CD, the repository credentials, then the GitOps
+   release (root Application, applications, the Applications that keep the platform itself in sync
+   from the repository); waits until the root and platform Applications are Synced at the
+   repository's commit and Healthy.
 
 Every step compares before it writes, so a second run on an up-to-date platform changes
 nothing. ``--dry-run`` plans all of it offline: no token, no cluster, nothing written.
@@ -33,7 +38,7 @@ from ..core.errors import GitopsError, UsageError
 from ..core.progress import Reporter
 from ..core.readiness import ObjectRef
 from ..core.resources import chart_dir
-from . import infra
+from . import infra, repository
 from . import validate as validate_workflow
 
 MIN_KUBERNETES = (1, 28)
@@ -46,6 +51,9 @@ MANAGER_NAMESPACE = "kube-system"
 PART_OF = "app.kubernetes.io/part-of"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "kubectl-gitops"}
 EXPIRES_ANNOTATION = "gitops.kubectl.dev/credentials-expire-at"
+REPO_SECRET = "repo-gitops"
+GIT_CREDENTIALS_SECRET = "git-credentials"
+REFRESH_ANNOTATION = "argocd.argoproj.io/refresh"
 
 # What bootstrap does in the management cluster, checked with SelfSubjectAccessReview before any change.
 ACCESS_CHECKS = (
@@ -86,7 +94,10 @@ class BootstrapOptions:
         registry_auth: docker config JSON with push credentials for the CI namespace, for
             registries other than DigitalOcean's.
         cache_dir: where prepared charts are kept between runs.
-        environ: the environment the token is read from.
+        git_token_file: file holding a token for the GitOps repository over HTTPS (else
+            ``$GITOPS_GIT_TOKEN``; without either, git's own credential helper or SSH agent).
+        git_ssh_key_file: private SSH key Argo CD reads an ssh GitOps repository with.
+        environ: the environment the tokens are read from.
     """
 
     config: str = "gitops.yaml"
@@ -100,6 +111,8 @@ class BootstrapOptions:
     helm: str | None = None
     registry_auth: str | None = None
     cache_dir: str | None = None
+    git_token_file: str | None = None
+    git_ssh_key_file: str | None = None
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
 
@@ -148,6 +161,8 @@ class BootstrapResult:
     invalid_objects: tuple[str, ...] = ()
     objects: tuple[tuple[str, str, str], ...] = ()  # dry run: (release, kind, [namespace/]name) validated
     argocd_url: str = ""
+    diff: str = ""  # dry run: what the repository phase would commit (unified diff)
+    commit: str = ""  # the GitOps repository's commit Argo CD syncs
 
     @property
     def changed(self) -> bool:
@@ -172,6 +187,8 @@ class BootstrapResult:
             data["objects"] = [{"release": r, "kind": k, "name": n} for r, k, n in self.objects]
         if self.argocd_url:
             data["argocd"] = self.argocd_url
+        if self.commit:
+            data["commit"] = self.commit
         return data
 
 
@@ -249,7 +266,7 @@ def run(opts: BootstrapOptions, *, reporter: Reporter | None = None) -> Bootstra
     phases: list[PhaseResult] = []
 
     with _phase("preflight", reporter):
-        binary, token, targets, checks, given = _preflight(config, opts, reporter)
+        binary, token, targets, checks, given, access = _preflight(config, opts, reporter)
     phases.append(PhaseResult("preflight", tuple(checks)))
 
     with _phase("infrastructure", reporter):
@@ -259,11 +276,18 @@ def run(opts: BootstrapOptions, *, reporter: Reporter | None = None) -> Bootstra
     phases.append(PhaseResult("infrastructure", tuple(infra_changes)))
 
     with _phase("platform", reporter):
-        platform_changes, handover_changes = _platform(config, opts, binary, targets, push, deadline, reporter)
+        chart, platform_changes = _platform(config, opts, binary, targets, push, deadline, reporter)
     phases.append(PhaseResult("platform", tuple(platform_changes)))
+
+    with _phase("repository", reporter):
+        written, repo_changes = _repository(config, opts, access, chart, targets, deadline, reporter)
+    phases.append(PhaseResult("repository", tuple(repo_changes)))
+
+    with _phase("handover", reporter):
+        handover_changes = _handover(config, opts, binary, chart, targets, access, written, deadline, reporter)
     phases.append(PhaseResult("handover", tuple(handover_changes)))
     result = BootstrapResult(platform=config.name, provider=config.provider, dry_run=False, phases=tuple(phases),
-                             argocd_url=f"http://argo.{config.domain}")
+                             argocd_url=f"http://argo.{config.domain}", commit=written.sha)
     if result.changed:
         reporter.success(f"platform {config.name} is bootstrapped; Argo CD manages it from here")
     else:
@@ -344,7 +368,32 @@ def _preflight(config: Config, opts: BootstrapOptions, reporter: Reporter):
         targets = _targets(config, opts)
         checks += _connect_all(config, targets, reporter)
     given = _registry_auth_file(opts)  # an unreadable --registry-auth fails before any change
-    return binary, token, targets, checks, given
+    access = _repository_access(config, opts, reporter)
+    checks.append(Change("repository", access.remote.shown, "checked",
+                         f"branch {config.gitops.branch} at {access.head[:12]}" if access.head
+                         else f"empty: branch {config.gitops.branch} will be created"))
+    return binary, token, targets, checks, given, access
+
+
+def _repository_access(config: Config, opts: BootstrapOptions, reporter: Reporter) -> repository.Access:
+    """The GitOps repository answers, takes the credentials and has the branch; nothing is written yet."""
+    git_token = repository.resolve_token(opts.git_token_file, opts.environ)
+    if opts.git_ssh_key_file:
+        _read_ssh_key(opts.git_ssh_key_file)
+    warning = repository.local_url_warning(config)
+    if warning:
+        reporter.warning(warning)
+    return repository.check(config, repository.remote(config, git_token, opts.environ), reporter)
+
+
+def _read_ssh_key(path: str) -> str:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read --git-ssh-key-file {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    if "PRIVATE KEY" not in text:
+        raise UsageError(f"--git-ssh-key-file {path} is not a private key (no PRIVATE KEY block)")
+    return text
 
 
 def _registry_auth_file(opts: BootstrapOptions) -> str | None:
@@ -422,14 +471,35 @@ def _cache_dir(opts: BootstrapOptions) -> Path:
     return Path(base) / "kubectl-gitops" / "charts"
 
 
-def _release_values(config: Config, phase: str, lb_id: str | None) -> dict[str, Any]:
-    data = values.chart_values(config, phase=phase, load_balancer_id=lb_id)
+def _release_values(config: Config, phase: str, lb_id: str | None, *, git_credentials: bool = False
+                    ) -> dict[str, Any]:
+    data = values.chart_values(config, phase=phase, load_balancer_id=lb_id, repo_url=repository.argocd_url(config))
     if phase == "gitops":
         data.setdefault("tekton", {}).setdefault("triggers", {})["webhookSecretName"] = WEBHOOK_SECRET
     return data
 
 
-def _platform(config, opts, binary, targets, push, deadline, reporter):
+def _install(config: Config, conn: Any, chart: Path, binary: Any, release: values.Release, release_values: dict,
+             kube_args: dict, deadline: _Deadline, reporter: Reporter) -> tuple[list[Change], Change]:
+    """Install or upgrade one release of the chart (its prerequisites first); nothing when it is up to date."""
+    changes: list[Change] = []
+    reporter.action(f"release {release.name} (phase {release.phase})")
+    for obj in values.prerequisites(config, release.phase):
+        action = conn.apply(obj)
+        if action != "unchanged":
+            reporter.created(f"{obj['kind']} {obj['metadata']['name']}: {action}")
+            changes.append(Change(obj["kind"], obj["metadata"]["name"], action, f"before release {release.name}"))
+    outcome = helm.upgrade_install(chart, release=release.name, namespace=release.namespace,
+                                   values=release_values, create_namespace=release.phase == "platform",
+                                   timeout=deadline.left(f"installing {release.name}"), helm=binary, **kube_args)
+    word = {"unchanged": "up to date"}.get(outcome.action, outcome.action)
+    (reporter.success if outcome.action == "unchanged" else reporter.created)(
+        f"release {release.name}: {word} (revision {outcome.revision})")
+    return changes, Change("release", release.name, word, f"revision {outcome.revision}")
+
+
+def _platform(config, opts, binary, targets, push, deadline, reporter) -> tuple[Path, list[Change]]:
+    """Releases platform and tekton, the CI Secrets, and every workload cluster's ingress controller."""
     management = targets[config.management_cluster.name]
     conn = management.conn
     source = Path(opts.chart) if opts.chart else chart_dir()
@@ -438,34 +508,120 @@ def _platform(config, opts, binary, targets, push, deadline, reporter):
     chart = helm.prepare_chart(source, version_overrides=values.chart_version_overrides(config),
                                work_dir=_cache_dir(opts), helm=binary)
     changes: list[Change] = []
-    handover: list[Change] = []
     kube_args = {"kube_context": conn.context, "kubeconfig": management.kubeconfig}
     for release in values.releases(config):
         if release.phase == "gitops":
-            changes += _workload_ingress(config, chart, binary, targets, deadline, reporter)
-            handover += _register_clusters(config, targets, deadline, reporter)
+            continue
         release_values = _release_values(config, release.phase, management.load_balancer_id)
-        reporter.action(f"release {release.name} (phase {release.phase})")
-        for obj in values.prerequisites(config, release.phase):
-            action = conn.apply(obj)
-            if action != "unchanged":
-                reporter.created(f"{obj['kind']} {obj['metadata']['name']}: {action}")
-                changes.append(Change(obj["kind"], obj["metadata"]["name"], action, f"before release {release.name}"))
-        outcome = helm.upgrade_install(chart, release=release.name, namespace=release.namespace,
-                                       values=release_values, create_namespace=release.phase == "platform",
-                                       timeout=deadline.left(f"installing {release.name}"), helm=binary,
-                                       **kube_args)
-        word = {"unchanged": "up to date"}.get(outcome.action, outcome.action)
-        (reporter.success if outcome.action == "unchanged" else reporter.created)(
-            f"release {release.name}: {word} (revision {outcome.revision})")
-        target_list = handover if release.phase == "gitops" else changes
-        target_list.append(Change("release", release.name, word, f"revision {outcome.revision}"))
+        before, change = _install(config, conn, chart, binary, release, release_values, kube_args, deadline,
+                                  reporter)
+        changes += [*before, change]
         if release.phase == "platform":
             changes += _platform_secrets(config, conn, push, reporter)
         refs = [ObjectRef(**ref) for ref in values.readiness_after(config, release.phase)]
         conn.wait(refs, timeout=deadline.left(f"waiting for phase {release.phase}"), reporter=reporter,
                   what=f"phase {release.phase}")
-    return changes, handover
+    changes += _workload_ingress(config, chart, binary, targets, deadline, reporter)
+    return source, changes
+
+
+def _values_by_phase(config: Config, targets: dict[str, _Target], git_credentials: bool) -> dict[str, dict]:
+    lb_id = targets[config.management_cluster.name].load_balancer_id
+    return {release.phase: _release_values(config, release.phase, lb_id, git_credentials=git_credentials)
+            for release in values.releases(config)}
+
+
+def _repository(config: Config, opts: BootstrapOptions, access: repository.Access, chart: Path,
+                targets: dict[str, _Target], deadline: _Deadline, reporter: Reporter
+                ) -> tuple[repository.WriteResult, list[Change]]:
+    """Commit the platform and the apps to the GitOps repository (one commit; none when up to date)."""
+    plan = repository.layout(config, chart, _values_by_phase(config, targets, access.remote.token is not None),
+                             values.chart_version_overrides(config))
+    written = repository.write(config, access, plan, reporter,
+                               timeout=min(300.0, deadline.left("writing the GitOps repository")))
+    if written.committed:
+        n = len(written.changed)
+        change = Change("commit", written.sha[:12], "created",
+                        f"{n} file{'s' * (n != 1)} on branch {config.gitops.branch}")
+    else:
+        change = Change("commit", written.sha[:12], "up to date", f"branch {config.gitops.branch}")
+    return written, [change]
+
+
+def _handover(config: Config, opts: BootstrapOptions, binary: Any, source: Path, targets: dict[str, _Target],
+              access: repository.Access, written: repository.WriteResult, deadline: _Deadline,
+              reporter: Reporter) -> list[Change]:
+    """Clusters and repository credentials for Argo CD, the gitops release, then the wait for Argo CD."""
+    management = targets[config.management_cluster.name]
+    conn = management.conn
+    changes = _register_clusters(config, targets, deadline, reporter)
+    changes += _repository_secrets(config, opts, conn, access, reporter)
+    chart = helm.prepare_chart(source, version_overrides=values.chart_version_overrides(config),
+                               work_dir=_cache_dir(opts), helm=binary)
+    release = values.releases(config)[-1]
+    kube_args = {"kube_context": conn.context, "kubeconfig": management.kubeconfig}
+    release_values = _release_values(config, release.phase, management.load_balancer_id,
+                                     git_credentials=access.remote.token is not None)
+    before, change = _install(config, conn, chart, binary, release, release_values, kube_args, deadline, reporter)
+    changes += [*before, change]
+    names = _argocd_applications(config)
+    if written.committed:  # Argo CD polls every few minutes: have it look at the new commit now
+        for name in names:
+            if conn.get("argoproj.io/v1alpha1", "Application", name, ARGOCD_NAMESPACE) is not None:
+                conn.patch("argoproj.io/v1alpha1", "Application", name, ARGOCD_NAMESPACE,
+                           patch={"metadata": {"annotations": {REFRESH_ANNOTATION: "normal"}}})
+    expected = written.sha if written.committed else config.gitops.branch
+    refs = [ObjectRef(api_version="argoproj.io/v1alpha1", kind="Application", name=name,
+                      namespace=ARGOCD_NAMESPACE, expected_revision=expected)
+            for name in (f"{config.name}-root", *(r.name for r in values.releases(config)))]
+    conn.wait(refs, timeout=deadline.left("waiting for Argo CD"), reporter=reporter,
+              what=f"Argo CD at {written.sha[:12]}" if written.sha else "Argo CD")
+    reporter.success(f"Argo CD: root and platform Applications Synced at {written.sha[:12]} and Healthy")
+    changes.append(Change("wait", "Argo CD", "checked",
+                          f"root and platform Applications Synced at {written.sha[:12]} and Healthy"))
+    return changes
+
+
+def _argocd_applications(config: Config) -> list[str]:
+    names = [f"{config.name}-root", *(r.name for r in values.releases(config))]
+    names += [f"{a.name}-{e.name}"[:63].rstrip("-") for a in config.applications for e in config.environments]
+    return names
+
+
+def _repository_secrets(config: Config, opts: BootstrapOptions, conn: Any, access: repository.Access,
+                        reporter: Reporter) -> list[Change]:
+    """Read access for Argo CD (argocd namespace) and clone access for the builds (CI namespace), from the
+    token or SSH key the user gave; none for a repository that needs no credentials."""
+    changes: list[Change] = []
+    labels = {**MANAGED_BY, PART_OF: config.name}
+    token = access.remote.token
+    url = repository.argocd_url(config)
+    data: dict[str, str] = {"type": "git", "url": url}
+    if token is not None and access.remote.kind in ("https", "http"):
+        data.update(username=access.remote.username, password=token.reveal())
+    elif opts.git_ssh_key_file and access.remote.kind == "ssh":
+        data["sshPrivateKey"] = _read_ssh_key(opts.git_ssh_key_file)
+    else:
+        return changes
+    action = conn.ensure_secret(ARGOCD_NAMESPACE, REPO_SECRET, string_data=data,
+                                labels={**labels, "argocd.argoproj.io/secret-type": "repository"})
+    changes.append(_secret_change(f"{ARGOCD_NAMESPACE}/{REPO_SECRET}", action, "Argo CD read access to the GitOps "
+                                  "repository", reporter))
+    if token is not None and access.remote.kind in ("https", "http"):
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        host = f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}"
+        user = access.remote.username
+        credentials = f"{parts.scheme}://{user}:{token.reveal()}@{parts.netloc.rsplit('@', 1)[-1]}\n"
+        action = conn.ensure_secret(
+            CI_NAMESPACE, GIT_CREDENTIALS_SECRET, type="kubernetes.io/basic-auth",
+            string_data={"username": user, "password": token.reveal(), ".git-credentials": credentials,
+                         ".gitconfig": f"[credential \"{host}\"]\n\thelper = store\n"},
+            labels=labels, annotations={"tekton.dev/git-0": host})
+        changes.append(_secret_change(f"{CI_NAMESPACE}/{GIT_CREDENTIALS_SECRET}", action,
+                                      "git credentials for the builds' clones", reporter))
+    return changes
 
 
 def _push_credentials_current(secret: dict[str, Any] | None) -> bool:
@@ -630,11 +786,11 @@ def _plan(config: Config, opts: BootstrapOptions, reporter: Reporter) -> Bootstr
                                    "registry push credentials (read-write), CI namespace only"))
             platform.append(Change("secret", f"{CI_NAMESPACE}/{WEBHOOK_SECRET}", "create or keep",
                                    "git push webhook token"))
+        if rendered.phase == "gitops":
+            continue
         refs = values.readiness_after(config, rendered.phase)
-        platform_or_handover = handover if rendered.phase == "gitops" else platform
-        platform_or_handover.append(Change("wait", f"phase {rendered.phase}", "wait",
-                                           f"{len(refs)} object{'s' if len(refs) != 1 else ''} ready before "
-                                           "going on"))
+        platform.append(Change("wait", f"phase {rendered.phase}", "wait",
+                               f"{len(refs)} object{'s' if len(refs) != 1 else ''} ready before going on"))
     ingress = values.ingress_release(config)
     for cluster in values.workload_clusters(config):
         platform.append(Change("release", f"{ingress.name} ({cluster})", "install or upgrade",
@@ -646,11 +802,51 @@ def _plan(config: Config, opts: BootstrapOptions, reporter: Reporter) -> Bootstr
                                   f"Argo CD cluster Secret {ARGOCD_NAMESPACE}/cluster-{name}, access limited to "
                                   "the environment namespaces"))
     phases.append(PhaseResult("platform", tuple(platform)))
+    repo_rows, diff_text, app_results = _plan_repository(config, opts, reporter)
+    phases.append(PhaseResult("repository", tuple(repo_rows)))
+    handover.append(Change("wait", "Argo CD", "wait", "root and platform Applications Synced at the "
+                           "repository's commit and Healthy"))
     phases.append(PhaseResult("handover", tuple(handover)))
+    results = [*report.results, *app_results]
     invalid = tuple(f"{r.kind} {r.name}: " + "; ".join(f"{p.path}: {p.message}" if p.path else p.message
                                                        for p in r.problems)
-                    for r in report.results if r.status not in ("valid", "skipped"))
+                    for r in results if r.status not in ("valid", "skipped"))
     objects = tuple((r.source.split(":", 1)[0], r.kind, f"{r.namespace}/{r.name}" if r.namespace else r.name)
-                    for r in report.results)
+                    for r in results)
     return BootstrapResult(platform=config.name, provider=config.provider, dry_run=True, phases=tuple(phases),
-                           offline=offline, invalid_objects=invalid, objects=objects)
+                           offline=offline, invalid_objects=invalid, objects=objects, diff=diff_text)
+
+
+def _plan_repository(config: Config, opts: BootstrapOptions, reporter: Reporter):
+    """The commit the repository phase would make (offline: against the branch of a local repository,
+    else against an empty one), and every app directory rendered with kubectl kustomize and validated."""
+    import tempfile
+
+    from ..adapters import kubectl as kubectl_adapter
+    from ..adapters import schema
+    from ..core import manifests
+
+    source = Path(opts.chart) if opts.chart else chart_dir()
+    token = repository.resolve_token(opts.git_token_file, opts.environ)
+    remote = repository.remote(config, token, opts.environ)
+    targets = {name: _Target(name=name, context="", kubeconfig=None) for name in
+               (c.name for c in config.clusters)}
+    plan = repository.layout(config, source, _values_by_phase(config, targets, token is not None),
+                             values.chart_version_overrides(config))
+    with tempfile.TemporaryDirectory(prefix="kubectl-gitops-plan-") as tmp:
+        current = Path(tmp) / "repo"
+        against = "the branch's head" if repository.snapshot(remote, config.gitops.branch, current) else None
+        changed, diff_text = repository.diff(config, plan, current if against else None)
+    where = against or "an empty repository (offline)"
+    rows = [Change("commit", f"{remote.shown} {config.gitops.branch}", "commit" if changed else "up to date",
+                   f"{len(changed)} file{'s' * (len(changed) != 1)} changed against {where}")]
+    rows += [Change("file", rel, "write", "") for rel in changed if "/platform/chart/" not in rel]
+    warning = repository.local_url_warning(config)
+    if warning:
+        reporter.warning(warning)
+    reporter.action("rendering the apps' overlays with kubectl kustomize")
+    rendered = repository.render_apps(config, plan, kubectl=kubectl_adapter.find_kubectl(environ=opts.environ))
+    documents = [d for source_name, text in rendered.rendered
+                 for d in manifests.parse_documents(text, source=source_name)]
+    registry = schema.SchemaRegistry(kubernetes_version=config.kubernetes_minor)
+    return rows, diff_text, schema.validate(documents, registry=registry)
