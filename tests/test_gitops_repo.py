@@ -77,7 +77,8 @@ def test_committed_chart_names_upstream_repositories_with_overrides(tmp_path, re
     path.write_text(yaml.safe_dump(data))
     config = config_file.load(str(path))
     write(config)
-    chart = yaml.safe_load(run_git("--git-dir", tmp_path / "gitops.git", "show", "main:platform/platform/chart/Chart.yaml"))
+    chart = yaml.safe_load(run_git("--git-dir", tmp_path / "gitops.git", "show",
+                                   "main:platform/platform/chart/Chart.yaml"))
     pinned = yaml.safe_load((repo_root / "charts/gitops-platform/Chart.yaml").read_text())
     deps = {d["name"]: (d["repository"], d["version"]) for d in chart["dependencies"]}
     for dep in pinned["dependencies"]:
@@ -108,7 +109,8 @@ def test_person_edits_in_an_overlay_survive_a_rerun(tmp_path):
     result = write(config_file.load(str(path)))
     assert result.committed and "platform/apps/fakeservice/dev/kustomization.yaml" not in result.changed
     assert "platform/apps/fakeservice/base/deployment.yaml" in result.changed
-    shown = run_git("--git-dir", tmp_path / "gitops.git", "show", "main:platform/apps/fakeservice/dev/kustomization.yaml")
+    shown = run_git("--git-dir", tmp_path / "gitops.git", "show",
+                    "main:platform/apps/fakeservice/dev/kustomization.yaml")
     assert shown == text.strip()  # byte for byte, the comment included
 
 
@@ -208,7 +210,8 @@ def test_two_different_writers_at_once_both_land(tmp_path):
     assert len(commits(repo)) == 3
     shown = run_git("--git-dir", repo, "show", "main:a/apps/fakeservice/base/deployment.yaml")
     assert "containerPort: 9000" in shown
-    assert "b/apps/fakeservice/base/deployment.yaml" in run_git("--git-dir", repo, "ls-tree", "-r", "--name-only", "main")
+    listed = run_git("--git-dir", repo, "ls-tree", "-r", "--name-only", "main")
+    assert "b/apps/fakeservice/base/deployment.yaml" in listed
 
 
 def test_push_retries_on_a_moved_branch_and_reapplies_the_edit(tmp_path):

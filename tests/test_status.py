@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+import platforms
 from fakekube.platform import app_image, install_platform, set_application, versions
 from kubectl_gitops.cli.main import _run, cli
 
@@ -27,7 +28,7 @@ def write_config(path: Path, *, contexts=("fake", "prod"), platform="shop") -> P
         "clusters": {"dev": {"context": contexts[0]}, "prod": {"context": contexts[1]}},
         "environments": {"dev": {"cluster": "dev", "namespace": "shop-dev"},
                          "prod": {"cluster": "prod", "namespace": "shop"}},
-        "gitops": {"repo": "https://github.com/example/gitops"},
+        "gitops": {"repo": platforms.bare_repo(path.parent / "gitops.git").as_uri()},
         "applications": {app: {"git": f"https://github.com/example/{app}"} for app in APPS},
     }, sort_keys=False))
     return path

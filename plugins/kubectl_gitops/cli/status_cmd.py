@@ -42,7 +42,7 @@ def format_text(report: Any) -> str:
     if report.platform_applications:
         lines += _table(
             ("PLATFORM APPLICATION", "PART", "SYNC", "HEALTH", "REVISION", "MESSAGE"),
-            [(a.application, a.environment, a.sync, a.health, (a.revision or "-")[:12], "" if a.ready else a.message)
+            [(a.application, a.environment, a.sync, a.health, (a.revision or "-")[:12], a.message)
              for a in report.platform_applications],
         )
         lines.append("")
@@ -50,11 +50,16 @@ def format_text(report: Any) -> str:
         lines += _table(
             ("APPLICATION", "ENV", "SYNC", "HEALTH", "REVISION", "IMAGE", "MESSAGE"),
             [(a.app, a.environment, a.sync, a.health, (a.revision or "-")[:12],
-              ", ".join(_short_image(i) for i in a.images) or "-", "" if a.ready else a.message)
+              ", ".join(_short_image(i) for i in a.images) or "-",
+              a.message if (not a.ready or a.message.startswith("not ")) else "")
              for a in report.applications],
         )
     else:
         lines.append("No applications in gitops.yaml.")
+    if report.repository:
+        head = (f"branch head {report.repository_head[:12]}" if report.repository_head
+                else report.repository_message or "branch head unknown")
+        lines += ["", f"GitOps repository {report.repository}: {head}"]
     return "\n".join(lines)
 
 

@@ -19,7 +19,14 @@ platform, and answers three questions:
 
 Healthy means: every component ready, every cluster reachable (a cluster that runs applications only
 also with its ingress controller rolled out), every Application Synced and
-Healthy at its current source (the apps' at ``gitops.branch``).
+Healthy at its current source (the apps' at ``gitops.branch``). An app's Application that is Synced
+with nothing to run is reported as "not built yet" (an environment that syncs automatically) or "not
+promoted yet" (one that changes only through promote): its overlay in the GitOps repository names no
+image digest yet, which is not a failure.
+
+The GitOps repository's branch head is read with ``git ls-remote`` beside the cluster requests (the
+user's git credentials, or ``GITOPS_GIT_TOKEN``), so the platform Applications' synced revision can
+be shown against it; a repository that cannot be read is reported, not counted as unhealthy.
 
 Only what the answer needs is fetched, in parallel: the server version, the Deployments of three
 namespaces, the StatefulSets of ``argocd``, the Applications of ``argocd`` (six requests), and one
@@ -114,6 +121,9 @@ class StatusReport(NamedTuple):
     clusters: tuple[ClusterStatus, ...]
     applications: tuple[AppStatus, ...] = ()
     platform_applications: tuple[AppStatus, ...] = ()
+    repository: str = ""
+    repository_head: str | None = None
+    repository_message: str = ""
 
     @property
     def healthy(self) -> bool:
@@ -131,6 +141,8 @@ class StatusReport(NamedTuple):
             "clusters": [{**c._asdict(), "ready": c.ready} for c in self.clusters],
             "applications": [_app_dict(a) for a in self.applications],
             "platformApplications": [_app_dict(a) for a in self.platform_applications],
+            "repository": {"url": self.repository, "branchHead": self.repository_head,
+                           "message": self.repository_message},
         }
 
 
@@ -222,13 +234,16 @@ def _component(spec: _Component, workloads: list[dict], error: str | None) -> Co
                            message=message, workloads=len(mine))
 
 
-def _application(name: str, app: str, environment: str, found: dict[str, dict], revision: str | None) -> AppStatus:
+def _application(name: str, app: str, environment: str, found: dict[str, dict], revision: str | None,
+                 *, empty: str = "") -> AppStatus:
     obj = found.get(name)
     ref = ObjectRef(*APPLICATION, name, ARGOCD_NAMESPACE, expected_revision=revision)
     verdict = evaluate(ref, obj)
     status = (obj or {}).get("status") or {}
     sync = status.get("sync") or {}
     message = verdict.message if obj is not None else f"Application {ARGOCD_NAMESPACE}/{name} not found"
+    if empty and verdict.ready and not status.get("resources") and not (status.get("summary") or {}).get("images"):
+        message = empty  # Synced with nothing to run: the overlay names no image yet
     return AppStatus(
         app=app, environment=environment, application=name,
         sync=sync.get("status") or ("Unknown" if obj is not None else "-"),
@@ -292,13 +307,14 @@ def run(opts: StatusOptions, *, reporter: Reporter | None = None) -> StatusRepor
                              f"looking at context {conn.context} (pass --context {named} for that one)")
         used = {e.cluster for e in config.environments}
         others = [c.name for c in config.clusters if c.name != management.name and c.name in used]
-        with ThreadPoolExecutor(max_workers=len(_LISTS) + 2 + len(others)) as pool:
+        with ThreadPoolExecutor(max_workers=len(_LISTS) + 3 + len(others)) as pool:
             version = pool.submit(conn.server_version)
             lists: dict[tuple[str, str, str], Future] = {
                 key: pool.submit(conn.list, key[0], key[1], key[2]) for key in _LISTS
             }
             applications = pool.submit(conn.list, *APPLICATION, ARGOCD_NAMESPACE)
             probes = [pool.submit(_probe, config, name, opts) for name in others]
+            head_future = pool.submit(_repository_head, config)
             git_version = version.result()[2]
             workloads: dict[str, list[dict]] = {}
             errors: dict[str, str] = {}
@@ -318,14 +334,46 @@ def run(opts: StatusOptions, *, reporter: Reporter | None = None) -> StatusRepor
                 "ingress-nginx or Tekton found",
                 hint="run `kubectl gitops bootstrap`, or pass --context for the platform's cluster",
             )
-        apps = tuple(_application(application_name(a.name, e.name), a.name, e.name, found, config.gitops.branch)
+        apps = tuple(_application(application_name(a.name, e.name), a.name, e.name, found, config.gitops.branch,
+                                  empty="not built yet" if e.automated else "not promoted yet")
                      for a in config.applications for e in config.environments)
+        head, head_message = head_future.result()
         platform_apps = tuple(
-            _application(name, config.name, phase, found, None)
+            _platform_application(_application(name, config.name, phase, found, None), head)
             for name, phase in sorted(_platform_applications(config, found).items())
         )
         return StatusReport(platform=config.name, context=conn.context, server=conn.server, components=components,
-                            clusters=tuple(clusters), applications=apps, platform_applications=platform_apps)
+                            clusters=tuple(clusters), applications=apps, platform_applications=platform_apps,
+                            repository=config.gitops.repo, repository_head=head, repository_message=head_message)
+
+
+def _platform_application(status: AppStatus, head: str | None) -> AppStatus:
+    """The platform Application's message says where its synced revision stands against the branch head."""
+    if not head or not status.revision or not status.ready:
+        return status
+    if head.startswith(status.revision) or status.revision.startswith(head):
+        return status._replace(message=f"at the repository's head {head[:12]}")
+    return status._replace(message=f"synced at {status.revision[:12]}, repository head {head[:12]} "
+                                   "(Argo CD has not caught up yet)")
+
+
+def _repository_head(config: Config) -> tuple[str | None, str]:
+    """The head of the GitOps branch, or None and why not (never an error: status reports it)."""
+    import os
+
+    from ..adapters import git
+    from ..core.secrets import Secret
+
+    token = (os.environ.get("GITOPS_GIT_TOKEN") or "").strip()
+    base = Path(config.source).resolve().parent if config.source else Path.cwd()
+    remote = git.Remote(url=git.normalize_url(config.gitops.repo, base=base), token=Secret(token) if token else None,
+                        environ=dict(os.environ))
+    try:
+        state = git.ls_remote(remote, timeout=10.0)
+    except GitopsError as exc:
+        return None, str(exc)
+    head = state.heads.get(config.gitops.branch)
+    return head, "" if head else f"branch {config.gitops.branch} does not exist yet"
 
 
 def _platform_applications(config: Config, found: dict[str, dict]) -> dict[str, str]:
