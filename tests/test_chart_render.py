@@ -302,33 +302,34 @@ def test_self_management_hands_every_release_to_argo_cd(helm_bin):
     for phase in ("platform", "tekton", "gitops"):
         app = apps[f"shop-{phase}"]
         spec = app["spec"]
-        assert {k: spec["source"][k] for k in ("repoURL", "path", "targetRevision")} == chart
-        assert spec["source"]["helm"]["releaseName"] == f"shop-{phase}"
-        assert spec["source"]["helm"]["valuesObject"]["phase"] == phase
+        assert spec["source"] == {**chart, "helm": {"releaseName": f"shop-{phase}",
+                                                    "valueFiles": [f"../values/{phase}.yaml"]}}
         assert spec["project"] == "shop-platform"
         assert spec["destination"] == {"server": "https://kubernetes.default.svc", "namespace": "argocd"}
         assert spec["syncPolicy"]["automated"] == {"prune": phase != "platform", "selfHeal": True}
         assert "finalizers" not in app["metadata"], "deleting the Application must not delete the platform"
-        for dep in DEPENDENCIES:
-            if phase != "platform":
-                assert spec["source"]["helm"]["valuesObject"][dep]["enabled"] is False
     assert apps["shop-platform"]["spec"]["syncPolicy"]["syncOptions"] == ["ServerSideApply=true"]
     assert "syncOptions" not in apps["shop-tekton"]["spec"]["syncPolicy"]
-    given = values["selfManagement"]["releases"]
-    assert apps["shop-platform"]["spec"]["source"]["helm"]["valuesObject"] == given["platform"]
-    assert apps["shop-tekton"]["spec"]["source"]["helm"]["valuesObject"] == given["tekton"]
-    own = apps["shop-gitops"]["spec"]["source"]["helm"]["valuesObject"]
-    assert own["apps"] == values["apps"] and own["selfManagement"]["releases"] == given
     project = of_kind(objs, "AppProject")["shop-platform"]["spec"]
     assert project["sourceRepos"] == [chart["repoURL"]]
     assert project["destinations"] == [{"server": "https://kubernetes.default.svc", "namespace": "*"}]
 
 
-def test_self_management_forces_the_phase_and_disables_dependencies_when_values_are_missing(helm_bin):
-    apps = of_kind(objects(helm_bin, "gitops-poc-values.yaml"), "Application")
-    tekton = apps["poc-tekton"]["spec"]["source"]["helm"]["valuesObject"]
-    assert tekton == {"phase": "tekton", **{d: {"enabled": False} for d in DEPENDENCIES}}
-    assert apps["poc-platform"]["spec"]["source"]["helm"]["valuesObject"] == {"phase": "platform"}
+@pytest.mark.parametrize("example", ["proof-of-concept", "dev-prod-go"])
+def test_every_application_source_is_the_gitops_repository(helm_bin, repo_root, example):
+    """No rendered Application or AppProject names a repository other than the user's GitOps repository
+    (the upstream charts are dependencies of the committed chart, fetched from their own repositories)."""
+    from kubectl_gitops.adapters import config_file
+    from kubectl_gitops.core import values as mapping
+
+    config = config_file.load(repo_root / "examples" / example / "gitops.yaml")
+    release = mapping.releases(config)[-1]
+    objs = _manifest(helm_bin, release.name, mapping.chart_values(config, phase="gitops"))
+    sources = [s for a in of_kind(objs, "Application").values()
+               for s in ([a["spec"].get("source")] if a["spec"].get("source") else a["spec"].get("sources", []))]
+    assert sources and {s["repoURL"] for s in sources} == {config.gitops.repo}
+    for project in of_kind(objs, "AppProject").values():
+        assert project["spec"]["sourceRepos"] == [config.gitops.repo]
 
 
 def test_self_management_can_be_turned_off(helm_bin):
@@ -345,22 +346,31 @@ def _manifest(helm_bin, release: str, values: dict[str, Any]) -> list[dict[str, 
 
 
 @pytest.mark.parametrize("example", ["proof-of-concept", "dev-prod-go"])
-def test_argo_cd_renders_exactly_what_helm_installed(helm_bin, repo_root, example):
-    """Each self-management Application, rendered the way Argo CD renders it (its release name and
-    valuesObject), gives the same objects as the helm release the CLI installs."""
+def test_argo_cd_renders_exactly_what_helm_installed(helm_bin, repo_root, tmp_path, example):
+    """Each self-management Application, rendered the way Argo CD renders it (the chart and the values
+    file bootstrap commits to the GitOps repository, its release name), gives the same objects as the
+    helm release the CLI installs from the packaged chart."""
     from kubectl_gitops.adapters import config_file
     from kubectl_gitops.core import values as mapping
+    from kubectl_gitops.workflows import repository
 
     config = config_file.load(repo_root / "examples" / example / "gitops.yaml")
     installed = {r.phase: (r.name, mapping.chart_values(config, phase=r.phase, load_balancer_id="lb-1"))
                  for r in mapping.releases(config)}
+    plan = repository.layout(config, CHART, {p: v for p, (_, v) in installed.items()},
+                             mapping.chart_version_overrides(config))
+    repository.apply(config, plan, tmp_path)
     gitops_objects = _manifest(helm_bin, *installed["gitops"])
     apps = of_kind(gitops_objects, "Application")
     for phase, (release, release_values) in installed.items():
         source = apps[release]["spec"]["source"]
         assert source["helm"]["releaseName"] == release
-        as_argo_cd = _manifest(helm_bin, release, source["helm"]["valuesObject"])
-        as_helm = gitops_objects if phase == "gitops" else _manifest(helm_bin, release, release_values)
+        chart_path = tmp_path / source["path"]
+        (values_file,) = source["helm"]["valueFiles"]
+        committed = yaml.safe_load((chart_path / values_file).read_text())
+        as_argo_cd = helm_adapter.render(chart_path, release=release, namespace="argocd", values=committed,
+                                         helm=str(helm_bin)).objects()
+        as_helm = _manifest(helm_bin, release, release_values)
         assert as_argo_cd == as_helm, phase
 
 
@@ -417,7 +427,7 @@ def test_schema_describes_every_property():
     ({"phase": "gitops", "argo-cd": {"enabled": False}, "ingress-nginx": {"enabled": False}}, "enabled"),
     ({"phase": "tekton"}, "enabled"),
     ({"selfManagement": {"chart": {"path": "/charts/gitops-platform/"}}}, "path"),
-    ({"selfManagement": {"releases": {"staging": {}}}}, "staging"),
+    ({"selfManagement": {"valueFiles": {"staging": "x.yaml"}}}, "staging"),
 ])
 def test_schema_rejects_bad_values(overrides, where):
     errors = list(_schema_validator().iter_errors(with_defaults(overrides)))

@@ -142,5 +142,5 @@ def test_unknown_key_without_close_match_lists_allowed():
         platform:
           zzz: 1
     """))
-    assert found == ['gitops.yaml:15 platform.zzz: unknown key "zzz" (allowed: chart_source, '
+    assert found == ['gitops.yaml:15 platform.zzz: unknown key "zzz" (allowed: '
                      'pipeline_runs_to_keep, tekton_dashboard)']

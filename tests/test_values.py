@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from kubectl_gitops import __version__
 from kubectl_gitops.adapters import config_file
 from kubectl_gitops.core import values
 
@@ -87,28 +86,23 @@ def test_version_overrides(repo_root):
     assert values.chart_version_overrides(config) == {"argo-cd": "10.1.2"}
 
 
-def test_gitops_values_carry_the_other_releases_for_self_management(repo_root):
+def test_self_management_points_at_the_chart_committed_to_the_gitops_repository(repo_root):
     config = load(repo_root, "proof-of-concept")
-    lb = "4de7ac8b-495b-4884-9a69-1050c6793cd6"
-    gitops = values.chart_values(config, phase="gitops", load_balancer_id=lb)
+    gitops = values.chart_values(config, phase="gitops", load_balancer_id="lb-1")
     managed = gitops["selfManagement"]
     assert managed["enabled"] is True
-    assert managed["chart"] == {"repoURL": "https://github.com/kubectl-gitops/kubectl-gitops.git",
-                                "path": "charts/gitops-platform", "targetRevision": f"v{__version__}"}
-    assert managed["releases"] == {"platform": values.chart_values(config, phase="platform", load_balancer_id=lb),
-                                   "tekton": values.chart_values(config, phase="tekton", load_balancer_id=lb)}
-    fork = values.ChartSource(repo_url="https://git.example.com/fork.git", path="chart", target_revision="main")
-    assert values.chart_values(config, phase="gitops", chart_source=fork)["selfManagement"]["chart"] == {
-        "repoURL": "https://git.example.com/fork.git", "path": "chart", "targetRevision": "main"}
+    assert managed["chart"] == {"repoURL": config.gitops.repo, "path": "platform/platform/chart",
+                                "targetRevision": config.gitops.branch}
+    assert managed["valueFiles"] == {p: f"../values/{p}.yaml" for p in values.PHASES}
+    local = values.chart_values(config, phase="gitops", repo_url="file:///srv/gitops.git")
+    assert local["selfManagement"]["chart"]["repoURL"] == local["gitops"]["repoURL"] == "file:///srv/gitops.git"
     for phase in ("platform", "tekton"):
         assert "selfManagement" not in values.chart_values(config, phase=phase)
 
 
-def test_chart_source_defaults_match_values_yaml(repo_root):
+def test_chart_defaults_match_the_mapping(repo_root):
     chart_values = yaml.safe_load((repo_root / "charts/gitops-platform/values.yaml").read_text())
-    default = values.ChartSource()
-    assert chart_values["selfManagement"]["chart"] == {
-        "repoURL": default.repo_url, "path": default.path, "targetRevision": default.target_revision}
+    assert chart_values["selfManagement"]["valueFiles"] == {p: f"../values/{p}.yaml" for p in values.PHASES}
     namespaces = chart_values["namespaces"]
     assert (namespaces["argocd"], namespaces["ingress"], namespaces["tekton"]) == (
         values.ARGOCD_NAMESPACE, values.INGRESS_NAMESPACE, values.TEKTON_NAMESPACE)
@@ -181,21 +175,8 @@ def test_each_release_gets_only_the_values_its_templates_read(repo_root):
     keep_fewer = config_file.load_text(text + "platform:\n  pipeline_runs_to_keep: 3\n", source="gitops.yaml")
     changed = {name: {p for p, v in by_phase(cfg).items() if v != base[p]}
                for name, cfg in (("app", other_port), ("pruner", keep_fewer))}
-    assert changed == {"app": {"gitops"}, "pruner": {"tekton", "gitops"}}
-    # the gitops release changes with the others: its Applications carry their values
-    assert {p for p, v in by_phase(config, lb="lb-2").items() if v != base[p]} == {"platform", "gitops"}
+    assert changed == {"app": {"gitops"}, "pruner": {"tekton"}}
+    # the other releases' values live in the GitOps repository, not in the gitops release
+    assert {p for p, v in by_phase(config, lb="lb-2").items() if v != base[p]} == {"platform"}
 
 
-def test_chart_source_for_self_management_comes_from_gitops_yaml(repo_root):
-    text = (repo_root / "examples/proof-of-concept/gitops.yaml").read_text()
-    default = values.chart_values(config_file.load_text(text, source="gitops.yaml"), phase="gitops")
-    assert default["selfManagement"]["chart"] == {
-        "repoURL": values.ChartSource().repo_url, "path": "charts/gitops-platform",
-        "targetRevision": f"v{__version__}"}
-    text = text.replace("platform:\n", "platform:\n  chart_source:\n    repo: https://git.example.com/mirror/kubectl-gitops.git\n"
-                                       "    revision: release-1\n", 1) if "\nplatform:\n" in text else (
-        text + "platform:\n  chart_source:\n    repo: https://git.example.com/mirror/kubectl-gitops.git\n"
-               "    revision: release-1\n")
-    mirrored = values.chart_values(config_file.load_text(text, source="gitops.yaml"), phase="gitops")
-    assert mirrored["selfManagement"]["chart"] == {"repoURL": "https://git.example.com/mirror/kubectl-gitops.git",
-                                                   "path": "charts/gitops-platform", "targetRevision": "release-1"}
