@@ -66,10 +66,20 @@ def test_dry_run_json_lists_phases_releases_and_validated_objects(offline_env, t
     assert out.stderr == ""
     plan = json.loads(out.stdout)
     assert plan["dryRun"] is True and plan["offline"] is True and plan["invalidObjects"] == []
-    assert [p["name"] for p in plan["phases"]] == ["infrastructure", "platform", "handover"]
+    assert [p["name"] for p in plan["phases"]] == ["infrastructure", "platform", "repository", "handover"]
     releases = [c["name"] for p in plan["phases"] for c in p["changes"] if c["kind"] == "release"]
     assert releases == ["shop-platform", "shop-tekton", "shop-ingress (prod)", "shop-gitops"]
-    handover = plan["phases"][2]["changes"]
+    repo = plan["phases"][2]["changes"]
+    assert repo[0]["kind"] == "commit" and repo[0]["action"] == "commit"
+    assert "against an empty repository (offline)" in repo[0]["detail"]
+    written = {c["name"] for c in repo[1:]}
+    assert {"platform/apps/catalog/base/deployment.yaml", "platform/apps/storefront/prod/kustomization.yaml",
+            "platform/platform/values/gitops.yaml", "platform/README.md"} <= written
+    # the apps' directories were rendered with kubectl kustomize and validated like the releases
+    assert ("platform/apps/catalog/prod (with an image digest)", "Deployment", "shop/catalog") in {
+        (o["release"], o["kind"], o["name"]) for o in plan["objects"]}
+    handover = plan["phases"][3]["changes"]
+    assert handover[-1]["kind"] == "wait" and handover[-1]["name"] == "Argo CD"
     assert handover[0] == {"kind": "cluster", "name": "shop-prod", "action": "register",
                            "detail": "Argo CD cluster Secret argocd/cluster-shop-prod, access limited to the "
                                      "environment namespaces"}
@@ -78,6 +88,33 @@ def test_dry_run_json_lists_phases_releases_and_validated_objects(offline_env, t
     assert ("shop-tekton", "TektonConfig", "config") in objects
     records = [c["name"] for c in plan["phases"][0]["changes"] if c["kind"] == "dns_record"]
     assert "catalog.shop.example.com" in records and "argo.shop.example.com" in records
+
+
+def test_dry_run_shows_the_diff_and_against_a_local_repository_only_what_changes(offline_env, tmp_path):
+    import platforms
+    from kubectl_gitops.adapters import config_file
+    from kubectl_gitops.core import values as mapping
+    from kubectl_gitops.core.progress import Reporter
+    from kubectl_gitops.core.resources import chart_dir
+    from kubectl_gitops.workflows import repository
+
+    config_path = platforms.write_existing(tmp_path / "gitops.yaml")
+    out = run_cli(["bootstrap", "--dry-run", "--config", str(config_path), "-v"], offline_env, tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "+++ b/platform/apps/fakeservice/base/deployment.yaml" in out.stdout
+    assert subprocess.run(["git", "--git-dir", str(tmp_path / "gitops.git"), "rev-parse", "--verify", "main"],
+                          capture_output=True).returncode != 0  # nothing was committed
+    config = config_file.load(str(config_path))
+    by_phase = {r.phase: mapping.chart_values(config, phase=r.phase, repo_url=repository.argocd_url(config))
+                for r in mapping.releases(config)}
+    by_phase["gitops"].setdefault("tekton", {}).setdefault("triggers", {})["webhookSecretName"] = "git-push-webhook"
+    plan = repository.layout(config, chart_dir(), by_phase, {})
+    remote = repository.remote(config, None, offline_env)
+    repository.write(config, repository.check(config, remote, Reporter()), plan, Reporter())
+    out = run_cli(["bootstrap", "--dry-run", "--config", str(config_path), "-o", "json"], offline_env, tmp_path)
+    assert out.returncode == 0, out.stderr
+    (commit,) = [c for p in json.loads(out.stdout)["phases"] if p["name"] == "repository" for c in p["changes"]]
+    assert commit["action"] == "up to date" and commit["detail"].startswith("0 files changed against the branch")
 
 
 def test_dry_run_existing_provider_needs_no_cluster(offline_env, tmp_path):
