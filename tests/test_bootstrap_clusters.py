@@ -50,7 +50,7 @@ def clusters(tmp_path, monkeypatch, shared_reference, helm_bin):
         kubeconfig = tmp_path / "kubeconfig"
         kubeconfig.write_text(yaml.safe_dump(merged))
         platforms.in_process_env(monkeypatch, kubeconfig, tmp_path / "home", helm_bin)
-        controllers = [FakePlatform(dev, shared_reference).install(),
+        controllers = [FakePlatform(dev, shared_reference, remote_kubes={prod.url: prod}).install(),
                        FakePlatform(prod, shared_reference, load_balancer_ip="203.0.113.20").install()]
         yield dev, prod
         assert [c.errors for c in controllers] == [[], []]
@@ -64,7 +64,8 @@ def test_prod_is_registered_with_least_privilege_and_rerun_changes_nothing(clust
     dev, prod = clusters
     chart = fakecharts.chart_with_dependencies(tmp_path / "chart", shared_reference)
     config = tmp_path / "gitops.yaml"
-    config.write_text(CONFIG)
+    config.write_text(CONFIG.replace("https://github.com/example/shop-gitops", "gitops.git"))
+    platforms.bare_repo(config.parent / "gitops.git")
     args = ["bootstrap", "--config", str(config), "--chart", str(chart), "--timeout", "120s"]
     assert cli_main._run(cli_main.cli, args, "kubectl gitops") == 0, capsys.readouterr().err
     out = capsys.readouterr()
@@ -104,6 +105,9 @@ def test_prod_is_registered_with_least_privilege_and_rerun_changes_nothing(clust
     report = json.loads(capsys.readouterr().out)
     prod_status = next(c for c in report["clusters"] if c["name"] == "prod")
     assert (prod_status["ready"], prod_status["message"]) == (True, "ingress controller ready")
+    # right after bootstrap nothing was built or promoted: reported as such, not as unhealthy
+    assert {(a["environment"], a["message"]) for a in report["applications"]} == {
+        ("dev", "not built yet"), ("prod", "not promoted yet")}
 
     dev.reset_counters()
     prod.reset_counters()

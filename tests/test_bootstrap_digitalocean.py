@@ -61,7 +61,8 @@ def env(tmp_path, monkeypatch, fake_kube, helm_bin, account):
     monkeypatch.setenv("DIGITALOCEAN_TOKEN", account.token)
     account.set_kube_endpoint(fake_kube.url, token="kube-token-from-digitalocean")
     config = tmp_path / "gitops.yaml"
-    config.write_text(CONFIG)
+    config.write_text(CONFIG.replace("https://github.com/example/shop-gitops", "gitops.git"))
+    platforms.bare_repo(config.parent / "gitops.git")
     return {"config": config, "kubeconfig": tmp_path / "home" / ".kube" / "config"}
 
 
