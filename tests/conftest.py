@@ -29,6 +29,11 @@ def pytest_addoption(parser):
         "--real-context", default=os.environ.get("GITOPS_REAL_CONTEXT"), metavar="NAME",
         help="kube context for the real_cluster tests (default: the kubeconfig's current context)",
     )
+    parser.addoption(
+        "--real-gitops-repo", default=os.environ.get("GITOPS_REAL_REPO"), metavar="URL",
+        help="GitOps repository the real_cluster tests bootstrap into (env GITOPS_REAL_REPO; a throw-away "
+             "repository the cluster's Argo CD can reach; token from GITOPS_GIT_TOKEN for https)",
+    )
 
 
 def _missing(reason: str) -> None:

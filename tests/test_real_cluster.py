@@ -2,7 +2,9 @@
 
     pytest tests/test_real_cluster.py --real-kubeconfig ~/.kube/config [--real-context kind-kind]
 
-Skipped unless a kubeconfig is given. Uses the packaged chart with the real upstream charts (the
+Skipped unless a kubeconfig and a GitOps repository the cluster's Argo CD can reach are given
+(``--real-gitops-repo URL`` or ``GITOPS_REAL_REPO``; a throw-away repository: bootstrap commits to
+its ``main``; for https, ``GITOPS_GIT_TOKEN`` holds a token that may push). Uses the packaged chart with the real upstream charts (the
 machine must reach their repositories) and real controllers, so the waits are real too. The
 platform stays installed afterwards: use a throw-away cluster.
 """
@@ -25,8 +27,11 @@ BIN = Path(sys.executable).parent
 
 
 @pytest.fixture(scope="module")
-def real(real_kubeconfig, tmp_path_factory, kubectl_bin, helm_bin):
+def real(real_kubeconfig, tmp_path_factory, kubectl_bin, helm_bin, request):
     kubeconfig, context = real_kubeconfig
+    repo = request.config.getoption("--real-gitops-repo")
+    if not repo:
+        pytest.skip("no GitOps repository for the real cluster: pass --real-gitops-repo URL (or GITOPS_REAL_REPO)")
     tmp = tmp_path_factory.mktemp("real")
     path_dir = tmp / "path"
     path_dir.mkdir()
@@ -34,7 +39,7 @@ def real(real_kubeconfig, tmp_path_factory, kubectl_bin, helm_bin):
         (path_dir / name).symlink_to(BIN / name)
     (path_dir / "kubectl").symlink_to(kubectl_bin)
     (path_dir / "helm").symlink_to(helm_bin)
-    config = platforms.write_existing(tmp / "gitops.yaml")
+    config = platforms.write_existing(tmp / "gitops.yaml", repo=repo)
     env = dict(os.environ, PATH=f"{path_dir}:{os.environ.get('PATH', '')}", KUBECONFIG=str(kubeconfig))
     context_args = ["--context", context] if context else []
     return {"env": env, "config": config, "context": context_args}
