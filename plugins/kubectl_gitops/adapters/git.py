@@ -332,3 +332,41 @@ def clone(remote: Remote, branch: str, dest: str | os.PathLike[str], *, git: Git
     runner.run(["clone", "--quiet", "--depth", "1", "--single-branch", "--branch", branch, "--no-tags",
                 remote.url, str(dest)], doing=f"cloning branch {branch}")
     return runner.run(["rev-parse", "HEAD"], cwd=Path(dest), doing="reading the head").stdout.strip()
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    commit: str
+    author: str
+    email: str
+    date: str  # ISO 8601
+    body: str
+
+
+def history(remote: Remote, branch: str, paths: list[str], *, git: Git | None = None, timeout: float = 120.0,
+            checkout: str | os.PathLike[str] | None = None) -> tuple[str | None, list[LogEntry], dict[str, str]]:
+    """The branch head, the commits touching ``paths`` (newest first) and the content of each of ``paths``
+    at the head (absent files left out). An absent branch gives ``(None, [], {})``.
+
+    With ``checkout``, the clone is left there for the caller (a directory that does not exist yet).
+    """
+    runner = _Runner(remote, git, timeout=timeout)
+    state = ls_remote(remote, git=runner.git, timeout=timeout)
+    if branch not in state.heads:
+        return None, [], {}
+    with tempfile.TemporaryDirectory(prefix="kubectl-gitops-") as tmp:
+        work = Path(checkout) if checkout else Path(tmp) / "repo"
+        runner.run(["clone", "--quiet", "--single-branch", "--branch", branch, "--no-tags", remote.url, str(work)],
+                   doing=f"cloning branch {branch}")
+        head = runner.run(["rev-parse", "HEAD"], cwd=work, doing="reading the head").stdout.strip()
+        out = runner.run(["log", "--format=%H%x1f%an%x1f%ae%x1f%aI%x1f%B%x1e", "HEAD", "--", *paths], cwd=work,
+                         doing="reading the history").stdout
+        entries = []
+        for chunk in out.split("\x1e"):
+            chunk = chunk.strip("\n")
+            if not chunk:
+                continue
+            sha, author, email, date, body = (chunk.split("\x1f") + [""] * 5)[:5]
+            entries.append(LogEntry(sha.strip(), author, email, date, body.strip()))
+        files = {p: (work / p).read_text(encoding="utf-8") for p in paths if (work / p).is_file()}
+        return head, entries, files

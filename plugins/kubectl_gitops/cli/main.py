@@ -16,7 +16,17 @@ import click
 
 from .. import __version__
 from ..core.errors import ConfigError, GitopsError
-from . import bootstrap_cmd, init_cmd, password_cmd, status_cmd, teardown_cmd, validate_cmd
+from . import (
+    bootstrap_cmd,
+    history_cmd,
+    init_cmd,
+    password_cmd,
+    promote_cmd,
+    rollback_cmd,
+    status_cmd,
+    teardown_cmd,
+    validate_cmd,
+)
 from .options import global_options
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -46,6 +56,9 @@ cli.add_command(bootstrap_cmd.command)
 cli.add_command(teardown_cmd.command)
 cli.add_command(status_cmd.command)
 cli.add_command(password_cmd.command)
+cli.add_command(promote_cmd.command)
+cli.add_command(rollback_cmd.command)
+cli.add_command(history_cmd.command)
 
 
 def _prog_name(argv0: str) -> str:

@@ -41,6 +41,7 @@ class Environment:
     cluster: str
     namespace: str
     sync: str  # "automated" | "manual"
+    soak_seconds: float = 0.0  # promotion.soak: healthy this long before promote takes an image further
 
     @property
     def automated(self) -> bool:
@@ -139,6 +140,20 @@ class Config:
         return waves
 
 
+def _seconds(text: str | None) -> float:
+    if not text or text == "0":
+        return 0.0
+    units = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+    total, number = 0, ""
+    for char in text:
+        if char.isdigit():
+            number += char
+        else:
+            total += int(number) * units[char]
+            number = ""
+    return float(total)
+
+
 def _pairs(mapping: dict[str, Any] | None) -> tuple[tuple[str, Any], ...]:
     return tuple(sorted((mapping or {}).items()))
 
@@ -171,6 +186,7 @@ def build(data: dict[str, Any], *, source: str = DEFAULT_FILE) -> Config:
                 cluster=e["cluster"],
                 namespace=e.get("namespace") or f"{name}-{ename}",
                 sync=e.get("sync") or ("automated" if ename == "dev" else "manual"),
+                soak_seconds=_seconds((e.get("promotion") or {}).get("soak")),
             )
         )
     applications = []

@@ -254,7 +254,7 @@ def _application(name: str, app: str, environment: str, found: dict[str, dict], 
     )
 
 
-def _cluster_context(config: Config, name: str) -> str | None:
+def cluster_context(config: Config, name: str) -> str | None:
     if config.provider == "digitalocean":
         from ..core import infra  # its import costs more than this one name needs, so only for this provider
 
@@ -268,7 +268,7 @@ _INGRESS_SELECTOR = "app.kubernetes.io/name=ingress-nginx,app.kubernetes.io/comp
 
 
 def _probe(config: Config, name: str, opts: StatusOptions) -> ClusterStatus:
-    context = _cluster_context(config, name)
+    context = cluster_context(config, name)
     if not context:
         return ClusterStatus(name, None, management=False, reachable=False, version=None,
                              message=f"no context: set clusters.{name}.context in {config.source}")
@@ -301,7 +301,7 @@ def run(opts: StatusOptions, *, reporter: Reporter | None = None) -> StatusRepor
     config = read_config(opts.config)
     management = config.management_cluster
     with kube.connect(kubeconfig=opts.kubeconfig, context=opts.context, request_timeout=opts.request_timeout) as conn:
-        named = _cluster_context(config, management.name)
+        named = cluster_context(config, management.name)
         if named and named != conn.context:
             reporter.warning(f"{config.source} names context {named} for cluster {management.name}; "
                              f"looking at context {conn.context} (pass --context {named} for that one)")
