@@ -51,7 +51,7 @@ def format_text(report: Any) -> str:
             ("APPLICATION", "ENV", "SYNC", "HEALTH", "REVISION", "IMAGE", "MESSAGE"),
             [(a.app, a.environment, a.sync, a.health, (a.revision or "-")[:12],
               ", ".join(_short_image(i) for i in a.images) or "-",
-              a.message if (not a.ready or a.message.startswith("not ")) else "")
+              a.message if (not a.ready or a.message.startswith(("not ", "behind "))) else "")
              for a in report.applications],
         )
     else:

@@ -334,9 +334,10 @@ def run(opts: StatusOptions, *, reporter: Reporter | None = None) -> StatusRepor
                 "ingress-nginx or Tekton found",
                 hint="run `kubectl gitops bootstrap`, or pass --context for the platform's cluster",
             )
-        apps = tuple(_application(application_name(a.name, e.name), a.name, e.name, found, config.gitops.branch,
-                                  empty="not built yet" if e.automated else "not promoted yet")
-                     for a in config.applications for e in config.environments)
+        apps = _behind(config, tuple(
+            _application(application_name(a.name, e.name), a.name, e.name, found, config.gitops.branch,
+                         empty="not built yet" if e.automated else "not promoted yet")
+            for a in config.applications for e in config.environments))
         head, head_message = head_future.result()
         platform_apps = tuple(
             _platform_application(_application(name, config.name, phase, found, None), head)
@@ -345,6 +346,24 @@ def run(opts: StatusOptions, *, reporter: Reporter | None = None) -> StatusRepor
         return StatusReport(platform=config.name, context=conn.context, server=conn.server, components=components,
                             clusters=tuple(clusters), applications=apps, platform_applications=platform_apps,
                             repository=config.gitops.repo, repository_head=head, repository_message=head_message)
+
+
+def _behind(config: Config, apps: tuple[AppStatus, ...]) -> tuple[AppStatus, ...]:
+    """An environment that changes only through promote says when it runs another digest than the one before it."""
+    by_key = {(a.app, a.environment): a for a in apps}
+    order = [e.name for e in config.environments]
+    out = []
+    for status in apps:
+        index = order.index(status.environment)
+        previous = by_key.get((status.app, order[index - 1])) if index else None
+        env = config.environment(status.environment)
+        if (not env.automated and previous is not None and previous.digest and status.ready
+                and status.digest != previous.digest):
+            runs = status.digest[:19] if status.digest else "nothing"
+            status = status._replace(message=f"behind {previous.environment}: runs {runs}, {previous.environment} "
+                                             f"runs {previous.digest[:19]} (kubectl gitops promote {status.app})")
+        out.append(status)
+    return tuple(out)
 
 
 def _platform_application(status: AppStatus, head: str | None) -> AppStatus:
