@@ -30,7 +30,7 @@ def real(real_kubeconfig, tmp_path_factory, kubectl_bin, helm_bin):
     tmp = tmp_path_factory.mktemp("real")
     path_dir = tmp / "path"
     path_dir.mkdir()
-    for name in ("kubectl-gitops", "kubectl-gitops-bootstrap", "kubectl-gitops-status", "kubectl-gitops-password"):
+    for name in ("kubectl-gitops",):
         (path_dir / name).symlink_to(BIN / name)
     (path_dir / "kubectl").symlink_to(kubectl_bin)
     (path_dir / "helm").symlink_to(helm_bin)
