@@ -24,7 +24,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 import platforms  # noqa: E402
-
 from kubectl_gitops.adapters import config_file  # noqa: E402
 from kubectl_gitops.core import values  # noqa: E402
 from kubectl_gitops.core.progress import Reporter  # noqa: E402

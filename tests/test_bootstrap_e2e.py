@@ -26,7 +26,7 @@ from fakeplatform import FakePlatform
 
 BIN = Path(sys.executable).parent
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-EXECUTABLES = ["kubectl-gitops", "kubectl-gitops-bootstrap", "kubectl-gitops-status", "kubectl-gitops-password"]
+EXECUTABLES = ["kubectl-gitops"]
 PUSH_AUTH = {"auths": {"registry.example.com": {"auth": "cHVzaGVyOnNlbnRpbmVsLXB1c2gtcGFzc3dvcmQ="}}}
 PUSH_SENTINEL = "sentinel-push-password"
 

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 BIN = Path(sys.executable).parent
-COMMANDS = ["init", "validate", "bootstrap", "teardown", "status", "password"]
+COMMANDS = ["init", "validate", "bootstrap", "teardown", "status", "password", "promote", "rollback", "history"]
 
 
 def run(args, *, env=None, cwd=None, input=None, timeout=60):
@@ -24,8 +24,7 @@ def plugin_env(tmp_path, kubectl_bin):
     """PATH with only our executables and real kubectl; a kubeconfig with two contexts."""
     path_dir = tmp_path / "path"
     path_dir.mkdir()
-    for name in ["kubectl-gitops", *(f"kubectl-gitops-{c}" for c in COMMANDS), "argocd-gitops",
-                 "kubectl_complete-gitops", *(f"kubectl_complete-gitops-{c}" for c in COMMANDS)]:
+    for name in ["kubectl-gitops", "argocd-gitops", "kubectl_complete-gitops"]:
         (path_dir / name).symlink_to(BIN / name)
     (path_dir / "kubectl").symlink_to(kubectl_bin)
     kubeconfig = tmp_path / "kubeconfig"
@@ -42,8 +41,10 @@ def plugin_env(tmp_path, kubectl_bin):
 
 
 def test_executables_exist():
-    for name in ["kubectl-gitops", "argocd-gitops", *(f"kubectl-gitops-{c}" for c in COMMANDS)]:
+    for name in ["kubectl-gitops", "argocd-gitops", "kubectl_complete-gitops"]:
         assert (BIN / name).exists(), name
+    # kubectl-gitops dispatches every subcommand; per-command copies would be listed twice by kubectl
+    assert sorted(p.name for p in BIN.glob("kubectl*gitops*")) == ["kubectl-gitops", "kubectl_complete-gitops"]
 
 
 def test_help_lists_only_working_commands():
@@ -52,7 +53,7 @@ def test_help_lists_only_working_commands():
     assert out.stdout.startswith("Usage: kubectl gitops [OPTIONS] COMMAND [ARGS]...")
     listed = [line.split()[0] for line in out.stdout.split("Commands:")[1].splitlines() if line.strip()]
     assert [w for w in listed if w in {"init", "validate", "bootstrap", "build", "promote", "status", "teardown",
-                                       "logs", "password"}] == sorted(COMMANDS)
+                                       "logs", "password", "rollback", "history"}] == sorted(COMMANDS)
     for flag in ["--kubeconfig", "--context", "-n, --namespace", "-o, --output", "--config", "-v, --verbose",
                  "-q, --quiet", "--no-color", "--version"]:
         assert flag in out.stdout, flag
@@ -100,8 +101,7 @@ def test_kubectl_plugin_list_has_no_warnings(plugin_env):
     out = run(["kubectl", "plugin", "list"], env=plugin_env)
     assert out.returncode == 0, out.stderr
     assert "warning" not in (out.stdout + out.stderr).lower()
-    for name in ["kubectl-gitops", "kubectl-gitops-init", "kubectl-gitops-validate"]:
-        assert name in out.stdout
+    assert [Path(line).name for line in out.stdout.splitlines() if "/" in line] == ["kubectl-gitops"]
 
 
 def test_init_non_interactive_writes_valid_config(tmp_path):
@@ -140,7 +140,7 @@ def test_init_without_terminal_needs_flags(tmp_path):
 
 def test_init_invalid_answers_write_nothing(tmp_path):
     target = tmp_path / "g.yaml"
-    out = run([BIN / "kubectl-gitops-init", "--config", str(target), "--yes", "--name", "Bad Name",
+    out = run([BIN / "kubectl-gitops", "init", "--config", str(target), "--yes", "--name", "Bad Name",
                "--provider", "existing", "--domain", "example.com", "--gitops-repo", "https://x/y"])
     assert out.returncode == 2
     assert "the answers do not make a valid config" in out.stderr and "name: 'Bad Name'" in out.stderr
@@ -186,6 +186,10 @@ def completions(env, *words):
 
 
 def test_shell_completion_through_kubectl(plugin_env):
+    values, directive = completions(plugin_env, "")
+    assert sorted(values) == sorted(COMMANDS) and directive == ":4"  # each once: kubectl adds none of its own
+    values, _ = completions(plugin_env, "b")
+    assert values == ["bootstrap"]
     values, directive = completions(plugin_env, "va")
     assert "validate" in values and directive == ":4"
     values, directive = completions(plugin_env, "--context", "b", "i")

@@ -28,9 +28,12 @@ def test_wheel_contents(wheel):
                    "kubectl_gitops/_data/schemas/crds/argoproj.io/application_v1alpha1.json",
                    "kubectl_gitops/_data/examples/proof-of-concept/gitops.yaml"]:
         assert needed in names, needed
-    entry_points = zipfile.ZipFile(wheel).read("kubectl_gitops-0.1.0.dist-info/entry_points.txt").decode()
-    for script in ["kubectl-gitops =", "kubectl-gitops-init =", "kubectl-gitops-validate =", "argocd-gitops ="]:
-        assert script in entry_points
+    from kubectl_gitops import __version__
+
+    entry_points = zipfile.ZipFile(wheel).read(f"kubectl_gitops-{__version__}.dist-info/entry_points.txt").decode()
+    scripts = sorted(line.split(" = ")[0] for line in entry_points.split("[console_scripts]")[1].strip().splitlines())
+    # one plugin executable that dispatches every subcommand: no kubectl-gitops-<command> copies
+    assert scripts == ["argocd-gitops", "kubectl-gitops", "kubectl_complete-gitops"]
 
 
 def test_installed_wheel_validates_from_its_own_data(wheel, tmp_path, helm_bin):

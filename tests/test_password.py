@@ -107,7 +107,7 @@ def test_forbidden_is_one_line(fake_kube, capsys):
 def plugin_env(fake_kube, kube_env, kubectl_bin, tmp_path):
     path_dir = tmp_path / "path"
     path_dir.mkdir()
-    for name in ("kubectl-gitops", "kubectl-gitops-password"):
+    for name in ("kubectl-gitops",):
         (path_dir / name).symlink_to(BIN / name)
     (path_dir / "kubectl").symlink_to(kubectl_bin)
     return {**kube_env, "PATH": f"{path_dir}:/usr/bin:/bin"}

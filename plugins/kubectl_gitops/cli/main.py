@@ -1,9 +1,13 @@
-"""Entry points: ``kubectl-gitops`` (every subcommand), ``kubectl-gitops-<command>``, ``argocd-gitops``.
+"""Entry points: ``kubectl-gitops``, ``argocd-gitops`` and ``kubectl_complete-gitops``.
 
-kubectl runs ``kubectl-gitops`` for ``kubectl gitops ...`` (and for
-``kubectl gitops --context c validate``, since its plugin lookup stops at the first
-flag), so this group dispatches every subcommand itself. Help and usage speak as
-``kubectl gitops`` or, when started as ``argocd-gitops``, as ``argocd gitops``.
+kubectl runs ``kubectl-gitops`` for every ``kubectl gitops ...`` (its plugin lookup
+takes the longest ``kubectl-gitops-*`` name on PATH and stops at the first flag), so
+this one executable dispatches every subcommand itself; there are deliberately no
+``kubectl-gitops-<command>`` executables: kubectl would list each of them as a
+second completion candidate and a second plugin, and krew links one file per
+plugin. Help and usage speak as ``kubectl gitops`` or, when started as
+``argocd-gitops`` (Argo CD >= 3.1 runs ``argocd-<name>`` for ``argocd <name>``),
+as ``argocd gitops``.
 """
 
 from __future__ import annotations
@@ -63,6 +67,8 @@ cli.add_command(history_cmd.command)
 
 def _prog_name(argv0: str) -> str:
     base = os.path.basename(argv0)
+    if base.lower().endswith(".exe"):  # Windows: pip's launchers, the release archive's
+        base = base[:-4]
     if base.startswith("argocd-"):
         return "argocd " + base[len("argocd-"):].replace("-", " ")
     if base.startswith("kubectl-"):
@@ -117,38 +123,9 @@ def main(args: Sequence[str] | None = None) -> None:
     sys.exit(_run(cli, args, _prog_name(sys.argv[0])))
 
 
-def _standalone(name: str) -> None:
-    """``kubectl-gitops-<name>``: the subcommand alone, as kubectl runs it for ``kubectl gitops <name>``."""
-    sys.exit(_run(cli.commands[name], None, f"kubectl gitops {name}"))
-
-
-def main_init() -> None:
-    """``kubectl-gitops-init``."""
-    _standalone("init")
-
-
-def main_validate() -> None:
-    """``kubectl-gitops-validate``."""
-    _standalone("validate")
-
-
-def _complete(command: click.Command) -> None:
-    from .complete import answer
-
-    for line in answer(command, sys.argv[1:]):
-        click.echo(line)
-
-
 def main_complete() -> None:
     """``kubectl_complete-gitops``: completion of ``kubectl gitops ...`` for kubectl's shell completion."""
-    _complete(cli)
+    from .complete import answer
 
-
-def main_complete_init() -> None:
-    """``kubectl_complete-gitops-init`` (kubectl picks it for ``kubectl gitops init ...``)."""
-    _complete(cli.commands["init"])
-
-
-def main_complete_validate() -> None:
-    """``kubectl_complete-gitops-validate`` (kubectl picks it for ``kubectl gitops validate ...``)."""
-    _complete(cli.commands["validate"])
+    for line in answer(cli, sys.argv[1:]):
+        click.echo(line)

@@ -35,17 +35,3 @@ def command(ctx: click.Context, rotate: bool) -> int:
     else:
         click.echo(result.password)
     return 0
-
-
-def main() -> None:
-    """``kubectl-gitops-password``."""
-    from .main import _standalone
-
-    _standalone("password")
-
-
-def main_complete() -> None:
-    """``kubectl_complete-gitops-password`` (kubectl picks it for ``kubectl gitops password ...``)."""
-    from .main import _complete, cli
-
-    _complete(cli.commands["password"])

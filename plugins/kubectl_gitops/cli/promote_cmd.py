@@ -110,9 +110,3 @@ def command(ctx: click.Context, app: str, target: str | None, source: str | None
     emit_result(s, workflow.run(opts, reporter=reporter(s)))
     return 0
 
-
-def main() -> None:
-    """``kubectl-gitops-promote``."""
-    from .main import _standalone
-
-    _standalone("promote")

@@ -47,9 +47,3 @@ def command(ctx: click.Context, app: str, target: str | None, digest: str | None
     emit_result(s, workflow.run(opts, reporter=reporter(s)))
     return 0
 
-
-def main() -> None:
-    """``kubectl-gitops-rollback``."""
-    from .main import _standalone
-
-    _standalone("rollback")

@@ -91,17 +91,3 @@ def command(ctx: click.Context, request_timeout: float) -> int:
     else:
         click.echo(format_text(report))
     return 0 if report.healthy else 1
-
-
-def main() -> None:
-    """``kubectl-gitops-status``."""
-    from .main import _standalone
-
-    _standalone("status")
-
-
-def main_complete() -> None:
-    """``kubectl_complete-gitops-status`` (kubectl picks it for ``kubectl gitops status ...``)."""
-    from .main import _complete, cli
-
-    _complete(cli.commands["status"])

@@ -99,17 +99,3 @@ def command(ctx: click.Context, assume_yes: bool, dry_run: bool, delete_registry
         deleted = len(result.deleted)
         click.echo(f"Deleted {deleted} resource(s) of platform {plan.platform}.")
     return 0
-
-
-def main() -> None:
-    """``kubectl-gitops-teardown``."""
-    from .main import _standalone
-
-    _standalone("teardown")
-
-
-def main_complete() -> None:
-    """``kubectl_complete-gitops-teardown`` (kubectl picks it for ``kubectl gitops teardown ...``)."""
-    from .main import _complete, cli
-
-    _complete(cli.commands["teardown"])
