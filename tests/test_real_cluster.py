@@ -5,8 +5,9 @@
 Skipped unless a kubeconfig and a GitOps repository the cluster's Argo CD can reach are given
 (``--real-gitops-repo URL`` or ``GITOPS_REAL_REPO``; a throw-away repository: bootstrap commits to
 its ``main``; for https, ``GITOPS_GIT_TOKEN`` holds a token that may push). Uses the packaged
-chart with the real upstream charts (the machine must reach their repositories) and real controllers, so the waits are real too. The
-platform stays installed afterwards: use a throw-away cluster.
+chart with the real upstream charts (the machine must reach their repositories) and real
+controllers, so the waits are real too. The platform stays installed afterwards: use a throw-away
+cluster.
 """
 
 from __future__ import annotations
