@@ -64,6 +64,8 @@ Where it differs from Argo CD (keep this honest):
   source/destination restrictions, ignoreDifferences or health of kinds other than workloads;
 - images come from the workloads' pod templates (Argo CD reads them from live Pods, which the
   Kubernetes stand-in does not run);
+- only git hosts on the loopback address are contacted: any other ``http(s)`` host fails as on a
+  cluster without network (``dial tcp: lookup <host>: no such host``); no ssh URLs;
 - everything runs in one worker thread (never under the Kubernetes stand-in's store lock); call
   :meth:`settle` before looking at the result. Errors of the stand-in itself go to ``errors``.
 """
@@ -779,10 +781,13 @@ class FakeArgoCD:
         """Resolve ``revision`` of ``url`` to a commit as Argo CD's LsRemote does, fetch it, and return
         (commit, a directory holding that commit's tree)."""
         remote = url
-        if url.startswith("/"):
-            remote = url
-        elif not re.match(r"^(file|https?)://", url):
-            raise SourceError(f"repository not found: unsupported repository URL {url!r}")
+        host = re.match(r"^https?://(?:[^@/]*@)?(\[[^]]*\]|[^:/]*)", url)
+        if host and host.group(1) not in ("127.0.0.1", "localhost", "[::1]"):
+            # the tests' machines reach no git host but their own: answer as a cluster without network would
+            raise SourceError(f"failed to list refs: Get \"{url.rstrip('/')}/info/refs?service=git-upload-pack\": "
+                              f"dial tcp: lookup {host.group(1)}: no such host")
+        if not url.startswith("/") and not re.match(r"^(file|https?)://", url):
+            raise SourceError(f"repository {url!r} cannot be initialized: repo URL is invalid")
         refs = self._ls_remote(remote)
         sha = _resolve(revision, refs)
         cache = self._dir / "repos" / hashlib.sha256(url.encode()).hexdigest()[:16]
