@@ -9,9 +9,10 @@ import yaml
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
-def existing(example: str = "proof-of-concept") -> dict:
+def existing(example: str = "proof-of-concept", gitops_repo: str | None = None) -> dict:
     """``examples/<example>/gitops.yaml`` as provider ``existing``: no region, node pools or tags, and a
-    registry outside DigitalOcean (push credentials come from ``--registry-auth``)."""
+    registry outside DigitalOcean (push credentials come from ``--registry-auth``); with ``gitops_repo``,
+    the GitOps repository (and the chart the platform's Applications render) at that URL."""
     data = yaml.safe_load((EXAMPLES / example / "gitops.yaml").read_text())
     data["provider"] = "existing"
     data.pop("region", None)
@@ -19,11 +20,15 @@ def existing(example: str = "proof-of-concept") -> dict:
         cluster.pop("node_pool", None)
         cluster.pop("tags", None)
     data["registry"] = {"name": "team", "server": "registry.example.com"}
+    if gitops_repo is not None:  # a GitOps repository the tests' Argo CD can reach, and its chart
+        import gitopsrepo
+
+        data = gitopsrepo.configured(data, gitops_repo)
     return data
 
 
-def write_existing(path: Path, example: str = "proof-of-concept") -> Path:
-    path.write_text(yaml.safe_dump(existing(example), sort_keys=False))
+def write_existing(path: Path, example: str = "proof-of-concept", gitops_repo: str | None = None) -> Path:
+    path.write_text(yaml.safe_dump(existing(example, gitops_repo), sort_keys=False))
     return path
 
 

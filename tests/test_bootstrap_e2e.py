@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 import fakecharts
+import gitopsrepo
 import platforms
 from fakekube.fixtures import make_kube_env
 from fakeplatform import FakePlatform
@@ -39,9 +40,9 @@ def stand_in_chart(tmp_path_factory, shared_reference) -> Path:
 class Platform:
     """One test's cluster, environment and config, with helpers to run the CLI."""
 
-    def __init__(self, kube, controllers, env, tmp_path, chart):
+    def __init__(self, kube, controllers, env, tmp_path, chart, gitops_repo):
         self.kube, self.controllers, self.env, self.tmp, self.chart = kube, controllers, env, tmp_path, chart
-        self.config = platforms.write_existing(tmp_path / "gitops.yaml")
+        self.config = platforms.write_existing(tmp_path / "gitops.yaml", gitops_repo=gitops_repo)
         self.auth = tmp_path / "push-config.json"
         self.auth.write_text(json.dumps(PUSH_AUTH))
 
@@ -60,8 +61,11 @@ class Platform:
 
 
 @pytest.fixture
-def platform(tmp_path, shared_reference, kubectl_bin, helm_bin, stand_in_chart, fake_kube):
-    controllers = FakePlatform(fake_kube, shared_reference).install()
+def platform(tmp_path, shared_reference, kubectl_bin, helm_bin, stand_in_chart, fake_kube, git_host):
+    # the GitOps repository as bootstrap is to leave it (bootstrap does not write it yet)
+    gitops_repo = git_host.create_repo("gitops")
+    gitopsrepo.seed(gitops_repo, apps=["fakeservice"])
+    controllers = FakePlatform(fake_kube, shared_reference, kubectl=kubectl_bin).install()
     path_dir = tmp_path / "path"
     path_dir.mkdir()
     for name in EXECUTABLES:
@@ -71,7 +75,8 @@ def platform(tmp_path, shared_reference, kubectl_bin, helm_bin, stand_in_chart, 
     env = make_kube_env(fake_kube.kubeconfig, tmp_path / "home")
     env.update(PATH=f"{path_dir}:/usr/bin:/bin", LC_ALL="C.UTF-8")
     env.pop("GITOPS_HELM", None)
-    yield Platform(fake_kube, controllers, env, tmp_path, stand_in_chart)
+    yield Platform(fake_kube, controllers, env, tmp_path, stand_in_chart, gitops_repo)
+    controllers.close()
     assert controllers.errors == []
 
 
