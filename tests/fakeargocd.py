@@ -220,7 +220,7 @@ class FakeArgoCD:
         self.namespace = namespace
         self.helm_charts = {(_helm_repo(r), n, str(v)) for r, n, v in (
             pinned_charts() if helm_charts is None else helm_charts)}
-        self.kubectl = str(kubectl or shutil.which("kubectl") or "kubectl")
+        self.kubectl = str(kubectl or _pinned_kubectl() or shutil.which("kubectl") or "kubectl")
         self.remote_kubes = dict(remote_kubes or {})
         self.failing_applications = failing_applications if failing_applications is not None else {}
         self.running = running or (lambda: True)
@@ -924,6 +924,12 @@ class FakeArgoCD:
                                       f"'{_short(doc)}'")
                 objects.append(doc)
         return objects
+
+
+def _pinned_kubectl() -> Path | None:
+    import tools  # tests/tools.py: the pinned binaries
+
+    return tools.binary("kubectl")
 
 
 def _short(doc) -> str:

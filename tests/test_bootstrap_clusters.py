@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 import fakecharts
+import gitopsrepo
 import platforms
 from fakekube import FakeKube
 from fakeplatform import FakePlatform
@@ -38,8 +39,21 @@ applications:
 """
 
 
+def write_config(path, gitops_repo: str) -> None:
+    """CONFIG with the GitOps repository (and the platform's chart) on the git host stand-in."""
+    path.write_text(yaml.safe_dump(gitopsrepo.configured(yaml.safe_load(CONFIG), gitops_repo)))
+
+
 @pytest.fixture
-def clusters(tmp_path, monkeypatch, shared_reference, helm_bin):
+def gitops_repo(git_host) -> str:
+    """The GitOps repository as bootstrap is to leave it (bootstrap does not write it yet)."""
+    url = git_host.create_repo("shop-gitops")
+    gitopsrepo.seed(url, apps=["catalog"], environments=["dev", "prod"])
+    return url
+
+
+@pytest.fixture
+def clusters(tmp_path, monkeypatch, shared_reference, helm_bin, kubectl_bin):
     dev, prod = FakeKube().start(), FakeKube().start()
     try:
         docs = [yaml.safe_load(k.write_kubeconfig(tmp_path / f"{n}.yaml", context=n).read_text())
@@ -50,9 +64,12 @@ def clusters(tmp_path, monkeypatch, shared_reference, helm_bin):
         kubeconfig = tmp_path / "kubeconfig"
         kubeconfig.write_text(yaml.safe_dump(merged))
         platforms.in_process_env(monkeypatch, kubeconfig, tmp_path / "home", helm_bin)
-        controllers = [FakePlatform(dev, shared_reference).install(),
+        controllers = [FakePlatform(dev, shared_reference, kubectl=kubectl_bin,
+                                    remote_kubes={prod.url: prod}).install(),
                        FakePlatform(prod, shared_reference, load_balancer_ip="203.0.113.20").install()]
-        yield dev, prod
+        yield dev, prod, controllers[0]
+        for c in controllers:
+            c.close()
         assert [c.errors for c in controllers] == [[], []]
     finally:
         dev.stop()
@@ -60,11 +77,11 @@ def clusters(tmp_path, monkeypatch, shared_reference, helm_bin):
 
 
 def test_prod_is_registered_with_least_privilege_and_rerun_changes_nothing(clusters, tmp_path, shared_reference,
-                                                                            capsys):
-    dev, prod = clusters
+                                                                            capsys, gitops_repo):
+    dev, prod, argocd = clusters
     chart = fakecharts.chart_with_dependencies(tmp_path / "chart", shared_reference)
     config = tmp_path / "gitops.yaml"
-    config.write_text(CONFIG)
+    write_config(config, gitops_repo)
     args = ["bootstrap", "--config", str(config), "--chart", str(chart), "--timeout", "120s"]
     assert cli_main._run(cli_main.cli, args, "kubectl gitops") == 0, capsys.readouterr().err
     out = capsys.readouterr()
@@ -96,10 +113,13 @@ def test_prod_is_registered_with_least_privilege_and_rerun_changes_nothing(clust
     assert token not in out.out + out.err
 
     # the prod Application goes to the registered cluster
+    argocd.settle()  # bootstrap waits for the root Application only
     app = dev.get("applications.argoproj.io", "catalog-prod", "argocd")
     assert app["spec"]["destination"] == {"name": "shop-prod", "namespace": "shop"}
+    assert app["status"]["sync"]["status"] == "Synced", app["status"]
 
     # status looks at prod's ingress controller too
+    capsys.readouterr()
     assert cli_main._run(cli_main.cli, ["status", "--config", str(config), "-o", "json"], "kubectl gitops") == 0
     report = json.loads(capsys.readouterr().out)
     prod_status = next(c for c in report["clusters"] if c["name"] == "prod")
@@ -113,7 +133,7 @@ def test_prod_is_registered_with_least_privilege_and_rerun_changes_nothing(clust
 
 
 def test_prod_context_missing_is_one_line(clusters, tmp_path, shared_reference, capsys):
-    dev, prod = clusters
+    dev, prod, argocd = clusters
     config = tmp_path / "gitops.yaml"
     config.write_text(CONFIG.replace("prod: {context: prod}", "prod: {context: staging}"))
     assert cli_main._run(cli_main.cli, ["bootstrap", "--config", str(config)], "kubectl gitops") == 1

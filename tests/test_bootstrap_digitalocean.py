@@ -15,6 +15,7 @@ import json
 import pytest
 
 import fakecharts
+import gitopsrepo
 import platforms
 from fakedo import ManualClock
 from fakeplatform import FakePlatform
@@ -55,13 +56,18 @@ def account(fake_do_factory):
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch, fake_kube, helm_bin, account):
-    """The user's environment: token, HOME and caches in tmp_path, helm; clusters served by the stand-in."""
+def env(tmp_path, monkeypatch, fake_kube, helm_bin, account, git_host):
+    """The user's environment: token, HOME and caches in tmp_path, helm; clusters served by the stand-in;
+    the GitOps repository on the git host stand-in, as bootstrap is to leave it (it does not write it yet)."""
     platforms.in_process_env(monkeypatch, tmp_path / "home" / ".kube" / "config", tmp_path / "home", helm_bin)
     monkeypatch.setenv("DIGITALOCEAN_TOKEN", account.token)
     account.set_kube_endpoint(fake_kube.url, token="kube-token-from-digitalocean")
+    url = git_host.create_repo("shop-gitops")
+    gitopsrepo.seed(url, apps=["catalog"], environments=["dev", "prod"])
+    source = gitopsrepo.chart_source(url)
     config = tmp_path / "gitops.yaml"
-    config.write_text(CONFIG)
+    config.write_text(CONFIG.replace("https://github.com/example/shop-gitops", url)
+                      + f"platform:\n  chart_source: {{repo: '{url}', path: {source['path']}, revision: main}}\n")
     return {"config": config, "kubeconfig": tmp_path / "home" / ".kube" / "config"}
 
 
@@ -98,7 +104,10 @@ def test_fresh_account_to_healthy_platform_and_a_noop_second_run(env, chart, acc
     # the kubeconfig holds the new context, private
     assert oct(env["kubeconfig"].stat().st_mode & 0o777) == "0o600"
 
-    assert cli_main._run(cli_main.cli, ["status", "--config", str(env["config"])], "kubectl gitops") == 0
+    controllers.settle()  # bootstrap waits for the root Application only; Argo CD goes on with the others
+    capsys.readouterr()
+    status = cli_main._run(cli_main.cli, ["status", "--config", str(env["config"])], "kubectl gitops")
+    assert status == 0, capsys.readouterr().out
     capsys.readouterr()
 
     before = len(account.log)

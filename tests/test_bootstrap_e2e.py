@@ -99,6 +99,7 @@ def test_bootstrap_then_status_then_noop_rerun(platform):
         assert "auths" not in values and "cHVzaGVy" not in values
     assert PUSH_SENTINEL not in out.stdout + out.stderr
 
+    platform.controllers.settle()  # bootstrap waits for the root Application only
     status = platform.kubectl("gitops", "status", "--config", platform.config)
     assert status.returncode == 0, status.stdout + status.stderr
 
@@ -201,5 +202,6 @@ def test_interrupted_run_is_completed_by_a_rerun(platform):
     assert proc.returncode != 0
     again = platform.bootstrap()
     assert again.returncode == 0, again.stderr
+    platform.controllers.settle()  # bootstrap waits for the root Application only
     status = platform.kubectl("gitops", "status", "--config", platform.config)
     assert status.returncode == 0, status.stdout + status.stderr
