@@ -205,3 +205,17 @@ def test_interrupted_run_is_completed_by_a_rerun(platform):
     platform.controllers.settle()  # bootstrap waits for the root Application only
     status = platform.kubectl("gitops", "status", "--config", platform.config)
     assert status.returncode == 0, status.stdout + status.stderr
+
+
+@pytest.mark.xfail(strict=True, reason="bootstrap does not write the platform and the apps into the GitOps "
+                                       "repository yet, so the root Application finds no path to sync")
+def test_bootstrap_writes_the_gitops_repository_argo_cd_syncs_from(platform, git_host):
+    url = git_host.create_repo("fresh")  # empty: bootstrap is to fill it
+    platforms.write_existing(platform.config, gitops_repo=url)
+    out = platform.bootstrap("--timeout", "30s")
+    assert out.returncode == 0, out.stderr
+    head = gitopsrepo.git("--git-dir", str(git_host.path("fresh")), "rev-parse", "main")
+    platform.controllers.settle()
+    for app in platform.kube.list("applications.argoproj.io", "argocd"):
+        sync = app["status"]["sync"]
+        assert (sync["status"], sync.get("revision")) == ("Synced", head), app["metadata"]["name"]
