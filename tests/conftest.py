@@ -98,3 +98,13 @@ def any_helm(request) -> Path:
 
 from fakedo.fixtures import *  # noqa: E402,F403 - the DigitalOcean API stand-in's fixtures
 from fakekube.fixtures import *  # noqa: E402,F403 - the Kubernetes API stand-in's fixtures
+
+
+@pytest.fixture
+def git_host(tmp_path):
+    """A :class:`fakegit.FakeGitHost` serving bare repositories from ``tmp_path / "git-host"`` (no token)."""
+    from fakegit import FakeGitHost
+
+    host = FakeGitHost(tmp_path / "git-host").start()
+    yield host
+    host.stop()

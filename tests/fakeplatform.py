@@ -26,9 +26,11 @@ bootstrap waits on what they report. :class:`FakePlatform` plays them as one rea
   CRDs of the reference data, their Deployments and webhook Services, the core
   ClusterInterceptors and the EventListener ClusterRoles, then marks it Ready once those
   Deployments have rolled out;
-- Argo CD application controller (StatefulSet ``*-application-controller``, once rolled out):
-  marks every Application Synced and Healthy at its ``targetRevision``, again whenever its spec
-  changes, and releases the resources finalizer of a deleted Application or AppProject.
+- Argo CD repo-server and application controller (once the StatefulSet ``*-application-controller``
+  has rolled out): :class:`fakeargocd.FakeArgoCD` (``argocd``) resolves every Application's sources
+  in real git repositories and syncs them as Argo CD does (see its docstring; ``helm_charts``,
+  ``kubectl`` and ``remote_kubes`` are passed to it); a deleted Application with the resources
+  finalizer has its objects deleted and the finalizer released, as has a deleted AppProject.
 
 Switches (sets and dicts, read at each event, so a test may change them before the events it
 means to affect): ``never_ready`` and ``failed_rollouts`` hold ``(kind, namespace, name)`` of
@@ -38,13 +40,13 @@ workloads that stay unavailable (Progressing) or fail (ProgressDeadlineExceeded)
 
 The small controllers run synchronously inside the reactor (under the stand-in's store lock), so
 when a request that created an object returns, they have already acted on it. The Tekton operator's
-reconcile creates many large objects; it runs in a thread of its own, as a real operator does, so
-that no request holds the stand-in's lock for that long: call :meth:`FakePlatform.settle` before
-looking at what it creates (bootstrap waits for it like for a real operator). Handler errors are
+reconcile creates many large objects, and Argo CD runs git and kubectl: each runs in a thread of its
+own, as the real ones do, so that no request holds the stand-in's lock for that long: call
+:meth:`FakePlatform.settle` before looking at what they create (bootstrap waits for them like for
+the real ones). Handler errors are
 collected in ``errors`` (tests assert it stays empty), never raised into the stand-in's request
 handling. Install it on a stand-in before the objects it plays controllers for are created, and
-:meth:`FakePlatform.close` it at the end. Not played: pods, images, the real sync of an
-Application's sources, scheduling.
+:meth:`FakePlatform.close` it at the end. Not played: pods, scheduling.
 """
 
 from __future__ import annotations
@@ -55,12 +57,15 @@ import hashlib
 import secrets
 import threading
 import traceback
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import bcrypt
 import yaml
+
+from fakeargocd import FakeArgoCD
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -139,7 +144,9 @@ def _b64(text: str) -> str:
 class FakePlatform:
     """The platform's controllers for one :class:`fakekube.FakeKube`; see the module docstring."""
 
-    def __init__(self, kube, reference: Path, *, load_balancer_ip: str | None = "203.0.113.10") -> None:
+    def __init__(self, kube, reference: Path, *, load_balancer_ip: str | None = "203.0.113.10",
+                 helm_charts: Iterable[tuple[str, str, str]] | None = None, kubectl: str | Path | None = None,
+                 remote_kubes: dict | None = None) -> None:
         self.kube = kube
         self.reference = Path(reference)
         self.load_balancer_ip = load_balancer_ip
@@ -158,24 +165,35 @@ class FakePlatform:
         self._closed = False
         self._operator_thread = threading.Thread(target=self._operator_loop, name="fake-tekton-operator",
                                                  daemon=True)
+        self._argocd_was_running = False
+        self.argocd = FakeArgoCD(kube, helm_charts=helm_charts, kubectl=kubectl, remote_kubes=remote_kubes,
+                                 failing_applications=self.failing_applications, running=self._argocd_running)
+        self.argocd.errors = self.errors
 
     def install(self) -> FakePlatform:
         self.kube.add_reactor(self._react)
         self._operator_thread.start()
+        self.argocd.start()
         return self
 
-    def settle(self, timeout: float = 30.0) -> None:
-        """Wait until the Tekton operator has nothing left to reconcile."""
-        with self._operator_cond:
-            if not self._operator_cond.wait_for(lambda: not self._operator_work and not self._operator_busy,
-                                                timeout=timeout):
-                raise TimeoutError(f"the Tekton operator stand-in is still busy after {timeout} s")
+    def settle(self, timeout: float = 60.0) -> None:
+        """Wait until the Tekton operator and Argo CD have nothing left to reconcile."""
+        for _ in range(5):  # one's writes may give the other work
+            with self._operator_cond:
+                if not self._operator_cond.wait_for(lambda: not self._operator_work and not self._operator_busy,
+                                                    timeout=timeout):
+                    raise TimeoutError(f"the Tekton operator stand-in is still busy after {timeout} s")
+            self.argocd.settle(timeout)
+            with self._operator_cond:
+                if not self._operator_work and not self._operator_busy:
+                    return
 
     def close(self) -> None:
         with self._operator_cond:
             self._closed = True
             self._operator_cond.notify_all()
         self._operator_thread.join(timeout=30)
+        self.argocd.close()
 
     def _operator_loop(self) -> None:
         while True:
@@ -224,6 +242,13 @@ class FakePlatform:
             return []
 
     def _handle(self, event: str, api_version: str, kind: str, namespace: str | None, name: str) -> None:
+        if kind == "Application" and api_version.startswith("argoproj.io/"):
+            if event == "DELETED":
+                self.argocd.application_deleted(namespace or "", name, cascade=False)
+            else:
+                self._application(namespace, name)
+            return
+        self.argocd.resource_event(api_version, kind, namespace, name)
         if event == "DELETED":
             if kind in _WORKLOADS and namespace:
                 self._sync_endpoints(namespace)
@@ -238,8 +263,6 @@ class FakePlatform:
             self._job(namespace, name)
         elif kind == "TektonConfig":
             self._tekton_config(name)
-        elif kind == "Application" and api_version.startswith("argoproj.io/"):
-            self._application(namespace, name)
         elif kind == "AppProject" and api_version.startswith("argoproj.io/"):
             self._release_finalizer("appprojects.argoproj.io", namespace, name)
 
@@ -263,9 +286,12 @@ class FakePlatform:
         if _labels(obj).get("app.kubernetes.io/part-of") == "argocd":
             if kind == "Deployment" and component == "server":
                 self._initial_admin_secret(namespace)
-            if kind == "StatefulSet" and component == "application-controller":
+            if kind == "StatefulSet" and component == "application-controller" and not self._argocd_was_running:
+                self._argocd_was_running = True
+                self.argocd.controller_started()
                 for app in self._list("applications.argoproj.io"):
-                    self._application(_meta(app).get("namespace"), _meta(app)["name"])
+                    if _meta(app).get("deletionTimestamp"):
+                        self._application(_meta(app).get("namespace"), _meta(app)["name"])
         if kind == "Deployment" and any(c.get("name") == "tekton-operator-lifecycle" for c in _containers(obj)):
             self._operator_started(obj)
         if kind == "Deployment" and name in TEKTON_DEPLOYMENTS:
@@ -476,25 +502,17 @@ class FakePlatform:
         return True
 
     def _application(self, namespace: str | None, name: str) -> None:
-        if not self._argocd_running() or self._release_finalizer("applications.argoproj.io", namespace, name):
+        if not self._argocd_running():
             return
         app = self._get("applications.argoproj.io", name, namespace)
         if app is None:
             return
-        spec = app.get("spec") or {}
-        source = spec.get("source") or (spec.get("sources") or [{}])[0]
-        revision = source.get("targetRevision") or "HEAD"
-        failure = self.failing_applications.get(name)
-        wanted = ("OutOfSync", "Missing", "Failed") if failure else ("Synced", "Healthy", "Succeeded")
-        status = app.get("status") or {}
-        sync = status.get("sync") or {}
-        current = (sync.get("status"), (status.get("health") or {}).get("status"),
-                   (status.get("operationState") or {}).get("phase"))
-        compared = (sync.get("comparedTo") or {}).get("source")
-        if current == wanted and compared == spec.get("source") and sync.get("revision") == revision:
+        if _meta(app).get("deletionTimestamp"):
+            cascade = ARGOCD_FINALIZER in (_meta(app).get("finalizers") or [])
+            self.argocd.application_deleted(namespace or "", name, cascade=cascade)
+            self._release_finalizer("applications.argoproj.io", namespace, name)
             return
-        self.kube.set_application_status(name, namespace, sync=wanted[0], health=wanted[1], revision=revision,
-                                         phase=wanted[2], message=failure or "successfully synced (all tasks run)")
+        self.argocd.application_event(app)
 
     # ------------------------------------------------------------ tekton operator
     def _operator(self) -> dict | None:

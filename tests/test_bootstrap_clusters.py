@@ -52,7 +52,7 @@ def clusters(tmp_path, monkeypatch, shared_reference, helm_bin):
         platforms.in_process_env(monkeypatch, kubeconfig, tmp_path / "home", helm_bin)
         controllers = [FakePlatform(dev, shared_reference, remote_kubes={prod.url: prod}).install(),
                        FakePlatform(prod, shared_reference, load_balancer_ip="203.0.113.20").install()]
-        yield dev, prod
+        yield dev, prod, controllers
         assert [c.errors for c in controllers] == [[], []]
     finally:
         dev.stop()
@@ -61,7 +61,7 @@ def clusters(tmp_path, monkeypatch, shared_reference, helm_bin):
 
 def test_prod_is_registered_with_least_privilege_and_rerun_changes_nothing(clusters, tmp_path, shared_reference,
                                                                             capsys):
-    dev, prod = clusters
+    dev, prod, controllers = clusters
     chart = fakecharts.chart_with_dependencies(tmp_path / "chart", shared_reference)
     config = tmp_path / "gitops.yaml"
     config.write_text(CONFIG.replace("https://github.com/example/shop-gitops", "gitops.git"))
@@ -101,6 +101,8 @@ def test_prod_is_registered_with_least_privilege_and_rerun_changes_nothing(clust
     assert app["spec"]["destination"] == {"name": "shop-prod", "namespace": "shop"}
 
     # status looks at prod's ingress controller too
+    for c in controllers:
+        c.settle()  # bootstrap waits for the platform's Applications, not for the apps'
     assert cli_main._run(cli_main.cli, ["status", "--config", str(config), "-o", "json"], "kubectl gitops") == 0
     report = json.loads(capsys.readouterr().out)
     prod_status = next(c for c in report["clusters"] if c["name"] == "prod")
@@ -117,7 +119,7 @@ def test_prod_is_registered_with_least_privilege_and_rerun_changes_nothing(clust
 
 
 def test_prod_context_missing_is_one_line(clusters, tmp_path, shared_reference, capsys):
-    dev, prod = clusters
+    dev, prod, controllers = clusters
     config = tmp_path / "gitops.yaml"
     config.write_text(CONFIG.replace("prod: {context: prod}", "prod: {context: staging}"))
     assert cli_main._run(cli_main.cli, ["bootstrap", "--config", str(config)], "kubectl gitops") == 1

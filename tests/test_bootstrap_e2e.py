@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 import fakecharts
+import gitopsrepo
 import platforms
 from fakekube.fixtures import make_kube_env
 from fakeplatform import FakePlatform
@@ -39,9 +40,9 @@ def stand_in_chart(tmp_path_factory, shared_reference) -> Path:
 class Platform:
     """One test's cluster, environment and config, with helpers to run the CLI."""
 
-    def __init__(self, kube, controllers, env, tmp_path, chart):
+    def __init__(self, kube, controllers, env, tmp_path, chart, gitops_repo):
         self.kube, self.controllers, self.env, self.tmp, self.chart = kube, controllers, env, tmp_path, chart
-        self.config = platforms.write_existing(tmp_path / "gitops.yaml")
+        self.config = platforms.write_existing(tmp_path / "gitops.yaml", repo=gitops_repo)
         self.auth = tmp_path / "push-config.json"
         self.auth.write_text(json.dumps(PUSH_AUTH))
 
@@ -60,8 +61,9 @@ class Platform:
 
 
 @pytest.fixture
-def platform(tmp_path, shared_reference, kubectl_bin, helm_bin, stand_in_chart, fake_kube):
-    controllers = FakePlatform(fake_kube, shared_reference).install()
+def platform(tmp_path, shared_reference, kubectl_bin, helm_bin, stand_in_chart, fake_kube, git_host):
+    gitops_repo = git_host.create_repo("gitops")  # empty: bootstrap fills it
+    controllers = FakePlatform(fake_kube, shared_reference, kubectl=kubectl_bin).install()
     path_dir = tmp_path / "path"
     path_dir.mkdir()
     for name in EXECUTABLES:
@@ -71,7 +73,8 @@ def platform(tmp_path, shared_reference, kubectl_bin, helm_bin, stand_in_chart, 
     env = make_kube_env(fake_kube.kubeconfig, tmp_path / "home")
     env.update(PATH=f"{path_dir}:/usr/bin:/bin", LC_ALL="C.UTF-8")
     env.pop("GITOPS_HELM", None)
-    yield Platform(fake_kube, controllers, env, tmp_path, stand_in_chart)
+    yield Platform(fake_kube, controllers, env, tmp_path, stand_in_chart, gitops_repo)
+    controllers.close()
     assert controllers.errors == []
 
 
@@ -94,6 +97,7 @@ def test_bootstrap_then_status_then_noop_rerun(platform):
         assert "auths" not in values and "cHVzaGVy" not in values
     assert PUSH_SENTINEL not in out.stdout + out.stderr
 
+    platform.controllers.settle()  # bootstrap waits for the root Application only
     status = platform.kubectl("gitops", "status", "--config", platform.config)
     assert status.returncode == 0, status.stdout + status.stderr
 
@@ -196,5 +200,18 @@ def test_interrupted_run_is_completed_by_a_rerun(platform):
     assert proc.returncode != 0
     again = platform.bootstrap()
     assert again.returncode == 0, again.stderr
+    platform.controllers.settle()  # bootstrap waits for the root Application only
     status = platform.kubectl("gitops", "status", "--config", platform.config)
     assert status.returncode == 0, status.stdout + status.stderr
+
+
+def test_bootstrap_writes_the_gitops_repository_argo_cd_syncs_from(platform, git_host):
+    url = git_host.create_repo("fresh")  # empty: bootstrap is to fill it
+    platforms.write_existing(platform.config, repo=url)
+    out = platform.bootstrap("--timeout", "30s")
+    assert out.returncode == 0, out.stderr
+    head = gitopsrepo.git("--git-dir", str(git_host.path("fresh")), "rev-parse", "main")
+    platform.controllers.settle()
+    for app in platform.kube.list("applications.argoproj.io", "argocd"):
+        sync = app["status"]["sync"]
+        assert (sync["status"], sync.get("revision")) == ("Synced", head), app["metadata"]["name"]

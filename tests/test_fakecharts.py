@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 import fakecharts
+import gitopsrepo
 from fakekube import FakeKube
 from fakeplatform import TEKTON_DEPLOYMENTS, FakePlatform
 from kubectl_gitops.adapters import config_file, schema
@@ -159,8 +160,13 @@ def apply(kube, objs):
         kube.create(obj)
 
 
-def test_controllers_bring_the_platform_up_and_honour_their_switches(stand_in, chart, helm_bin, config):
+def test_controllers_bring_the_platform_up_and_honour_their_switches(stand_in, chart, helm_bin, git_host, repo_root):
     kube, controllers = stand_in
+    url = git_host.create_repo("gitops")
+    data = gitopsrepo.configured(
+        yaml.safe_load((repo_root / "examples" / "proof-of-concept" / "gitops.yaml").read_text()), url)
+    commit = gitopsrepo.seed(data)
+    config = config_file.load_text(yaml.safe_dump(data), source="gitops.yaml")
     controllers.never_ready.add(("Deployment", "argocd", "argocd-dex-server"))
     controllers.failed_rollouts.add(("Deployment", "tekton-pipelines", "tekton-dashboard"))
     controllers.failing_applications["fakeservice-dev"] = "one or more objects failed to apply"
@@ -207,20 +213,29 @@ def test_controllers_bring_the_platform_up_and_honour_their_switches(stand_in, c
     assert config_ready["Ready"]["status"] == "True", "the operator saw the last component come up"
 
     root = kube.get("applications.argoproj.io", "bl-k8s-root", "argocd")["status"]
-    assert (root["sync"]["status"], root["health"]["status"], root["sync"]["revision"]) == ("Synced", "Healthy", "main")
+    assert (root["sync"]["status"], root["health"]["status"], root["sync"]["revision"]) == (
+        "Synced", "Healthy", commit)
     failed = kube.get("applications.argoproj.io", "fakeservice-dev", "argocd")["status"]
     assert (failed["sync"]["status"], failed["operationState"]["phase"]) == ("OutOfSync", "Failed")
     assert failed["operationState"]["message"] == "one or more objects failed to apply"
 
     kube.update("applications.argoproj.io", "bl-k8s-root",
                 lambda o: o["spec"]["source"].update(targetRevision="release-2"), "argocd")
+    controllers.settle()
     root = kube.get("applications.argoproj.io", "bl-k8s-root", "argocd")["status"]
-    assert (root["sync"]["revision"], root["sync"]["comparedTo"]["source"]["targetRevision"]) == (
-        "release-2", "release-2")
+    assert (root["sync"]["status"], root["sync"]["comparedTo"]["source"]["targetRevision"]) == (
+        "Unknown", "release-2"), "no such branch yet"
+    assert "unable to resolve 'release-2' to a commit SHA" in root["conditions"][0]["message"]
+    gitopsrepo.git("--git-dir", str(git_host.path("gitops")), "update-ref", "refs/heads/release-2", commit)
+    controllers.argocd.refresh("bl-k8s-root")
+    controllers.settle()
+    root = kube.get("applications.argoproj.io", "bl-k8s-root", "argocd")["status"]
+    assert (root["sync"]["status"], root["sync"]["revision"], root.get("conditions")) == ("Synced", commit, None)
 
     writes = kube.writes
     kube.update("applications.argoproj.io", "bl-k8s-root",
                 lambda o: o["metadata"].setdefault("labels", {}).update(team="platform"), "argocd")
+    controllers.settle()
     assert kube.writes == writes + 1, "nothing for the controllers to do: they write nothing"
 
     kube.delete("applications.argoproj.io", "fakeservice-dev", "argocd")

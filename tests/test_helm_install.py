@@ -5,7 +5,8 @@ charts (:mod:`fakecharts`) and controllers (:mod:`fakeplatform`).
 Covers: every object bootstrap waits for exists and gets ready under the names ``readiness_after``
 lists; a re-run changes nothing (no helm revision, no write to the API); a release left pending by
 a killed helm is recovered; a failed install reports helm's own message and a re-run completes it;
-the ordering the three releases exist for.
+the ordering the three releases exist for. The GitOps repository the Applications sync from is a
+real one on the git host stand-in, holding the layout bootstrap is to write there (:mod:`gitopsrepo`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pytest
 import yaml
 
 import fakecharts
+import gitopsrepo
 from fakeplatform import FakePlatform
 from kubectl_gitops.adapters import config_file
 from kubectl_gitops.adapters import helm as helm_adapter
@@ -58,9 +60,26 @@ def platform(fake_kube, shared_reference, helm_home):
     assert controllers.errors == []
 
 
-@pytest.fixture(scope="module")
-def config():
-    return config_file.load(EXAMPLES / "proof-of-concept" / "gitops.yaml")
+@pytest.fixture
+def gitops_url(git_host) -> str:
+    return git_host.create_repo("gitops")
+
+
+@pytest.fixture
+def config_data(gitops_url) -> dict:
+    data = yaml.safe_load((EXAMPLES / "proof-of-concept" / "gitops.yaml").read_text(encoding="utf-8"))
+    return gitopsrepo.configured(data, gitops_url)
+
+
+@pytest.fixture
+def gitops_repo(gitops_url, config_data) -> tuple[str, str]:
+    """(URL, commit) of a GitOps repository holding what bootstrap writes for the proof of concept."""
+    return gitops_url, gitopsrepo.seed(config_data)
+
+
+@pytest.fixture
+def config(config_data):
+    return config_file.load_text(yaml.safe_dump(config_data), source="gitops.yaml")
 
 
 def kube_args(kube) -> dict:
@@ -85,7 +104,7 @@ def is_ready(kube, ref: dict) -> bool:
     if obj is None:
         return False
     status = obj.get("status") or {}
-    conditions = {c["type"]: c["status"] for c in status.get("conditions") or []}
+    conditions = {c["type"]: c.get("status") for c in status.get("conditions") or []}
     if ref["kind"] == "CustomResourceDefinition":
         return conditions.get("Established") == "True"
     if ref["kind"] in ("Deployment", "StatefulSet"):
@@ -111,7 +130,7 @@ def release_secrets(kube) -> list[str]:
 
 
 def test_three_releases_install_in_order_and_a_rerun_changes_nothing(any_helm, fake_kube, platform, config,
-                                                                      prepared_chart):
+                                                                      prepared_chart, gitops_repo):
     prerequisites(fake_kube, config)
     for release in values.releases(config):
         result = install(prepared_chart, fake_kube, config, release, any_helm)
@@ -124,8 +143,11 @@ def test_three_releases_install_in_order_and_a_rerun_changes_nothing(any_helm, f
     assert controller["metadata"]["annotations"]["kubernetes.digitalocean.com/load-balancer-id"] == "lb-4de7ac8b"
     assert controller["status"]["loadBalancer"]["ingress"] == [{"ip": "203.0.113.10"}]
     assert fake_kube.get("secrets", "argocd-initial-admin-secret", "argocd")["data"]["password"]
-    assert {a["metadata"]["name"] for a in fake_kube.list("applications.argoproj.io", "argocd")} == {
-        "bl-k8s-root", "fakeservice-dev", "bl-k8s-platform", "bl-k8s-tekton", "bl-k8s-gitops"}
+    apps = {a["metadata"]["name"]: a["status"] for a in fake_kube.list("applications.argoproj.io", "argocd")}
+    assert set(apps) == {"bl-k8s-root", "fakeservice-dev", "bl-k8s-platform", "bl-k8s-tekton", "bl-k8s-gitops"}
+    for name, status in apps.items():  # every one resolved in the GitOps repository, at its commit
+        assert (status["sync"]["status"], status["health"]["status"], status["sync"]["revision"]) == (
+            "Synced", "Healthy", gitops_repo[1]), name
     info = helm_adapter.get_release("bl-k8s-gitops", "argocd", helm=str(any_helm), **kube_args(fake_kube))
     assert (info.status, info.chart, info.chart_version, info.revision) == ("deployed", "gitops-platform", "0.1.0", 1)
     assert info.values == values.chart_values(config, phase="gitops", load_balancer_id="lb-4de7ac8b")
@@ -140,12 +162,13 @@ def test_three_releases_install_in_order_and_a_rerun_changes_nothing(any_helm, f
     assert release_secrets(fake_kube) == [f"sh.helm.release.v1.bl-k8s-{p}.v1" for p in ("gitops", "platform", "tekton")]
 
 
-def test_a_change_upgrades_the_releases_it_concerns(helm_bin, fake_kube, platform, config, prepared_chart):
+def test_a_change_upgrades_the_releases_it_concerns(helm_bin, fake_kube, platform, config, config_data,
+                                                    prepared_chart):
     prerequisites(fake_kube, config)
     for release in values.releases(config):
         install(prepared_chart, fake_kube, config, release, helm_bin)
-    text = (EXAMPLES / "proof-of-concept" / "gitops.yaml").read_text(encoding="utf-8")
-    changed = config_file.load_text(text + "platform:\n  pipeline_runs_to_keep: 3\n", source="gitops.yaml")
+    config_data["platform"]["pipeline_runs_to_keep"] = 3
+    changed = config_file.load_text(yaml.safe_dump(config_data), source="gitops.yaml")
     results = {r.phase: install(prepared_chart, fake_kube, changed, r, helm_bin) for r in values.releases(changed)}
     assert results == {"platform": helm_adapter.ReleaseResult("unchanged", 1),
                        "tekton": helm_adapter.ReleaseResult("upgraded", 2),

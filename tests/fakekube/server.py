@@ -1018,6 +1018,37 @@ class FakeKube:
             new["metadata"].pop("resourceVersion", None)
             return copy.deepcopy(self._write(res, obj, new, manager="fakekube"))
 
+    def apply(self, obj: dict, manager: str, *, force: bool = True) -> dict:
+        """Server-side apply ``obj`` as ``manager`` (the resource is found from apiVersion/kind; a namespaced
+        object without a namespace goes to ``default``). Raises KeyError for a kind that is not served and
+        :class:`ApiError` as the API would answer (404 for a missing namespace, 409 for conflicts)."""
+        with self._lock:
+            res = self._by_kind(obj["apiVersion"], obj["kind"])
+            meta = obj.get("metadata") or {}
+            name = meta["name"]
+            namespace = (meta.get("namespace") or "default") if res.namespaced else ""
+            current = self._store[res.key].get((namespace, name))
+            now = _now()
+            if current is None:
+                seed = {"apiVersion": res.group_version, "kind": res.kind,
+                        "metadata": {"name": name, **({"namespace": namespace} if res.namespaced else {})}}
+                applied = patching.server_side_apply(seed, obj, manager=manager, force=True,
+                                                     api_version=res.group_version, now=now)
+                return copy.deepcopy(self._create(res, namespace, applied, manager=manager))
+            try:
+                applied = patching.server_side_apply(current, obj, manager=manager, force=force,
+                                                     api_version=res.group_version, now=now)
+            except patching.ApplyConflict as exc:
+                raise ApiError(409, "Conflict", f"Apply failed with {len(exc.conflicts)} conflict(s)") from None
+            applied["metadata"].pop("resourceVersion", None)
+            return copy.deepcopy(self._write(res, current, applied, manager=None,
+                                             managed_fields=applied["metadata"].get("managedFields") or []))
+
+    def kind_resource(self, api_version: str, kind: str) -> Resource:
+        """The served resource of ``apiVersion``/``kind`` (KeyError when not served)."""
+        with self._lock:
+            return self._by_kind(api_version, kind)
+
     def delete(self, resource: str, name: str, namespace: str | None = None) -> None:
         with self._lock:
             res, obj = self._require(resource, name, namespace)
