@@ -81,9 +81,9 @@ def platform(tmp_path, shared_reference, kubectl_bin, helm_bin, stand_in_chart, 
 def test_bootstrap_then_status_then_noop_rerun(platform):
     out = platform.bootstrap()
     assert out.returncode == 0, out.stderr
-    for phase in ("preflight", "infrastructure", "platform", "handover"):
+    for phase in ("preflight", "infrastructure", "platform", "repository", "handover"):
         assert f"{phase}:" in out.stdout
-    assert "✔ phase gitops" in out.stderr and "Traceback" not in out.stderr
+    assert "✔ Argo CD: root and platform Applications Synced at" in out.stderr and "Traceback" not in out.stderr
     kube = platform.kube
     # the push credentials live in the CI namespace only, and in no helm values
     secret = kube.get("secrets", "registry-push", "ci")

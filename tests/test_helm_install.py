@@ -167,7 +167,7 @@ def test_a_change_upgrades_the_releases_it_concerns(helm_bin, fake_kube, platfor
     prerequisites(fake_kube, config)
     for release in values.releases(config):
         install(prepared_chart, fake_kube, config, release, helm_bin)
-    config_data["platform"]["pipeline_runs_to_keep"] = 3
+    config_data.setdefault("platform", {})["pipeline_runs_to_keep"] = 3
     changed = config_file.load_text(yaml.safe_dump(config_data), source="gitops.yaml")
     results = {r.phase: install(prepared_chart, fake_kube, changed, r, helm_bin) for r in values.releases(changed)}
     assert results == {"platform": helm_adapter.ReleaseResult("unchanged", 1),
