@@ -10,7 +10,9 @@ resource names and the values keys of the real charts (checked against their tem
   ``<fullname>-application-controller`` and Deployments ``-server``, ``-repo-server``,
   ``-applicationset-controller``, ``-notifications-controller`` (``notifications.enabled``),
   ``-dex-server`` (``dex.enabled``), ``-redis`` (``redis.enabled``) with their Services;
-  ConfigMaps ``argocd-cm`` (``configs.cm``) and ``argocd-cmd-params-cm`` (``configs.params``),
+  ConfigMaps ``argocd-cm`` (``configs.cm``; ``url`` is ``https://<global.domain>`` unless ``configs.cm.url``
+  is set, as upstream), ``argocd-cmd-params-cm`` (``configs.params``) and ``argocd-notifications-cm``
+  (``context.argocdUrl``: ``notifications.argocdUrl``, default ``https://<global.domain>``),
   Secret ``argocd-secret``; the ``pre-install,pre-upgrade`` hook Job ``<fullname>-redis-secret-init``.
   ``fullnameOverride``, ``nameOverride`` and ``namespaceOverride`` work as upstream.
 - ``ingress-nginx``: Deployment and ConfigMap ``<fullname>-controller``, Service
@@ -60,6 +62,7 @@ crds:
   install: true
   keep: true
 global:
+  domain: argocd.example.com
   image:
     repository: quay.io/argoproj/argocd
     tag: ""
@@ -95,6 +98,9 @@ applicationSet:
 notifications:
   enabled: true
   name: notifications-controller
+  argocdUrl: ""
+  cm:
+    create: true
 dex:
   enabled: true
   name: dex-server
@@ -263,9 +269,29 @@ metadata:
   labels:
     {{- include "argo-cd.labels" (dict "context" . "name" "cm") | nindent 4 }}
 data:
-  {{- range $key, $value := omit .Values.configs.cm "create" "annotations" }}
+  {{- /* as upstream: `url` defaults to https://<global.domain>; a non-empty configs.cm.url replaces it */}}
+  {{- $cm := merge (dict) (omit .Values.configs.cm "create" "annotations") }}
+  {{- if eq (toString (get $cm "url")) "" }}
+  {{- $_ := set $cm "url" (printf "https://%s" .Values.global.domain) }}
+  {{- end }}
+  {{- range $key, $value := $cm }}
+  {{- if ne ($value | toString) "" }}
   {{ $key }}: {{ $value | toString | quote }}
   {{- end }}
+  {{- end }}
+{{- end }}
+{{- if and .Values.notifications.enabled .Values.notifications.cm.create }}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: argocd-notifications-cm
+  namespace: {{ include "argo-cd.namespace" . }}
+  labels:
+    {{- include "argo-cd.labels" (dict "context" . "name" .Values.notifications.name) | nindent 4 }}
+data:
+  context: |
+    argocdUrl: {{ .Values.notifications.argocdUrl | default (printf "https://%s" .Values.global.domain) }}
 {{- end }}
 {{- if .Values.configs.params.create }}
 ---

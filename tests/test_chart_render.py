@@ -461,3 +461,36 @@ def test_template_guard_names_the_problem_when_the_schema_is_skipped(helm_bin, t
     with pytest.raises(HelmError) as err:
         helm_adapter.render(chart, release="g", namespace="argocd", values=values, helm=str(helm_bin))
     assert message in str(err.value)
+
+
+# ---------------------------------------------------------------- Argo CD's external URL
+
+TLS = {"enabled": True, "secretName": "acme-tls"}
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({"platform": {"domain": "acme.dev"}},
+     'argo-cd.global.domain is "argo.example.com": set it to "argo.acme.dev"'),
+    ({"ingress": {"tls": TLS}},
+     'argo-cd.configs.cm.url is "http://argo.example.com": set it to "https://argo.example.com"'),
+    ({"ingress": {"tls": TLS}, "argo-cd": {"configs": {"cm": {"url": "https://argo.example.com"}}}},
+     'argo-cd.notifications.argocdUrl is "http://argo.example.com": set it to "https://argo.example.com"'),
+    ({"argo-cd": {"configs": {"cm": {"url": ""}}}},
+     'argo-cd.configs.cm.url is "": set it to "http://argo.example.com"'),
+])
+def test_argo_cd_url_must_match_its_ingress_and_scheme(helm_bin, overrides, message):
+    values = {**overrides, "argo-cd": {**overrides.get("argo-cd", {}), "enabled": True},
+              "ingress-nginx": {"enabled": False}, "tekton-operator": {"enabled": False}}
+    with pytest.raises(HelmError) as err:
+        helm_adapter.render(CHART, release="g", namespace="argocd", values=values, helm=str(helm_bin))
+    assert message in str(err.value)
+
+
+def test_argo_cd_url_follows_tls(helm_bin):
+    https = "https://argo.acme.dev"
+    values = {"platform": {"domain": "acme.dev"}, "ingress": {"tls": TLS},
+              "argo-cd": {"enabled": True, "global": {"domain": "argo.acme.dev"}, "configs": {"cm": {"url": https}},
+                          "notifications": {"argocdUrl": https}},
+              "ingress-nginx": {"enabled": False}, "tekton-operator": {"enabled": False}}
+    objs = helm_adapter.render(CHART, release="g", namespace="argocd", values=values, helm=str(helm_bin)).objects()
+    assert of_kind(objs, "Ingress")["argocd-server"]["spec"]["tls"][0]["hosts"] == ["argo.acme.dev"]

@@ -114,9 +114,21 @@ def test_the_umbrella_values_reach_the_dependencies(platform_release):
     assert [p["name"] for p in server["spec"]["ports"]] == ["http", "https"], "the Ingress backend port name"
 
 
+def test_argo_cd_links_to_its_own_ingress_over_plain_http(platform_release, config):
+    objs = by_key(platform_release.objects())
+    url = f"http://argo.{config.domain}"
+    assert objs[("ConfigMap", "argocd", "argocd-cm")]["data"]["url"] == url
+    context = yaml.safe_load(objs[("ConfigMap", "argocd", "argocd-notifications-cm")]["data"]["context"])
+    assert context == {"argocdUrl": url}
+    ingress = objs[("Ingress", "argocd", "argocd-server")]
+    assert ingress["spec"]["rules"][0]["host"] == f"argo.{config.domain}" and "tls" not in ingress["spec"]
+
+
 def test_upstream_defaults_apply_without_the_umbrella_overrides(chart, helm_bin):
     hook = {"argocd.argoproj.io/hook": "PreSync"}
-    data = {"argo-cd": {"fullnameOverride": "", "crds": {"install": False}},
+    data = {"argo-cd": {"fullnameOverride": "", "crds": {"install": False}, "global": {"domain": "cd.example.org"},
+                        "configs": {"cm": {"url": None}}, "notifications": {"argocdUrl": None}},
+            "ingress": {"argocd": {"enabled": False}},
             "ingress-nginx": {"fullnameOverride": "", "namespaceOverride": "",
                               "controller": {"admissionWebhooks": {"annotations": hook}}},
             "tekton-operator": {"fullnameOverride": "", "installCRDs": False,
@@ -130,6 +142,10 @@ def test_upstream_defaults_apply_without_the_umbrella_overrides(chart, helm_bin)
     assert not [k for k in objs if k[0] == "CustomResourceDefinition"]
     job = objs[("Job", "argocd", "edge-ingress-nginx-admission-create")]
     assert job["metadata"]["annotations"]["argocd.argoproj.io/hook"] == "PreSync"
+    # as upstream: without configs.cm.url and notifications.argocdUrl, both are https://<global.domain>
+    assert objs[("ConfigMap", "argocd", "argocd-cm")]["data"]["url"] == "https://cd.example.org"
+    notifications = objs[("ConfigMap", "argocd", "argocd-notifications-cm")]["data"]["context"]
+    assert yaml.safe_load(notifications) == {"argocdUrl": "https://cd.example.org"}
 
 
 # ---------------------------------------------------------------- the controllers

@@ -199,3 +199,13 @@ def test_chart_source_for_self_management_comes_from_gitops_yaml(repo_root):
     mirrored = values.chart_values(config_file.load_text(text, source="gitops.yaml"), phase="gitops")
     assert mirrored["selfManagement"]["chart"] == {"repoURL": "https://git.example.com/mirror/kubectl-gitops.git",
                                                    "path": "charts/gitops-platform", "targetRevision": "release-1"}
+
+
+def test_argo_cd_is_told_its_host_and_plain_http_url(repo_root):
+    config = load(repo_root, "proof-of-concept")
+    argo = values.chart_values(config, phase="platform")["argo-cd"]
+    assert argo == {"enabled": True, "global": {"domain": "argo.homecooked.nl"},
+                    "configs": {"cm": {"url": "http://argo.homecooked.nl"}},
+                    "notifications": {"argocdUrl": "http://argo.homecooked.nl"}}
+    for phase in ("tekton", "gitops"):
+        assert values.chart_values(config, phase=phase)["argo-cd"] == {"enabled": False}

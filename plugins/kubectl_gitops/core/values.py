@@ -94,6 +94,21 @@ def argocd_cluster_name(config: Config, cluster: str) -> str:
     return f"{config.name}-{cluster}"
 
 
+def argocd_host(config: Config) -> str:
+    """Host of the Argo CD server's Ingress."""
+    return f"argo.{config.domain}"
+
+
+def argocd_url(config: Config) -> str:
+    """External URL of Argo CD (argocd-cm ``url``, notification links, SSO redirects).
+
+    The platform's ingresses serve plain HTTP (``server.insecure``; gitops.yaml has no TLS option and
+    the chart's ``ingress.tls.enabled`` stays off), so the URL is ``http://``. The argo-cd chart
+    would otherwise write ``https://<global.domain>``.
+    """
+    return f"http://{argocd_host(config)}"
+
+
 def chart_values(
     config: Config,
     *,
@@ -164,7 +179,7 @@ def chart_values(
         "environments": environments,
         "registry": {"server": config.registry.url if config.registry else ""},
         "ingress": {
-            "argocd": {"enabled": True, "host": f"argo.{config.domain}"},
+            "argocd": {"enabled": True, "host": argocd_host(config)},
             "tektonDashboard": {
                 "enabled": config.dashboard_expose,
                 "host": f"tekton.{config.domain}",
@@ -178,7 +193,10 @@ def chart_values(
         },
         "apps": apps,
         "tekton": {"pruner": {"keep": config.pipeline_runs_to_keep}},
-        "argo-cd": {"enabled": enabled},
+        "argo-cd": ({"enabled": True, "global": {"domain": argocd_host(config)},
+                     "configs": {"cm": {"url": argocd_url(config)}},
+                     "notifications": {"argocdUrl": argocd_url(config)}}
+                    if enabled else {"enabled": False}),
         "ingress-nginx": ({"enabled": True, "controller": {"service": {"annotations": annotations}}}
                           if enabled or phase == INGRESS_PHASE else {"enabled": False}),
         "tekton-operator": {"enabled": enabled},
