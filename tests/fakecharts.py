@@ -22,7 +22,10 @@ resource names and the values keys of the real charts (checked against their tem
   carrying ``controller.admissionWebhooks.annotations``), IngressClass
   ``controller.ingressClassResource.name``, and the hook Jobs ``<fullname>-admission-create``
   (pre-install, pre-upgrade) and ``-admission-patch`` (post-install, post-upgrade), annotated with
-  ``controller.admissionWebhooks.annotations`` as upstream; ``namespaceOverride`` honoured.
+  ``controller.admissionWebhooks.annotations`` as upstream (the only objects that value reaches: the two
+  Jobs and the ValidatingWebhookConfiguration), run by the hook ServiceAccount ``<fullname>-admission``
+  with its Role/ClusterRole and bindings (hooks too, without those annotations, as upstream);
+  ``namespaceOverride`` honoured.
 - ``tekton-operator``: Deployments ``<fullname>`` (containers ``tekton-operator-lifecycle`` and
   ``tekton-operator-cluster-operations``, env ``AUTOINSTALL_COMPONENTS``,
   ``DEFAULT_TARGET_NAMESPACE``, ``KUBERNETES_MIN_VERSION``) and ``<fullname>-webhook`` with their
@@ -397,6 +400,10 @@ controller:
       name: patch
     patch:
       enabled: true
+      serviceAccount:
+        create: true
+      rbac:
+        create: true
 """
 
 NGINX_HELPERS = _naming_helpers("ingress-nginx") + """\
@@ -588,6 +595,53 @@ webhooks:
 NGINX_JOBS = """\
 {{- $webhooks := .Values.controller.admissionWebhooks }}
 {{- if and $webhooks.enabled $webhooks.patch.enabled }}
+{{- $fullname := include "ingress-nginx.admissionWebhooks.fullname" . }}
+{{- $namespace := include "ingress-nginx.namespace" . }}
+{{- /* the hooks' identity: hooks themselves, but without admissionWebhooks.annotations, as upstream */}}
+{{- $rbac := list }}
+{{- if $webhooks.patch.serviceAccount.create }}
+{{- $rbac = append $rbac (dict "apiVersion" "v1" "kind" "ServiceAccount" "namespaced" true) }}
+{{- end }}
+{{- if $webhooks.patch.rbac.create }}
+{{- $rbac = concat $rbac (list
+      (dict "apiVersion" "rbac.authorization.k8s.io/v1" "kind" "ClusterRole" "namespaced" false
+            "rules" (list (dict "apiGroups" (list "admissionregistration.k8s.io")
+                                "resources" (list "validatingwebhookconfigurations") "verbs" (list "get" "update"))))
+      (dict "apiVersion" "rbac.authorization.k8s.io/v1" "kind" "ClusterRoleBinding" "namespaced" false)
+      (dict "apiVersion" "rbac.authorization.k8s.io/v1" "kind" "Role" "namespaced" true
+            "rules" (list (dict "apiGroups" (list "") "resources" (list "secrets") "verbs" (list "get" "create"))))
+      (dict "apiVersion" "rbac.authorization.k8s.io/v1" "kind" "RoleBinding" "namespaced" true)) }}
+{{- end }}
+{{- range $obj := $rbac }}
+---
+apiVersion: {{ $obj.apiVersion }}
+kind: {{ $obj.kind }}
+metadata:
+  name: {{ $fullname }}
+  {{- if $obj.namespaced }}
+  namespace: {{ $namespace }}
+  {{- end }}
+  annotations:
+    "helm.sh/hook": pre-install,pre-upgrade,post-install,post-upgrade
+    "helm.sh/hook-delete-policy": before-hook-creation,hook-succeeded
+  labels:
+    {{- include "ingress-nginx.labels" $ | nindent 4 }}
+    app.kubernetes.io/component: admission-webhook
+{{- with $obj.rules }}
+rules:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- if hasSuffix "Binding" $obj.kind }}
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: {{ trimSuffix "Binding" $obj.kind }}
+  name: {{ $fullname }}
+subjects:
+  - kind: ServiceAccount
+    name: {{ $fullname }}
+    namespace: {{ $namespace }}
+{{- end }}
+{{- end }}
 {{- range $job := list (dict "name" $webhooks.createSecretJob.name "hook" "pre-install,pre-upgrade" "args" "create")
                       (dict "name" $webhooks.patchWebhookJob.name "hook" "post-install,post-upgrade" "args" "patch") }}
 ---
@@ -610,6 +664,7 @@ spec:
   template:
     spec:
       restartPolicy: OnFailure
+      serviceAccountName: {{ $webhooks.patch.serviceAccount.create | ternary $fullname "default" }}
       containers:
         - name: {{ $job.args }}
           image: registry.k8s.io/ingress-nginx/kube-webhook-certgen:v{{ $.Chart.AppVersion }}

@@ -452,6 +452,9 @@ def test_helm_itself_rejects_bad_values(any_helm, overrides):
     ({"phase": "tekton", "tekton-operator": {"enabled": True}}, "phase tekton installs no dependency: set "
                                                                 "tekton-operator.enabled=false"),
     ({"phase": "both"}, 'phase "both" is not one of platform, tekton, gitops'),
+    ({"ingress-nginx": {"controller": {"admissionWebhooks": {"annotations": {"argocd.argoproj.io/hook": "Skip"}}}}},
+     'ingress-nginx.controller.admissionWebhooks.annotations has "argocd.argoproj.io/hook": the ingress-nginx '
+     'chart also puts these annotations on its ValidatingWebhookConfiguration'),
 ])
 def test_template_guard_names_the_problem_when_the_schema_is_skipped(helm_bin, tmp_path, overrides, message):
     chart = tmp_path / "gitops-platform"

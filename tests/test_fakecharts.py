@@ -87,10 +87,6 @@ def test_the_umbrella_values_reach_the_dependencies(platform_release):
     assert service["metadata"]["annotations"] == {"kubernetes.digitalocean.com/load-balancer-id": "4de7ac8b",
                                                   "service.beta.kubernetes.io/do-loadbalancer-name":
                                                       "bl-k8s-mgmt-ingress"}
-    hook = {"argocd.argoproj.io/hook": "Skip"}
-    for job in ("ingress-nginx-admission-create", "ingress-nginx-admission-patch"):
-        annotations = objs[("Job", "ingress-nginx", job)]["metadata"]["annotations"]
-        assert hook.items() <= annotations.items() and "helm.sh/hook" in annotations
     webhook = objs[("ValidatingWebhookConfiguration", None, "ingress-nginx-admission")]
     assert webhook["webhooks"][0]["clientConfig"]["service"] == {
         "name": "ingress-nginx-controller-admission", "namespace": "ingress-nginx", "port": 443,
@@ -124,8 +120,26 @@ def test_argo_cd_links_to_its_own_ingress_over_plain_http(platform_release, conf
     assert ingress["spec"]["rules"][0]["host"] == f"argo.{config.domain}" and "tls" not in ingress["spec"]
 
 
+def test_argo_cd_manages_the_admission_webhook_and_runs_its_certificate_jobs_as_hooks(platform_release):
+    """Argo CD maps Helm hooks to its own (pre-install/pre-upgrade: PreSync, post-*: PostSync) unless an
+    `argocd.argoproj.io/hook` annotation says otherwise, and never applies or repairs an object whose
+    hook annotation is Skip."""
+    objs = by_key(platform_release.objects())
+    hooks = {k: o["metadata"]["annotations"] for k, o in objs.items()
+             if "helm.sh/hook" in (o["metadata"].get("annotations") or {})}
+    for key, obj in objs.items():
+        annotations = obj["metadata"].get("annotations") or {}
+        assert not [a for a in annotations if a.startswith("argocd.argoproj.io/hook")], key
+    webhook = ("ValidatingWebhookConfiguration", None, "ingress-nginx-admission")
+    assert webhook in objs and webhook not in hooks, "an ordinary resource of the release"
+    assert hooks[("Job", "ingress-nginx", "ingress-nginx-admission-create")]["helm.sh/hook"] == (
+        "pre-install,pre-upgrade")
+    assert hooks[("Job", "ingress-nginx", "ingress-nginx-admission-patch")]["helm.sh/hook"] == (
+        "post-install,post-upgrade")
+
+
 def test_upstream_defaults_apply_without_the_umbrella_overrides(chart, helm_bin):
-    hook = {"argocd.argoproj.io/hook": "PreSync"}
+    hook = {"example.com/owner": "platform-team"}
     data = {"argo-cd": {"fullnameOverride": "", "crds": {"install": False}, "global": {"domain": "cd.example.org"},
                         "configs": {"cm": {"url": None}}, "notifications": {"argocdUrl": None}},
             "ingress": {"argocd": {"enabled": False}},
@@ -140,8 +154,12 @@ def test_upstream_defaults_apply_without_the_umbrella_overrides(chart, helm_bin)
             ("Deployment", "edge-tekton-operator"), ("Deployment", "edge-tekton-operator-webhook")} <= names
     assert ("Deployment", "argocd", "edge-ingress-nginx-controller") in objs, "release namespace without override"
     assert not [k for k in objs if k[0] == "CustomResourceDefinition"]
-    job = objs[("Job", "argocd", "edge-ingress-nginx-admission-create")]
-    assert job["metadata"]["annotations"]["argocd.argoproj.io/hook"] == "PreSync"
+    # as upstream, controller.admissionWebhooks.annotations reach the two Jobs and the webhook configuration
+    annotated = sorted(k[0] + "/" + k[2] for k, o in objs.items()
+                       if (o["metadata"].get("annotations") or {}).get("example.com/owner") == "platform-team")
+    assert annotated == ["Job/edge-ingress-nginx-admission-create", "Job/edge-ingress-nginx-admission-patch",
+                         "ValidatingWebhookConfiguration/edge-ingress-nginx-admission"]
+    assert ("ClusterRole", None, "edge-ingress-nginx-admission") in objs
     # as upstream: without configs.cm.url and notifications.argocdUrl, both are https://<global.domain>
     assert objs[("ConfigMap", "argocd", "argocd-cm")]["data"]["url"] == "https://cd.example.org"
     notifications = objs[("ConfigMap", "argocd", "argocd-notifications-cm")]["data"]["context"]
