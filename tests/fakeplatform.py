@@ -22,7 +22,10 @@ bootstrap waits on what they report. :class:`FakePlatform` plays them as one rea
   password itself in ``argocd-initial-admin-secret`` (key ``password``), as Argo CD does;
 - Tekton operator (the Deployment running container ``tekton-operator-lifecycle``, once rolled
   out): creates the TektonConfig ``config`` itself when its ``AUTOINSTALL_COMPONENTS`` is true;
-  reconciles a TektonConfig by creating its target namespace, the Tekton Pipelines and Triggers
+  reconciles a TektonConfig by making it the controlling owner of its target namespace (creating
+  the namespace, or taking over an existing one nobody owns yet, as upstream; the stand-in API
+  server has no garbage collector, so deleting the TektonConfig leaves the namespace here while a
+  real cluster deletes it), creating the Tekton Pipelines and Triggers
   CRDs of the reference data, their Deployments and webhook Services, the core
   ClusterInterceptors and the EventListener ClusterRoles, then marks it Ready once those
   Deployments have rolled out;
@@ -538,6 +541,7 @@ class FakePlatform:
             return
         target = (config.get("spec") or {}).get("targetNamespace") or _env(
             operator, "tekton-operator-lifecycle").get("DEFAULT_TARGET_NAMESPACE", "tekton-pipelines")
+        self._target_namespace(config, target)
         self._install_tekton(target)
         deployments = {n: self._get("deployments", n, target) for n in TEKTON_DEPLOYMENTS}
         waiting = sorted(n for n, d in deployments.items() if not _rolled_out(d))
@@ -559,11 +563,35 @@ class FakePlatform:
             "conditions": [{**components, "lastTransitionTime": now}, {**ready, "lastTransitionTime": now}],
         })
 
-    def _install_tekton(self, target: str) -> None:
-        if self._get("namespaces", target) is None:
+    def _target_namespace(self, config: dict, target: str) -> None:
+        """As the operator's ``ReconcileTargetNamespace``: the TektonConfig becomes the controlling owner
+        of its target namespace, created or already there (unless something else owns it already), which
+        carries the label ``operator.tekton.dev/targetNamespace: "true"``; other namespaces with that label
+        owned by a TektonConfig of the same name are deleted."""
+        label = "operator.tekton.dev/targetNamespace"
+        owner = {"apiVersion": config["apiVersion"], "kind": "TektonConfig", "name": _meta(config)["name"],
+                 "uid": _meta(config)["uid"], "controller": True, "blockOwnerDeletion": True}
+        for namespace in self._list("namespaces"):
+            meta = _meta(namespace)
+            owners = meta.get("ownerReferences") or []
+            if (meta["name"] != target and (meta.get("labels") or {}).get(label) == "true" and owners
+                    and owners[0].get("name") == owner["name"] and not meta.get("deletionTimestamp")):
+                self.kube.delete("namespaces", meta["name"])
+        existing = self._get("namespaces", target)
+        if existing is None:
             self.kube.create({"apiVersion": "v1", "kind": "Namespace",
-                              "metadata": {"name": target, "labels": {"operator.tekton.dev/targetNamespace": "true"}}},
+                              "metadata": {"name": target, "labels": {label: "true"}, "ownerReferences": [owner]}},
                              manager="tekton-operator")
+            return
+        meta = _meta(existing)
+        if not meta.get("ownerReferences") or (meta.get("labels") or {}).get(label) != "true":
+            def mutate(obj: dict) -> None:
+                obj["metadata"].setdefault("labels", {})[label] = "true"
+                if not obj["metadata"].get("ownerReferences"):
+                    obj["metadata"]["ownerReferences"] = [owner]
+            self.kube.update("namespaces", target, mutate)
+
+    def _install_tekton(self, target: str) -> None:
         for crd in self._tekton_crds():
             if self._get("customresourcedefinitions", crd["metadata"]["name"]) is None:
                 self.kube.create(crd, manager="tekton-operator")

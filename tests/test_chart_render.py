@@ -84,7 +84,7 @@ def test_every_phase_has_a_scenario():
 def test_platform_phase_renders_namespaces_ingresses_and_no_custom_resources(helm_bin):
     objs = objects(helm_bin, "platform-default-values.yaml")
     namespaces = of_kind(objs, "Namespace")
-    assert set(namespaces) == {"ci", "tekton-pipelines", "ingress-nginx", "dev", "prod"}
+    assert set(namespaces) == {"ci", "ingress-nginx", "dev", "prod"}
     assert "argocd" not in namespaces, "the release namespace belongs to helm --create-namespace"
     ingresses = of_kind(objs, "Ingress")
     argo = ingresses["argocd-server"]
@@ -92,10 +92,7 @@ def test_platform_phase_renders_namespaces_ingresses_and_no_custom_resources(hel
     rule = argo["spec"]["rules"][0]
     assert rule["host"] == "argo.example.com"
     assert rule["http"]["paths"][0]["backend"]["service"]["name"] == "argocd-server"
-    dashboard = ingresses["tekton-dashboard"]
-    assert dashboard["metadata"]["namespace"] == "tekton-pipelines"
-    assert dashboard["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["port"]["number"] == 9097
-    assert "nginx.ingress.kubernetes.io/auth-type" not in (dashboard["metadata"].get("annotations") or {})
+    assert "tekton-dashboard" not in ingresses, "phase gitops: its namespace is the operator's"
     assert [o for o in objs if group(o) in CUSTOM_GROUPS] == []
     webhook = ingresses["el-git-push"]
     assert webhook["metadata"]["namespace"] == "ci"
@@ -113,12 +110,33 @@ def test_platform_digitalocean_dashboard_auth_tls_and_hosts(helm_bin):
     assert ingresses["argocd-server"]["spec"]["rules"][0]["host"] == "argo.acme.dev"
     tls = [{"hosts": ["argo.acme.dev"], "secretName": "acme-dev-tls"}]
     assert ingresses["argocd-server"]["spec"]["tls"] == tls
-    dashboard = ingresses["tekton-dashboard"]
+    assert of_kind(objs, "ServiceAccount")["pipeline-builder"]["secrets"] == [{"name": "registry-acme-push"}]
+
+
+def test_no_release_creates_the_namespace_the_tekton_operator_owns(helm_bin):
+    """The operator makes the TektonConfig the controlling owner of its target namespace, even of an
+    existing one: a Namespace object in a release would be garbage-collected with the TektonConfig."""
+    for scenario in SCENARIOS:
+        namespaces = of_kind(objects(helm_bin, scenario), "Namespace")
+        assert "tekton-pipelines" not in namespaces, scenario
+    overrides = {"namespaces": {"tekton": "ci"}, **{d: {"enabled": False} for d in DEPENDENCIES}}
+    objs = helm_adapter.render(CHART, release="p", namespace="argocd", values=overrides, helm=str(helm_bin)).objects()
+    assert "ci" not in of_kind(objs, "Namespace"), "not even when it is also the CI namespace"
+
+
+def test_dashboard_ingress_comes_with_the_gitops_release_after_the_operator_made_its_namespace(helm_bin):
+    default = of_kind(objects(helm_bin, "gitops-poc-values.yaml"), "Ingress")["tekton-dashboard"]
+    assert default["metadata"]["namespace"] == "tekton-pipelines"
+    assert default["spec"]["rules"][0]["host"] == "tekton.gitops.example.org"
+    backend = default["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    assert backend == {"name": "tekton-dashboard", "port": {"number": 9097}}
+    assert "nginx.ingress.kubernetes.io/auth-type" not in (default["metadata"].get("annotations") or {})
+    dashboard = of_kind(objects(helm_bin, "gitops-dev-prod-values.yaml"), "Ingress")["tekton-dashboard"]
     annotations = dashboard["metadata"]["annotations"]
     assert annotations["nginx.ingress.kubernetes.io/auth-type"] == "basic"
     assert annotations["nginx.ingress.kubernetes.io/auth-secret"] == "tekton-dashboard-auth"
-    assert dashboard["spec"]["rules"][0]["host"] == "ci.acme.dev"
-    assert of_kind(objs, "ServiceAccount")["pipeline-builder"]["secrets"] == [{"name": "registry-acme-push"}]
+    assert dashboard["spec"]["rules"][0]["host"] == "ci.shop.example.com"
+    assert dashboard["spec"]["tls"] == [{"hosts": ["ci.shop.example.com"], "secretName": "shop-tls"}]
 
 
 def test_no_secret_with_data_is_rendered_anywhere(helm_bin):
@@ -181,8 +199,9 @@ def test_tekton_phase_renders_only_the_tekton_config(helm_bin):
 def test_gitops_phase_renders_crs_and_nothing_from_the_other_phases(helm_bin, scenario):
     objs = objects(helm_bin, scenario)
     kinds = {o["kind"] for o in objs}
-    for platform_kind in ("Namespace", "Ingress", "ServiceAccount", "Role", "RoleBinding", "TektonConfig"):
+    for platform_kind in ("Namespace", "ServiceAccount", "Role", "RoleBinding", "TektonConfig"):
         assert platform_kind not in kinds, f"{platform_kind} belongs to another release"
+    assert [o["metadata"]["name"] for o in objs if o["kind"] == "Ingress"] == ["tekton-dashboard"]
     assert {"Task", "Pipeline", "EventListener", "AppProject", "Application"} <= kinds
 
 

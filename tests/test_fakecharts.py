@@ -261,6 +261,32 @@ def test_controllers_bring_the_platform_up_and_honour_their_switches(stand_in, c
     assert kube.get("applications.argoproj.io", "fakeservice-dev", "argocd") is None, "finalizer released"
 
 
+def test_the_operator_takes_its_target_namespace_even_an_existing_one(stand_in, chart, helm_bin, config):
+    kube, controllers = stand_in
+    kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "tekton-pipelines",
+                                                                        "labels": {"team": "ci"}}})
+    kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "owned-elsewhere", "ownerReferences": [
+        {"apiVersion": "v1", "kind": "ConfigMap", "name": "x", "uid": "u-1"}]}})
+    for phase in ("platform", "tekton"):
+        apply(kube, render(chart, helm_bin, f"bl-k8s-{phase}", values.chart_values(config, phase=phase)).objects())
+        controllers.settle()
+    tekton_config = kube.get("tektonconfigs.operator.tekton.dev", "config")
+    owner = {"apiVersion": "operator.tekton.dev/v1alpha1", "kind": "TektonConfig", "name": "config",
+             "uid": tekton_config["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}
+    namespace = kube.get("namespaces", "tekton-pipelines")
+    assert namespace["metadata"]["ownerReferences"] == [owner], "upstream adopts a namespace nobody owns"
+    assert namespace["metadata"]["labels"]["operator.tekton.dev/targetNamespace"] == "true"
+    assert namespace["metadata"]["labels"]["team"] == "ci"
+
+    # a new target namespace: the old one, labelled and owned by the same TektonConfig, goes
+    kube.update("tektonconfigs.operator.tekton.dev", "config", lambda o: o["spec"].update(targetNamespace="tekton"))
+    controllers.settle()
+    assert kube.get("namespaces", "tekton")["metadata"]["ownerReferences"] == [owner]
+    old = kube.get("namespaces", "tekton-pipelines")
+    assert old is None or old["metadata"].get("deletionTimestamp")
+    assert kube.get("namespaces", "owned-elsewhere")["metadata"]["ownerReferences"][0]["kind"] == "ConfigMap"
+
+
 def test_the_operator_installs_its_own_tekton_config_when_told_to(stand_in, chart, helm_bin):
     kube, controllers = stand_in
     data = {"tekton-operator": {"operator": {"autoInstallComponents": True, "defaultTargetNamespace": "tekton"}},

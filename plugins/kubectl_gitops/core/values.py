@@ -42,8 +42,8 @@ CHART_VERSION_OVERRIDES = {
 _PHASE_VALUES = {
     "platform": ("phase", "platform", "environments", "registry", "ingress", "versions", *DEPENDENCIES),
     "tekton": ("phase", "platform", "tekton", *DEPENDENCIES),
-    "gitops": ("phase", "platform", "environments", "registry", "gitops", "apps", "versions", *DEPENDENCIES,
-               "selfManagement"),
+    "gitops": ("phase", "platform", "environments", "registry", "ingress", "gitops", "apps", "versions",
+               *DEPENDENCIES, "selfManagement"),
     "ingress": ("phase", "platform", *DEPENDENCIES),
 }
 INGRESS_PHASE = "ingress"
@@ -233,6 +233,10 @@ def prerequisites(config: Config, phase: str) -> list[dict[str, Any]]:
     objects included. So that namespace is created first, carrying the platform release's
     ownership marks: helm then adopts it as part of the release instead of refusing it, and
     Argo CD keeps managing it after handover.
+
+    Nothing is created for the Tekton target namespace: the Tekton operator creates it (and
+    becomes its controlling owner) while reconciling the TektonConfig, and the only object of ours
+    in it, the dashboard Ingress, comes with the gitops release after ``readiness_after("tekton")``.
     """
     if phase not in PHASES:
         raise ValueError(f"unknown phase {phase!r}")
@@ -296,9 +300,10 @@ def readiness_after(config: Config, phase: str) -> list[dict[str, Any]]:
     - after ``platform``: the Argo CD CRDs and the operator's TektonConfig CRD Established; Argo CD,
       the ingress-nginx controller and the Tekton operator rolled out; the ingress-nginx admission
       webhook and the operator's webhook answering (their Services have ready endpoints);
-    - after ``tekton``: TektonConfig ``config`` Ready; the Tekton Pipelines and Triggers CRDs the
-      gitops release and the builds use Established; their controllers rolled out and their
-      webhooks answering;
+    - after ``tekton``: TektonConfig ``config`` Ready; its target namespace, which the operator
+      creates and owns (no release may hold it), Active, so the gitops release can put the dashboard
+      Ingress there; the Tekton Pipelines and Triggers CRDs the gitops release and the builds use
+      Established; their controllers rolled out and their webhooks answering;
     - after ``gitops``: the root Application Synced and Healthy at the GitOps branch;
     - after ``ingress`` (a workload cluster): its ingress-nginx controller rolled out and its
       admission webhook answering.
@@ -323,6 +328,7 @@ def readiness_after(config: Config, phase: str) -> list[dict[str, Any]]:
     if phase == "tekton":
         return [
             _ref("operator.tekton.dev/v1alpha1", "TektonConfig", "config"),
+            _ref("v1", "Namespace", TEKTON_NAMESPACE),
             *(_crd(name) for name in _TEKTON_CRDS),
             *(_deployment(name, TEKTON_NAMESPACE) for name in _TEKTON_DEPLOYMENTS),
             _webhook("tekton-pipelines-webhook", TEKTON_NAMESPACE),
