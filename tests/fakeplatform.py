@@ -27,8 +27,11 @@ bootstrap waits on what they report. :class:`FakePlatform` plays them as one rea
   server has no garbage collector, so deleting the TektonConfig leaves the namespace here while a
   real cluster deletes it), creating the Tekton Pipelines and Triggers
   CRDs of the reference data, their Deployments and webhook Services, the core
-  ClusterInterceptors and the EventListener ClusterRoles, then marks it Ready once those
-  Deployments have rolled out;
+  ClusterInterceptors and the EventListener ClusterRoles, and the Deployments of the optional
+  components its spec leaves on with upstream's defaults (Tekton Chains, Pipelines-as-Code; see
+  :meth:`FakePlatform.optional_components`; without their intermediate TektonChain /
+  OpenShiftPipelinesAsCode objects and CRDs), then marks it Ready once the core Deployments have
+  rolled out;
 - Argo CD application controller (StatefulSet ``*-application-controller``, once rolled out):
   marks every Application Synced and Healthy at its ``targetRevision``, again whenever its spec
   changes, and releases the resources finalizer of a deleted Application or AppProject.
@@ -85,6 +88,11 @@ TEKTON_SERVICES = {  # service -> (port, target port name)
     "tekton-triggers-core-interceptors": (8443, "https"),
     "tekton-dashboard": (9097, "http"),
 }
+# optional components the operator installs into the targetNamespace, by the TektonConfig switch that
+# controls them (see FakePlatform.optional_components)
+CHAINS_DEPLOYMENTS = ("tekton-chains-controller",)
+PIPELINES_AS_CODE_DEPLOYMENTS = ("pipelines-as-code-controller", "pipelines-as-code-watcher",
+                                 "pipelines-as-code-webhook")
 CLUSTER_INTERCEPTORS = ("cel", "github", "gitlab", "bitbucket", "slack")
 ARGOCD_FINALIZER = "resources-finalizer.argocd.argoproj.io"
 _WORKLOADS = ("Deployment", "StatefulSet")
@@ -543,6 +551,7 @@ class FakePlatform:
             operator, "tekton-operator-lifecycle").get("DEFAULT_TARGET_NAMESPACE", "tekton-pipelines")
         self._target_namespace(config, target)
         self._install_tekton(target)
+        self._install_optional(target, config.get("spec") or {})
         deployments = {n: self._get("deployments", n, target) for n in TEKTON_DEPLOYMENTS}
         waiting = sorted(n for n, d in deployments.items() if not _rolled_out(d))
         generation = _meta(config).get("generation", 1)
@@ -590,6 +599,42 @@ class FakePlatform:
                 if not obj["metadata"].get("ownerReferences"):
                     obj["metadata"]["ownerReferences"] = [owner]
             self.kube.update("namespaces", target, mutate)
+
+    @staticmethod
+    def optional_components(spec: dict) -> dict[str, bool]:
+        """Which optional components operator v0.81 installs for a TektonConfig ``spec`` on Kubernetes.
+
+        Upstream's defaulting webhook sets ``platforms.kubernetes.pipelinesAsCode.enable: true`` when the
+        TektonConfig has no ``pipelinesAsCode`` (``addon.enablePipelinesAsCode: false`` turns it off), and
+        the reconciler installs it under profile ``all`` only; Chains comes with profiles ``all`` and
+        ``basic`` unless ``chain.disabled``. The stand-in applies those defaults when it reconciles (it
+        plays no admission webhook, so the stored object keeps what was sent).
+        """
+        profile = spec.get("profile") or "basic"
+        pac = ((spec.get("platforms") or {}).get("kubernetes") or {}).get("pipelinesAsCode")
+        if pac is None:
+            pac_enabled = (spec.get("addon") or {}).get("enablePipelinesAsCode") is not False
+        else:
+            pac_enabled = pac.get("enable") is not False
+        return {"chains": profile in ("all", "basic") and not (spec.get("chain") or {}).get("disabled", False),
+                "pipelines-as-code": profile == "all" and pac_enabled}
+
+    def _install_optional(self, target: str, spec: dict) -> None:
+        wanted = self.optional_components(spec)
+        for component, names in (("chains", CHAINS_DEPLOYMENTS), ("pipelines-as-code", PIPELINES_AS_CODE_DEPLOYMENTS)):
+            for name in names:
+                present = self._get("deployments", name, target) is not None
+                if wanted[component] and not present:
+                    labels = {"app": name, "app.kubernetes.io/part-of": f"tekton-{component}"}
+                    self.kube.create({
+                        "apiVersion": "apps/v1", "kind": "Deployment",
+                        "metadata": {"name": name, "namespace": target, "labels": labels},
+                        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
+                                 "template": {"metadata": {"labels": labels}, "spec": {"containers": [
+                                     {"name": name, "image": f"ghcr.io/tektoncd/{component}/{name}:stand-in"}]}}},
+                    }, manager="tekton-operator")
+                elif not wanted[component] and present:
+                    self.kube.delete("deployments", name, target)
 
     def _install_tekton(self, target: str) -> None:
         for crd in self._tekton_crds():

@@ -195,6 +195,19 @@ def test_tekton_phase_renders_only_the_tekton_config(helm_bin):
                                         "schedule": "0 * * * *"}
 
 
+def test_tekton_config_switches_off_chains_and_pipelines_as_code_unless_asked(helm_bin):
+    """Operator v0.81: Chains comes with profiles all and basic unless `spec.chain.disabled`; on Kubernetes the
+    defaulting webhook sets `spec.platforms.kubernetes.pipelinesAsCode.enable: true` when it is not given."""
+    spec = objects(helm_bin, "tekton-default-values.yaml")[0]["spec"]
+    assert spec["chain"] == {"disabled": True}
+    assert spec["platforms"] == {"kubernetes": {"pipelinesAsCode": {"enable": False}}}
+    values = {**scenario_values("tekton-default-values.yaml"),
+              "tekton": {"chains": {"enabled": True}, "pipelinesAsCode": {"enabled": True}}}
+    objs = helm_adapter.render(CHART, release="t", namespace="argocd", values=values, helm=str(helm_bin)).objects()
+    assert objs[0]["spec"]["chain"] == {"disabled": False}
+    assert objs[0]["spec"]["platforms"]["kubernetes"]["pipelinesAsCode"] == {"enable": True}
+
+
 @pytest.mark.parametrize("scenario", ["gitops-poc-values.yaml", "gitops-dev-prod-values.yaml"])
 def test_gitops_phase_renders_crs_and_nothing_from_the_other_phases(helm_bin, scenario):
     objs = objects(helm_bin, scenario)

@@ -14,7 +14,7 @@ import yaml
 
 import fakecharts
 from fakekube import FakeKube
-from fakeplatform import TEKTON_DEPLOYMENTS, FakePlatform
+from fakeplatform import CHAINS_DEPLOYMENTS, PIPELINES_AS_CODE_DEPLOYMENTS, TEKTON_DEPLOYMENTS, FakePlatform
 from kubectl_gitops.adapters import config_file, schema
 from kubectl_gitops.adapters import helm as helm_adapter
 from kubectl_gitops.core import manifests, values
@@ -285,6 +285,27 @@ def test_the_operator_takes_its_target_namespace_even_an_existing_one(stand_in, 
     old = kube.get("namespaces", "tekton-pipelines")
     assert old is None or old["metadata"].get("deletionTimestamp")
     assert kube.get("namespaces", "owned-elsewhere")["metadata"]["ownerReferences"][0]["kind"] == "ConfigMap"
+
+
+def test_the_operator_installs_chains_and_pipelines_as_code_only_as_the_tekton_config_says(stand_in, chart, helm_bin,
+                                                                                            config):
+    kube, controllers = stand_in
+    # upstream defaults: profile all brings both, basic brings Chains only, disabling switches
+    assert FakePlatform.optional_components({"profile": "all"}) == {"chains": True, "pipelines-as-code": True}
+    assert FakePlatform.optional_components({}) == {"chains": True, "pipelines-as-code": False}
+    assert FakePlatform.optional_components({"profile": "all", "addon": {"enablePipelinesAsCode": False},
+                                             "chain": {"disabled": True}}) == {
+        "chains": False, "pipelines-as-code": False}
+    for phase in ("platform", "tekton"):
+        apply(kube, render(chart, helm_bin, f"bl-k8s-{phase}", values.chart_values(config, phase=phase)).objects())
+        controllers.settle()
+    optional = (*CHAINS_DEPLOYMENTS, *PIPELINES_AS_CODE_DEPLOYMENTS)
+    assert [n for n in optional if kube.get("deployments", n, "tekton-pipelines")] == []
+    assert kube.get("deployments", "tekton-pipelines-controller", "tekton-pipelines") is not None
+    kube.update("tektonconfigs.operator.tekton.dev", "config", lambda o: o["spec"].update(
+        chain={"disabled": False}, platforms={"kubernetes": {"pipelinesAsCode": {"enable": True}}}))
+    controllers.settle()
+    assert [n for n in optional if kube.get("deployments", n, "tekton-pipelines")] == list(optional)
 
 
 def test_the_operator_installs_its_own_tekton_config_when_told_to(stand_in, chart, helm_bin):

@@ -210,3 +210,14 @@ def test_argo_cd_is_told_its_host_and_plain_http_url(repo_root):
                     "notifications": {"argocdUrl": "http://argo.homecooked.nl"}}
     for phase in ("tekton", "gitops"):
         assert values.chart_values(config, phase=phase)["argo-cd"] == {"enabled": False}
+
+
+def test_tekton_chains_and_pipelines_as_code_are_off_unless_gitops_yaml_asks(repo_root):
+    text = (repo_root / "examples/proof-of-concept/gitops.yaml").read_text()
+    default = values.chart_values(config_file.load_text(text, source="gitops.yaml"), phase="tekton")["tekton"]
+    assert (default["chains"], default["pipelinesAsCode"]) == ({"enabled": False}, {"enabled": False})
+    asked = config_file.load_text(text + "platform:\n  tekton_chains:\n    enabled: true\n"
+                                  "  pipelines_as_code:\n    enabled: true\n", source="gitops.yaml")
+    tekton = values.chart_values(asked, phase="tekton")["tekton"]
+    assert (tekton["chains"], tekton["pipelinesAsCode"]) == ({"enabled": True}, {"enabled": True})
+    assert "tekton" not in values.chart_values(asked, phase="platform")

@@ -192,7 +192,9 @@ def chart_values(
             "path": config.gitops.path,
         },
         "apps": apps,
-        "tekton": {"pruner": {"keep": config.pipeline_runs_to_keep}},
+        "tekton": {"pruner": {"keep": config.pipeline_runs_to_keep},
+                   "chains": {"enabled": config.tekton_chains},
+                   "pipelinesAsCode": {"enabled": config.pipelines_as_code}},
         "argo-cd": ({"enabled": True, "global": {"domain": argocd_host(config)},
                      "configs": {"cm": {"url": argocd_url(config)}},
                      "notifications": {"argocdUrl": argocd_url(config)}}
