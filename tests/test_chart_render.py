@@ -195,6 +195,18 @@ def test_tekton_phase_renders_only_the_tekton_config(helm_bin):
                                         "schedule": "0 * * * *"}
 
 
+def test_builds_name_their_service_account_and_tekton_keeps_its_default(helm_bin):
+    """`pipeline.default-service-account` in the TektonConfig is cluster-wide: the runs set their own."""
+    spec = objects(helm_bin, "tekton-default-values.yaml")[0]["spec"]
+    assert "default-service-account" not in spec["pipeline"]
+    objs = objects(helm_bin, "gitops-poc-values.yaml")
+    template = of_kind(objs, "TriggerTemplate")["build-and-push"]["spec"]["resourcetemplates"][0]
+    assert template["apiVersion"] == "tekton.dev/v1"
+    assert template["spec"]["taskRunTemplate"]["serviceAccountName"] == "pipeline-builder"
+    annotations = of_kind(objs, "Pipeline")["build-and-push"]["metadata"]["annotations"]
+    assert annotations["gitops.kubectl.dev/run-service-account"] == "pipeline-builder"
+
+
 def test_tekton_config_switches_off_chains_and_pipelines_as_code_unless_asked(helm_bin):
     """Operator v0.81: Chains comes with profiles all and basic unless `spec.chain.disabled`; on Kubernetes the
     defaulting webhook sets `spec.platforms.kubernetes.pipelinesAsCode.enable: true` when it is not given."""
