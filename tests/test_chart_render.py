@@ -195,6 +195,27 @@ def test_tekton_phase_renders_only_the_tekton_config(helm_bin):
                                         "schedule": "0 * * * *"}
 
 
+def test_private_repositories_clone_with_the_git_credentials_secret_only_when_one_is_named(helm_bin):
+    """git-clone (tektoncd-catalog v1.7.0) reads `.git-credentials` and `.gitconfig` from its optional
+    `basic-auth` workspace."""
+    runs = {}
+    for scenario in ("gitops-poc-values.yaml", "gitops-dev-prod-values.yaml"):
+        objs = objects(helm_bin, scenario)
+        pipeline = of_kind(objs, "Pipeline")["build-and-push"]
+        declared = {w["name"]: w for w in pipeline["spec"]["workspaces"]}
+        assert declared["basic-auth"]["optional"] is True
+        clone = next(t for t in pipeline["spec"]["tasks"] if t["name"] == "clone")
+        assert {"name": "basic-auth", "workspace": "basic-auth"} in clone["workspaces"]
+        template = of_kind(objs, "TriggerTemplate")["build-and-push"]["spec"]["resourcetemplates"][0]
+        runs[scenario] = ({w["name"]: w for w in template["spec"]["workspaces"]},
+                          pipeline["metadata"]["annotations"].get("gitops.kubectl.dev/git-credentials-secret"))
+    public, public_annotation = runs["gitops-poc-values.yaml"]
+    assert "basic-auth" not in public and public_annotation is None, "public repositories: nothing bound"
+    private, private_annotation = runs["gitops-dev-prod-values.yaml"]
+    assert private["basic-auth"] == {"name": "basic-auth", "secret": {"secretName": "shop-git-credentials"}}
+    assert private_annotation == "shop-git-credentials"
+
+
 def test_builds_name_their_service_account_and_tekton_keeps_its_default(helm_bin):
     """`pipeline.default-service-account` in the TektonConfig is cluster-wide: the runs set their own."""
     spec = objects(helm_bin, "tekton-default-values.yaml")[0]["spec"]
