@@ -562,3 +562,23 @@ def test_argo_cd_url_follows_tls(helm_bin):
               "ingress-nginx": {"enabled": False}, "tekton-operator": {"enabled": False}}
     objs = helm_adapter.render(CHART, release="g", namespace="argocd", values=values, helm=str(helm_bin)).objects()
     assert of_kind(objs, "Ingress")["argocd-server"]["spec"]["tls"][0]["hosts"] == ["argo.acme.dev"]
+
+
+# ---------------------------------------------------------------- minimum Kubernetes version
+
+def test_one_minimum_kubernetes_version_for_chart_operator_and_cli(helm_bin, repo_root):
+    """Argo CD 3.4 is tested on 1.32 to 1.35 and ingress-nginx 1.15 on 1.31 to 1.35: 1.32 is the floor."""
+    from kubectl_gitops.workflows import bootstrap
+
+    meta = yaml.safe_load((CHART / "Chart.yaml").read_text(encoding="utf-8"))
+    assert meta["kubeVersion"] == ">=1.32.0-0"
+    operator = yaml.safe_load((CHART / "values.yaml").read_text(encoding="utf-8"))["tekton-operator"]
+    assert operator["kubernetesMinVersion"] == "v1.32.0"
+    assert bootstrap.MIN_KUBERNETES == (1, 32)
+    values = {d: {"enabled": False} for d in DEPENDENCIES}
+    helm_adapter.render(CHART, release="p", namespace="argocd", values=values, kube_version="1.32.0",
+                        helm=str(helm_bin))
+    with pytest.raises(HelmError) as err:
+        helm_adapter.render(CHART, release="p", namespace="argocd", values=values, kube_version="1.31.9",
+                            helm=str(helm_bin))
+    assert "kubeVersion" in str(err.value) or "incompatible" in str(err.value).lower()

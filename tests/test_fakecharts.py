@@ -102,7 +102,7 @@ def test_the_umbrella_values_reach_the_dependencies(platform_release):
         "data"]
     operator = objs[("Deployment", None, "tekton-operator")]
     env = {e["name"]: e.get("value") for e in operator["spec"]["template"]["spec"]["containers"][0]["env"]}
-    assert env["AUTOINSTALL_COMPONENTS"] == "false" and env["KUBERNETES_MIN_VERSION"] == "v1.28.0"
+    assert env["AUTOINSTALL_COMPONENTS"] == "false" and env["KUBERNETES_MIN_VERSION"] == "v1.32.0"
     assert env["DEFAULT_TARGET_NAMESPACE"] == "tekton-pipelines"
     assert ("CustomResourceDefinition", None, "tektonconfigs.operator.tekton.dev") in objs
     assert ("Job", "argocd", "argocd-redis-secret-init") in objs

@@ -36,7 +36,7 @@ from ..core.resources import chart_dir
 from . import infra
 from . import validate as validate_workflow
 
-MIN_KUBERNETES = (1, 28)
+MIN_KUBERNETES = (1, 32)
 CI_NAMESPACE = "ci"
 PUSH_SECRET = "registry-push"
 WEBHOOK_SECRET = "git-push-webhook"
