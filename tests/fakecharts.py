@@ -10,7 +10,9 @@ resource names and the values keys of the real charts (checked against their tem
   ``<fullname>-application-controller`` and Deployments ``-server``, ``-repo-server``,
   ``-applicationset-controller``, ``-notifications-controller`` (``notifications.enabled``),
   ``-dex-server`` (``dex.enabled``), ``-redis`` (``redis.enabled``) with their Services;
-  ConfigMaps ``argocd-cm`` (``configs.cm``) and ``argocd-cmd-params-cm`` (``configs.params``),
+  ConfigMaps ``argocd-cm`` (``configs.cm``; ``url`` is ``https://<global.domain>`` unless ``configs.cm.url``
+  is set, as upstream), ``argocd-cmd-params-cm`` (``configs.params``) and ``argocd-notifications-cm``
+  (``context.argocdUrl``: ``notifications.argocdUrl``, default ``https://<global.domain>``),
   Secret ``argocd-secret``; the ``pre-install,pre-upgrade`` hook Job ``<fullname>-redis-secret-init``.
   ``fullnameOverride``, ``nameOverride`` and ``namespaceOverride`` work as upstream.
 - ``ingress-nginx``: Deployment and ConfigMap ``<fullname>-controller``, Service
@@ -20,7 +22,10 @@ resource names and the values keys of the real charts (checked against their tem
   carrying ``controller.admissionWebhooks.annotations``), IngressClass
   ``controller.ingressClassResource.name``, and the hook Jobs ``<fullname>-admission-create``
   (pre-install, pre-upgrade) and ``-admission-patch`` (post-install, post-upgrade), annotated with
-  ``controller.admissionWebhooks.annotations`` as upstream; ``namespaceOverride`` honoured.
+  ``controller.admissionWebhooks.annotations`` as upstream (the only objects that value reaches: the two
+  Jobs and the ValidatingWebhookConfiguration), run by the hook ServiceAccount ``<fullname>-admission``
+  with its Role/ClusterRole and bindings (hooks too, without those annotations, as upstream);
+  ``namespaceOverride`` honoured.
 - ``tekton-operator``: Deployments ``<fullname>`` (containers ``tekton-operator-lifecycle`` and
   ``tekton-operator-cluster-operations``, env ``AUTOINSTALL_COMPONENTS``,
   ``DEFAULT_TARGET_NAMESPACE``, ``KUBERNETES_MIN_VERSION``) and ``<fullname>-webhook`` with their
@@ -60,6 +65,7 @@ crds:
   install: true
   keep: true
 global:
+  domain: argocd.example.com
   image:
     repository: quay.io/argoproj/argocd
     tag: ""
@@ -95,6 +101,9 @@ applicationSet:
 notifications:
   enabled: true
   name: notifications-controller
+  argocdUrl: ""
+  cm:
+    create: true
 dex:
   enabled: true
   name: dex-server
@@ -263,9 +272,29 @@ metadata:
   labels:
     {{- include "argo-cd.labels" (dict "context" . "name" "cm") | nindent 4 }}
 data:
-  {{- range $key, $value := omit .Values.configs.cm "create" "annotations" }}
+  {{- /* as upstream: `url` defaults to https://<global.domain>; a non-empty configs.cm.url replaces it */}}
+  {{- $cm := merge (dict) (omit .Values.configs.cm "create" "annotations") }}
+  {{- if eq (toString (get $cm "url")) "" }}
+  {{- $_ := set $cm "url" (printf "https://%s" .Values.global.domain) }}
+  {{- end }}
+  {{- range $key, $value := $cm }}
+  {{- if ne ($value | toString) "" }}
   {{ $key }}: {{ $value | toString | quote }}
   {{- end }}
+  {{- end }}
+{{- end }}
+{{- if and .Values.notifications.enabled .Values.notifications.cm.create }}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: argocd-notifications-cm
+  namespace: {{ include "argo-cd.namespace" . }}
+  labels:
+    {{- include "argo-cd.labels" (dict "context" . "name" .Values.notifications.name) | nindent 4 }}
+data:
+  context: |
+    argocdUrl: {{ .Values.notifications.argocdUrl | default (printf "https://%s" .Values.global.domain) }}
 {{- end }}
 {{- if .Values.configs.params.create }}
 ---
@@ -371,6 +400,10 @@ controller:
       name: patch
     patch:
       enabled: true
+      serviceAccount:
+        create: true
+      rbac:
+        create: true
 """
 
 NGINX_HELPERS = _naming_helpers("ingress-nginx") + """\
@@ -562,6 +595,53 @@ webhooks:
 NGINX_JOBS = """\
 {{- $webhooks := .Values.controller.admissionWebhooks }}
 {{- if and $webhooks.enabled $webhooks.patch.enabled }}
+{{- $fullname := include "ingress-nginx.admissionWebhooks.fullname" . }}
+{{- $namespace := include "ingress-nginx.namespace" . }}
+{{- /* the hooks' identity: hooks themselves, but without admissionWebhooks.annotations, as upstream */}}
+{{- $rbac := list }}
+{{- if $webhooks.patch.serviceAccount.create }}
+{{- $rbac = append $rbac (dict "apiVersion" "v1" "kind" "ServiceAccount" "namespaced" true) }}
+{{- end }}
+{{- if $webhooks.patch.rbac.create }}
+{{- $rbac = concat $rbac (list
+      (dict "apiVersion" "rbac.authorization.k8s.io/v1" "kind" "ClusterRole" "namespaced" false
+            "rules" (list (dict "apiGroups" (list "admissionregistration.k8s.io")
+                                "resources" (list "validatingwebhookconfigurations") "verbs" (list "get" "update"))))
+      (dict "apiVersion" "rbac.authorization.k8s.io/v1" "kind" "ClusterRoleBinding" "namespaced" false)
+      (dict "apiVersion" "rbac.authorization.k8s.io/v1" "kind" "Role" "namespaced" true
+            "rules" (list (dict "apiGroups" (list "") "resources" (list "secrets") "verbs" (list "get" "create"))))
+      (dict "apiVersion" "rbac.authorization.k8s.io/v1" "kind" "RoleBinding" "namespaced" true)) }}
+{{- end }}
+{{- range $obj := $rbac }}
+---
+apiVersion: {{ $obj.apiVersion }}
+kind: {{ $obj.kind }}
+metadata:
+  name: {{ $fullname }}
+  {{- if $obj.namespaced }}
+  namespace: {{ $namespace }}
+  {{- end }}
+  annotations:
+    "helm.sh/hook": pre-install,pre-upgrade,post-install,post-upgrade
+    "helm.sh/hook-delete-policy": before-hook-creation,hook-succeeded
+  labels:
+    {{- include "ingress-nginx.labels" $ | nindent 4 }}
+    app.kubernetes.io/component: admission-webhook
+{{- with $obj.rules }}
+rules:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- if hasSuffix "Binding" $obj.kind }}
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: {{ trimSuffix "Binding" $obj.kind }}
+  name: {{ $fullname }}
+subjects:
+  - kind: ServiceAccount
+    name: {{ $fullname }}
+    namespace: {{ $namespace }}
+{{- end }}
+{{- end }}
 {{- range $job := list (dict "name" $webhooks.createSecretJob.name "hook" "pre-install,pre-upgrade" "args" "create")
                       (dict "name" $webhooks.patchWebhookJob.name "hook" "post-install,post-upgrade" "args" "patch") }}
 ---
@@ -584,6 +664,7 @@ spec:
   template:
     spec:
       restartPolicy: OnFailure
+      serviceAccountName: {{ $webhooks.patch.serviceAccount.create | ternary $fullname "default" }}
       containers:
         - name: {{ $job.args }}
           image: registry.k8s.io/ingress-nginx/kube-webhook-certgen:v{{ $.Chart.AppVersion }}

@@ -22,10 +22,16 @@ bootstrap waits on what they report. :class:`FakePlatform` plays them as one rea
   password itself in ``argocd-initial-admin-secret`` (key ``password``), as Argo CD does;
 - Tekton operator (the Deployment running container ``tekton-operator-lifecycle``, once rolled
   out): creates the TektonConfig ``config`` itself when its ``AUTOINSTALL_COMPONENTS`` is true;
-  reconciles a TektonConfig by creating its target namespace, the Tekton Pipelines and Triggers
+  reconciles a TektonConfig by making it the controlling owner of its target namespace (creating
+  the namespace, or taking over an existing one nobody owns yet, as upstream; the stand-in API
+  server has no garbage collector, so deleting the TektonConfig leaves the namespace here while a
+  real cluster deletes it), creating the Tekton Pipelines and Triggers
   CRDs of the reference data, their Deployments and webhook Services, the core
-  ClusterInterceptors and the EventListener ClusterRoles, then marks it Ready once those
-  Deployments have rolled out;
+  ClusterInterceptors and the EventListener ClusterRoles, and the Deployments of the optional
+  components its spec leaves on with upstream's defaults (Tekton Chains, Pipelines-as-Code; see
+  :meth:`FakePlatform.optional_components`; without their intermediate TektonChain /
+  OpenShiftPipelinesAsCode objects and CRDs), then marks it Ready once the core Deployments have
+  rolled out;
 - Argo CD repo-server and application controller (once the StatefulSet ``*-application-controller``
   has rolled out): :class:`fakeargocd.FakeArgoCD` (``argocd``) resolves every Application's sources
   in real git repositories and syncs them as Argo CD does (see its docstring; ``helm_charts``,
@@ -87,6 +93,11 @@ TEKTON_SERVICES = {  # service -> (port, target port name)
     "tekton-triggers-core-interceptors": (8443, "https"),
     "tekton-dashboard": (9097, "http"),
 }
+# optional components the operator installs into the targetNamespace, by the TektonConfig switch that
+# controls them (see FakePlatform.optional_components)
+CHAINS_DEPLOYMENTS = ("tekton-chains-controller",)
+PIPELINES_AS_CODE_DEPLOYMENTS = ("pipelines-as-code-controller", "pipelines-as-code-watcher",
+                                 "pipelines-as-code-webhook")
 CLUSTER_INTERCEPTORS = ("cel", "github", "gitlab", "bitbucket", "slack")
 ARGOCD_FINALIZER = "resources-finalizer.argocd.argoproj.io"
 _WORKLOADS = ("Deployment", "StatefulSet")
@@ -556,7 +567,9 @@ class FakePlatform:
             return
         target = (config.get("spec") or {}).get("targetNamespace") or _env(
             operator, "tekton-operator-lifecycle").get("DEFAULT_TARGET_NAMESPACE", "tekton-pipelines")
+        self._target_namespace(config, target)
         self._install_tekton(target)
+        self._install_optional(target, config.get("spec") or {})
         deployments = {n: self._get("deployments", n, target) for n in TEKTON_DEPLOYMENTS}
         waiting = sorted(n for n, d in deployments.items() if not _rolled_out(d))
         generation = _meta(config).get("generation", 1)
@@ -577,11 +590,71 @@ class FakePlatform:
             "conditions": [{**components, "lastTransitionTime": now}, {**ready, "lastTransitionTime": now}],
         })
 
-    def _install_tekton(self, target: str) -> None:
-        if self._get("namespaces", target) is None:
+    def _target_namespace(self, config: dict, target: str) -> None:
+        """As the operator's ``ReconcileTargetNamespace``: the TektonConfig becomes the controlling owner
+        of its target namespace, created or already there (unless something else owns it already), which
+        carries the label ``operator.tekton.dev/targetNamespace: "true"``; other namespaces with that label
+        owned by a TektonConfig of the same name are deleted."""
+        label = "operator.tekton.dev/targetNamespace"
+        owner = {"apiVersion": config["apiVersion"], "kind": "TektonConfig", "name": _meta(config)["name"],
+                 "uid": _meta(config)["uid"], "controller": True, "blockOwnerDeletion": True}
+        for namespace in self._list("namespaces"):
+            meta = _meta(namespace)
+            owners = meta.get("ownerReferences") or []
+            if (meta["name"] != target and (meta.get("labels") or {}).get(label) == "true" and owners
+                    and owners[0].get("name") == owner["name"] and not meta.get("deletionTimestamp")):
+                self.kube.delete("namespaces", meta["name"])
+        existing = self._get("namespaces", target)
+        if existing is None:
             self.kube.create({"apiVersion": "v1", "kind": "Namespace",
-                              "metadata": {"name": target, "labels": {"operator.tekton.dev/targetNamespace": "true"}}},
+                              "metadata": {"name": target, "labels": {label: "true"}, "ownerReferences": [owner]}},
                              manager="tekton-operator")
+            return
+        meta = _meta(existing)
+        if not meta.get("ownerReferences") or (meta.get("labels") or {}).get(label) != "true":
+            def mutate(obj: dict) -> None:
+                obj["metadata"].setdefault("labels", {})[label] = "true"
+                if not obj["metadata"].get("ownerReferences"):
+                    obj["metadata"]["ownerReferences"] = [owner]
+            self.kube.update("namespaces", target, mutate)
+
+    @staticmethod
+    def optional_components(spec: dict) -> dict[str, bool]:
+        """Which optional components operator v0.81 installs for a TektonConfig ``spec`` on Kubernetes.
+
+        Upstream's defaulting webhook sets ``platforms.kubernetes.pipelinesAsCode.enable: true`` when the
+        TektonConfig has no ``pipelinesAsCode`` (``addon.enablePipelinesAsCode: false`` turns it off), and
+        the reconciler installs it under profile ``all`` only; Chains comes with profiles ``all`` and
+        ``basic`` unless ``chain.disabled``. The stand-in applies those defaults when it reconciles (it
+        plays no admission webhook, so the stored object keeps what was sent).
+        """
+        profile = spec.get("profile") or "basic"
+        pac = ((spec.get("platforms") or {}).get("kubernetes") or {}).get("pipelinesAsCode")
+        if pac is None:
+            pac_enabled = (spec.get("addon") or {}).get("enablePipelinesAsCode") is not False
+        else:
+            pac_enabled = pac.get("enable") is not False
+        return {"chains": profile in ("all", "basic") and not (spec.get("chain") or {}).get("disabled", False),
+                "pipelines-as-code": profile == "all" and pac_enabled}
+
+    def _install_optional(self, target: str, spec: dict) -> None:
+        wanted = self.optional_components(spec)
+        for component, names in (("chains", CHAINS_DEPLOYMENTS), ("pipelines-as-code", PIPELINES_AS_CODE_DEPLOYMENTS)):
+            for name in names:
+                present = self._get("deployments", name, target) is not None
+                if wanted[component] and not present:
+                    labels = {"app": name, "app.kubernetes.io/part-of": f"tekton-{component}"}
+                    self.kube.create({
+                        "apiVersion": "apps/v1", "kind": "Deployment",
+                        "metadata": {"name": name, "namespace": target, "labels": labels},
+                        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
+                                 "template": {"metadata": {"labels": labels}, "spec": {"containers": [
+                                     {"name": name, "image": f"ghcr.io/tektoncd/{component}/{name}:stand-in"}]}}},
+                    }, manager="tekton-operator")
+                elif not wanted[component] and present:
+                    self.kube.delete("deployments", name, target)
+
+    def _install_tekton(self, target: str) -> None:
         for crd in self._tekton_crds():
             if self._get("customresourcedefinitions", crd["metadata"]["name"]) is None:
                 self.kube.create(crd, manager="tekton-operator")

@@ -126,3 +126,28 @@ def test_prod_context_missing_is_one_line(clusters, tmp_path, shared_reference, 
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "staging" in errors[0]
     assert dev.writes == 0 and prod.writes == 0
+
+
+def test_a_cluster_older_than_the_pinned_components_support_is_refused_before_any_write(tmp_path, monkeypatch,
+                                                                                       helm_bin, capsys):
+    """Argo CD 3.4 is tested on Kubernetes 1.32 to 1.35 (ingress-nginx 1.15 on 1.31 to 1.35): 1.31 is too old."""
+    old, new = FakeKube(version="v1.31.9").start(), FakeKube(version="v1.32.0").start()
+    try:
+        docs = [yaml.safe_load(k.write_kubeconfig(tmp_path / f"{n}.yaml", context=n).read_text())
+                for n, k in (("dev", old), ("prod", new))]
+        merged = {"apiVersion": "v1", "kind": "Config", "current-context": "dev",
+                  "clusters": [c for d in docs for c in d["clusters"]], "users": [u for d in docs for u in d["users"]],
+                  "contexts": [c for d in docs for c in d["contexts"]]}
+        kubeconfig = tmp_path / "kubeconfig"
+        kubeconfig.write_text(yaml.safe_dump(merged))
+        platforms.in_process_env(monkeypatch, kubeconfig, tmp_path / "home", helm_bin)
+        config = tmp_path / "gitops.yaml"
+        config.write_text(CONFIG)
+        assert cli_main._run(cli_main.cli, ["bootstrap", "--config", str(config)], "kubectl gitops") == 1
+        errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1, errors
+        assert "runs Kubernetes v1.31.9" in errors[0] and "needs 1.32 or newer" in errors[0]
+        assert old.writes == 0 and new.writes == 0
+    finally:
+        old.stop()
+        new.stop()

@@ -96,6 +96,17 @@ def test_bootstrap_then_status_then_noop_rerun(platform):
                                 capture_output=True, text=True, env=platform.env, timeout=60, check=True).stdout
         assert "auths" not in values and "cHVzaGVy" not in values
     assert PUSH_SENTINEL not in out.stdout + out.stderr
+    # the Tekton target namespace is the operator's (controlled by the TektonConfig), in no release
+    namespace = kube.get("namespaces", "tekton-pipelines")
+    config = kube.get("tektonconfigs.operator.tekton.dev", "config")
+    assert namespace["metadata"]["ownerReferences"] == [
+        {"apiVersion": "operator.tekton.dev/v1alpha1", "kind": "TektonConfig", "name": "config",
+         "uid": config["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}]
+    for release in ("bl-k8s-platform", "bl-k8s-tekton", "bl-k8s-gitops"):
+        manifest = subprocess.run(["helm", "get", "manifest", release, "-n", "argocd"], capture_output=True,
+                                  text=True, env=platform.env, timeout=60, check=True).stdout
+        assert not [d for d in yaml.safe_load_all(manifest) if d and d["kind"] == "Namespace"
+                    and d["metadata"]["name"] == "tekton-pipelines"], release
 
     platform.controllers.settle()  # bootstrap waits for the root Application only
     status = platform.kubectl("gitops", "status", "--config", platform.config)

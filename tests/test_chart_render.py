@@ -84,7 +84,7 @@ def test_every_phase_has_a_scenario():
 def test_platform_phase_renders_namespaces_ingresses_and_no_custom_resources(helm_bin):
     objs = objects(helm_bin, "platform-default-values.yaml")
     namespaces = of_kind(objs, "Namespace")
-    assert set(namespaces) == {"ci", "tekton-pipelines", "ingress-nginx", "dev", "prod"}
+    assert set(namespaces) == {"ci", "ingress-nginx", "dev", "prod"}
     assert "argocd" not in namespaces, "the release namespace belongs to helm --create-namespace"
     ingresses = of_kind(objs, "Ingress")
     argo = ingresses["argocd-server"]
@@ -92,10 +92,7 @@ def test_platform_phase_renders_namespaces_ingresses_and_no_custom_resources(hel
     rule = argo["spec"]["rules"][0]
     assert rule["host"] == "argo.example.com"
     assert rule["http"]["paths"][0]["backend"]["service"]["name"] == "argocd-server"
-    dashboard = ingresses["tekton-dashboard"]
-    assert dashboard["metadata"]["namespace"] == "tekton-pipelines"
-    assert dashboard["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["port"]["number"] == 9097
-    assert "nginx.ingress.kubernetes.io/auth-type" not in (dashboard["metadata"].get("annotations") or {})
+    assert "tekton-dashboard" not in ingresses, "phase gitops: its namespace is the operator's"
     assert [o for o in objs if group(o) in CUSTOM_GROUPS] == []
     webhook = ingresses["el-git-push"]
     assert webhook["metadata"]["namespace"] == "ci"
@@ -113,12 +110,33 @@ def test_platform_digitalocean_dashboard_auth_tls_and_hosts(helm_bin):
     assert ingresses["argocd-server"]["spec"]["rules"][0]["host"] == "argo.acme.dev"
     tls = [{"hosts": ["argo.acme.dev"], "secretName": "acme-dev-tls"}]
     assert ingresses["argocd-server"]["spec"]["tls"] == tls
-    dashboard = ingresses["tekton-dashboard"]
+    assert of_kind(objs, "ServiceAccount")["pipeline-builder"]["secrets"] == [{"name": "registry-acme-push"}]
+
+
+def test_no_release_creates_the_namespace_the_tekton_operator_owns(helm_bin):
+    """The operator makes the TektonConfig the controlling owner of its target namespace, even of an
+    existing one: a Namespace object in a release would be garbage-collected with the TektonConfig."""
+    for scenario in SCENARIOS:
+        namespaces = of_kind(objects(helm_bin, scenario), "Namespace")
+        assert "tekton-pipelines" not in namespaces, scenario
+    overrides = {"namespaces": {"tekton": "ci"}, **{d: {"enabled": False} for d in DEPENDENCIES}}
+    objs = helm_adapter.render(CHART, release="p", namespace="argocd", values=overrides, helm=str(helm_bin)).objects()
+    assert "ci" not in of_kind(objs, "Namespace"), "not even when it is also the CI namespace"
+
+
+def test_dashboard_ingress_comes_with_the_gitops_release_after_the_operator_made_its_namespace(helm_bin):
+    default = of_kind(objects(helm_bin, "gitops-poc-values.yaml"), "Ingress")["tekton-dashboard"]
+    assert default["metadata"]["namespace"] == "tekton-pipelines"
+    assert default["spec"]["rules"][0]["host"] == "tekton.gitops.example.org"
+    backend = default["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    assert backend == {"name": "tekton-dashboard", "port": {"number": 9097}}
+    assert "nginx.ingress.kubernetes.io/auth-type" not in (default["metadata"].get("annotations") or {})
+    dashboard = of_kind(objects(helm_bin, "gitops-dev-prod-values.yaml"), "Ingress")["tekton-dashboard"]
     annotations = dashboard["metadata"]["annotations"]
     assert annotations["nginx.ingress.kubernetes.io/auth-type"] == "basic"
     assert annotations["nginx.ingress.kubernetes.io/auth-secret"] == "tekton-dashboard-auth"
-    assert dashboard["spec"]["rules"][0]["host"] == "ci.acme.dev"
-    assert of_kind(objs, "ServiceAccount")["pipeline-builder"]["secrets"] == [{"name": "registry-acme-push"}]
+    assert dashboard["spec"]["rules"][0]["host"] == "ci.shop.example.com"
+    assert dashboard["spec"]["tls"] == [{"hosts": ["ci.shop.example.com"], "secretName": "shop-tls"}]
 
 
 def test_no_secret_with_data_is_rendered_anywhere(helm_bin):
@@ -177,12 +195,59 @@ def test_tekton_phase_renders_only_the_tekton_config(helm_bin):
                                         "schedule": "0 * * * *"}
 
 
+def test_private_repositories_clone_with_the_git_credentials_secret_only_when_one_is_named(helm_bin):
+    """git-clone (tektoncd-catalog v1.7.0) reads `.git-credentials` and `.gitconfig` from its optional
+    `basic-auth` workspace."""
+    runs = {}
+    for scenario in ("gitops-poc-values.yaml", "gitops-dev-prod-values.yaml"):
+        objs = objects(helm_bin, scenario)
+        pipeline = of_kind(objs, "Pipeline")["build-and-push"]
+        declared = {w["name"]: w for w in pipeline["spec"]["workspaces"]}
+        assert declared["basic-auth"]["optional"] is True
+        clone = next(t for t in pipeline["spec"]["tasks"] if t["name"] == "clone")
+        assert {"name": "basic-auth", "workspace": "basic-auth"} in clone["workspaces"]
+        template = of_kind(objs, "TriggerTemplate")["build-and-push"]["spec"]["resourcetemplates"][0]
+        runs[scenario] = ({w["name"]: w for w in template["spec"]["workspaces"]},
+                          pipeline["metadata"]["annotations"].get("gitops.kubectl.dev/git-credentials-secret"))
+    public, public_annotation = runs["gitops-poc-values.yaml"]
+    assert "basic-auth" not in public and public_annotation is None, "public repositories: nothing bound"
+    private, private_annotation = runs["gitops-dev-prod-values.yaml"]
+    assert private["basic-auth"] == {"name": "basic-auth", "secret": {"secretName": "shop-git-credentials"}}
+    assert private_annotation == "shop-git-credentials"
+
+
+def test_builds_name_their_service_account_and_tekton_keeps_its_default(helm_bin):
+    """`pipeline.default-service-account` in the TektonConfig is cluster-wide: the runs set their own."""
+    spec = objects(helm_bin, "tekton-default-values.yaml")[0]["spec"]
+    assert "default-service-account" not in spec["pipeline"]
+    objs = objects(helm_bin, "gitops-poc-values.yaml")
+    template = of_kind(objs, "TriggerTemplate")["build-and-push"]["spec"]["resourcetemplates"][0]
+    assert template["apiVersion"] == "tekton.dev/v1"
+    assert template["spec"]["taskRunTemplate"]["serviceAccountName"] == "pipeline-builder"
+    annotations = of_kind(objs, "Pipeline")["build-and-push"]["metadata"]["annotations"]
+    assert annotations["gitops.kubectl.dev/run-service-account"] == "pipeline-builder"
+
+
+def test_tekton_config_switches_off_chains_and_pipelines_as_code_unless_asked(helm_bin):
+    """Operator v0.81: Chains comes with profiles all and basic unless `spec.chain.disabled`; on Kubernetes the
+    defaulting webhook sets `spec.platforms.kubernetes.pipelinesAsCode.enable: true` when it is not given."""
+    spec = objects(helm_bin, "tekton-default-values.yaml")[0]["spec"]
+    assert spec["chain"] == {"disabled": True}
+    assert spec["platforms"] == {"kubernetes": {"pipelinesAsCode": {"enable": False}}}
+    values = {**scenario_values("tekton-default-values.yaml"),
+              "tekton": {"chains": {"enabled": True}, "pipelinesAsCode": {"enabled": True}}}
+    objs = helm_adapter.render(CHART, release="t", namespace="argocd", values=values, helm=str(helm_bin)).objects()
+    assert objs[0]["spec"]["chain"] == {"disabled": False}
+    assert objs[0]["spec"]["platforms"]["kubernetes"]["pipelinesAsCode"] == {"enable": True}
+
+
 @pytest.mark.parametrize("scenario", ["gitops-poc-values.yaml", "gitops-dev-prod-values.yaml"])
 def test_gitops_phase_renders_crs_and_nothing_from_the_other_phases(helm_bin, scenario):
     objs = objects(helm_bin, scenario)
     kinds = {o["kind"] for o in objs}
-    for platform_kind in ("Namespace", "Ingress", "ServiceAccount", "Role", "RoleBinding", "TektonConfig"):
+    for platform_kind in ("Namespace", "ServiceAccount", "Role", "RoleBinding", "TektonConfig"):
         assert platform_kind not in kinds, f"{platform_kind} belongs to another release"
+    assert [o["metadata"]["name"] for o in objs if o["kind"] == "Ingress"] == ["tekton-dashboard"]
     assert {"Task", "Pipeline", "EventListener", "AppProject", "Application"} <= kinds
 
 
@@ -462,6 +527,9 @@ def test_helm_itself_rejects_bad_values(any_helm, overrides):
     ({"phase": "tekton", "tekton-operator": {"enabled": True}}, "phase tekton installs no dependency: set "
                                                                 "tekton-operator.enabled=false"),
     ({"phase": "both"}, 'phase "both" is not one of platform, tekton, gitops'),
+    ({"ingress-nginx": {"controller": {"admissionWebhooks": {"annotations": {"argocd.argoproj.io/hook": "Skip"}}}}},
+     'ingress-nginx.controller.admissionWebhooks.annotations has "argocd.argoproj.io/hook": the ingress-nginx '
+     'chart also puts these annotations on its ValidatingWebhookConfiguration'),
 ])
 def test_template_guard_names_the_problem_when_the_schema_is_skipped(helm_bin, tmp_path, overrides, message):
     chart = tmp_path / "gitops-platform"
@@ -471,3 +539,56 @@ def test_template_guard_names_the_problem_when_the_schema_is_skipped(helm_bin, t
     with pytest.raises(HelmError) as err:
         helm_adapter.render(chart, release="g", namespace="argocd", values=values, helm=str(helm_bin))
     assert message in str(err.value)
+
+
+# ---------------------------------------------------------------- Argo CD's external URL
+
+TLS = {"enabled": True, "secretName": "acme-tls"}
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({"platform": {"domain": "acme.dev"}},
+     'argo-cd.global.domain is "argo.example.com": set it to "argo.acme.dev"'),
+    ({"ingress": {"tls": TLS}},
+     'argo-cd.configs.cm.url is "http://argo.example.com": set it to "https://argo.example.com"'),
+    ({"ingress": {"tls": TLS}, "argo-cd": {"configs": {"cm": {"url": "https://argo.example.com"}}}},
+     'argo-cd.notifications.argocdUrl is "http://argo.example.com": set it to "https://argo.example.com"'),
+    ({"argo-cd": {"configs": {"cm": {"url": ""}}}},
+     'argo-cd.configs.cm.url is "": set it to "http://argo.example.com"'),
+])
+def test_argo_cd_url_must_match_its_ingress_and_scheme(helm_bin, overrides, message):
+    values = {**overrides, "argo-cd": {**overrides.get("argo-cd", {}), "enabled": True},
+              "ingress-nginx": {"enabled": False}, "tekton-operator": {"enabled": False}}
+    with pytest.raises(HelmError) as err:
+        helm_adapter.render(CHART, release="g", namespace="argocd", values=values, helm=str(helm_bin))
+    assert message in str(err.value)
+
+
+def test_argo_cd_url_follows_tls(helm_bin):
+    https = "https://argo.acme.dev"
+    values = {"platform": {"domain": "acme.dev"}, "ingress": {"tls": TLS},
+              "argo-cd": {"enabled": True, "global": {"domain": "argo.acme.dev"}, "configs": {"cm": {"url": https}},
+                          "notifications": {"argocdUrl": https}},
+              "ingress-nginx": {"enabled": False}, "tekton-operator": {"enabled": False}}
+    objs = helm_adapter.render(CHART, release="g", namespace="argocd", values=values, helm=str(helm_bin)).objects()
+    assert of_kind(objs, "Ingress")["argocd-server"]["spec"]["tls"][0]["hosts"] == ["argo.acme.dev"]
+
+
+# ---------------------------------------------------------------- minimum Kubernetes version
+
+def test_one_minimum_kubernetes_version_for_chart_operator_and_cli(helm_bin, repo_root):
+    """Argo CD 3.4 is tested on 1.32 to 1.35 and ingress-nginx 1.15 on 1.31 to 1.35: 1.32 is the floor."""
+    from kubectl_gitops.workflows import bootstrap
+
+    meta = yaml.safe_load((CHART / "Chart.yaml").read_text(encoding="utf-8"))
+    assert meta["kubeVersion"] == ">=1.32.0-0"
+    operator = yaml.safe_load((CHART / "values.yaml").read_text(encoding="utf-8"))["tekton-operator"]
+    assert operator["kubernetesMinVersion"] == "v1.32.0"
+    assert bootstrap.MIN_KUBERNETES == (1, 32)
+    values = {d: {"enabled": False} for d in DEPENDENCIES}
+    helm_adapter.render(CHART, release="p", namespace="argocd", values=values, kube_version="1.32.0",
+                        helm=str(helm_bin))
+    with pytest.raises(HelmError) as err:
+        helm_adapter.render(CHART, release="p", namespace="argocd", values=values, kube_version="1.31.9",
+                            helm=str(helm_bin))
+    assert "kubeVersion" in str(err.value) or "incompatible" in str(err.value).lower()

@@ -143,4 +143,4 @@ def test_unknown_key_without_close_match_lists_allowed():
           zzz: 1
     """))
     assert found == ['gitops.yaml:15 platform.zzz: unknown key "zzz" (allowed: '
-                     'pipeline_runs_to_keep, tekton_dashboard)']
+                     'pipeline_runs_to_keep, pipelines_as_code, tekton_chains, tekton_dashboard)']

@@ -15,7 +15,7 @@ import yaml
 import fakecharts
 import gitopsrepo
 from fakekube import FakeKube
-from fakeplatform import TEKTON_DEPLOYMENTS, FakePlatform
+from fakeplatform import CHAINS_DEPLOYMENTS, PIPELINES_AS_CODE_DEPLOYMENTS, TEKTON_DEPLOYMENTS, FakePlatform
 from kubectl_gitops.adapters import config_file, schema
 from kubectl_gitops.adapters import helm as helm_adapter
 from kubectl_gitops.core import manifests, values
@@ -88,10 +88,6 @@ def test_the_umbrella_values_reach_the_dependencies(platform_release):
     assert service["metadata"]["annotations"] == {"kubernetes.digitalocean.com/load-balancer-id": "4de7ac8b",
                                                   "service.beta.kubernetes.io/do-loadbalancer-name":
                                                       "bl-k8s-mgmt-ingress"}
-    hook = {"argocd.argoproj.io/hook": "Skip"}
-    for job in ("ingress-nginx-admission-create", "ingress-nginx-admission-patch"):
-        annotations = objs[("Job", "ingress-nginx", job)]["metadata"]["annotations"]
-        assert hook.items() <= annotations.items() and "helm.sh/hook" in annotations
     webhook = objs[("ValidatingWebhookConfiguration", None, "ingress-nginx-admission")]
     assert webhook["webhooks"][0]["clientConfig"]["service"] == {
         "name": "ingress-nginx-controller-admission", "namespace": "ingress-nginx", "port": 443,
@@ -107,7 +103,7 @@ def test_the_umbrella_values_reach_the_dependencies(platform_release):
         "data"]
     operator = objs[("Deployment", None, "tekton-operator")]
     env = {e["name"]: e.get("value") for e in operator["spec"]["template"]["spec"]["containers"][0]["env"]}
-    assert env["AUTOINSTALL_COMPONENTS"] == "false" and env["KUBERNETES_MIN_VERSION"] == "v1.28.0"
+    assert env["AUTOINSTALL_COMPONENTS"] == "false" and env["KUBERNETES_MIN_VERSION"] == "v1.32.0"
     assert env["DEFAULT_TARGET_NAMESPACE"] == "tekton-pipelines"
     assert ("CustomResourceDefinition", None, "tektonconfigs.operator.tekton.dev") in objs
     assert ("Job", "argocd", "argocd-redis-secret-init") in objs
@@ -115,9 +111,39 @@ def test_the_umbrella_values_reach_the_dependencies(platform_release):
     assert [p["name"] for p in server["spec"]["ports"]] == ["http", "https"], "the Ingress backend port name"
 
 
+def test_argo_cd_links_to_its_own_ingress_over_plain_http(platform_release, config):
+    objs = by_key(platform_release.objects())
+    url = f"http://argo.{config.domain}"
+    assert objs[("ConfigMap", "argocd", "argocd-cm")]["data"]["url"] == url
+    context = yaml.safe_load(objs[("ConfigMap", "argocd", "argocd-notifications-cm")]["data"]["context"])
+    assert context == {"argocdUrl": url}
+    ingress = objs[("Ingress", "argocd", "argocd-server")]
+    assert ingress["spec"]["rules"][0]["host"] == f"argo.{config.domain}" and "tls" not in ingress["spec"]
+
+
+def test_argo_cd_manages_the_admission_webhook_and_runs_its_certificate_jobs_as_hooks(platform_release):
+    """Argo CD maps Helm hooks to its own (pre-install/pre-upgrade: PreSync, post-*: PostSync) unless an
+    `argocd.argoproj.io/hook` annotation says otherwise, and never applies or repairs an object whose
+    hook annotation is Skip."""
+    objs = by_key(platform_release.objects())
+    hooks = {k: o["metadata"]["annotations"] for k, o in objs.items()
+             if "helm.sh/hook" in (o["metadata"].get("annotations") or {})}
+    for key, obj in objs.items():
+        annotations = obj["metadata"].get("annotations") or {}
+        assert not [a for a in annotations if a.startswith("argocd.argoproj.io/hook")], key
+    webhook = ("ValidatingWebhookConfiguration", None, "ingress-nginx-admission")
+    assert webhook in objs and webhook not in hooks, "an ordinary resource of the release"
+    assert hooks[("Job", "ingress-nginx", "ingress-nginx-admission-create")]["helm.sh/hook"] == (
+        "pre-install,pre-upgrade")
+    assert hooks[("Job", "ingress-nginx", "ingress-nginx-admission-patch")]["helm.sh/hook"] == (
+        "post-install,post-upgrade")
+
+
 def test_upstream_defaults_apply_without_the_umbrella_overrides(chart, helm_bin):
-    hook = {"argocd.argoproj.io/hook": "PreSync"}
-    data = {"argo-cd": {"fullnameOverride": "", "crds": {"install": False}},
+    hook = {"example.com/owner": "platform-team"}
+    data = {"argo-cd": {"fullnameOverride": "", "crds": {"install": False}, "global": {"domain": "cd.example.org"},
+                        "configs": {"cm": {"url": None}}, "notifications": {"argocdUrl": None}},
+            "ingress": {"argocd": {"enabled": False}},
             "ingress-nginx": {"fullnameOverride": "", "namespaceOverride": "",
                               "controller": {"admissionWebhooks": {"annotations": hook}}},
             "tekton-operator": {"fullnameOverride": "", "installCRDs": False,
@@ -129,8 +155,16 @@ def test_upstream_defaults_apply_without_the_umbrella_overrides(chart, helm_bin)
             ("Deployment", "edge-tekton-operator"), ("Deployment", "edge-tekton-operator-webhook")} <= names
     assert ("Deployment", "argocd", "edge-ingress-nginx-controller") in objs, "release namespace without override"
     assert not [k for k in objs if k[0] == "CustomResourceDefinition"]
-    job = objs[("Job", "argocd", "edge-ingress-nginx-admission-create")]
-    assert job["metadata"]["annotations"]["argocd.argoproj.io/hook"] == "PreSync"
+    # as upstream, controller.admissionWebhooks.annotations reach the two Jobs and the webhook configuration
+    annotated = sorted(k[0] + "/" + k[2] for k, o in objs.items()
+                       if (o["metadata"].get("annotations") or {}).get("example.com/owner") == "platform-team")
+    assert annotated == ["Job/edge-ingress-nginx-admission-create", "Job/edge-ingress-nginx-admission-patch",
+                         "ValidatingWebhookConfiguration/edge-ingress-nginx-admission"]
+    assert ("ClusterRole", None, "edge-ingress-nginx-admission") in objs
+    # as upstream: without configs.cm.url and notifications.argocdUrl, both are https://<global.domain>
+    assert objs[("ConfigMap", "argocd", "argocd-cm")]["data"]["url"] == "https://cd.example.org"
+    notifications = objs[("ConfigMap", "argocd", "argocd-notifications-cm")]["data"]["context"]
+    assert yaml.safe_load(notifications) == {"argocdUrl": "https://cd.example.org"}
 
 
 # ---------------------------------------------------------------- the controllers
@@ -240,6 +274,53 @@ def test_controllers_bring_the_platform_up_and_honour_their_switches(stand_in, c
 
     kube.delete("applications.argoproj.io", "fakeservice-dev", "argocd")
     assert kube.get("applications.argoproj.io", "fakeservice-dev", "argocd") is None, "finalizer released"
+
+
+def test_the_operator_takes_its_target_namespace_even_an_existing_one(stand_in, chart, helm_bin, config):
+    kube, controllers = stand_in
+    kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "tekton-pipelines",
+                                                                        "labels": {"team": "ci"}}})
+    kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "owned-elsewhere", "ownerReferences": [
+        {"apiVersion": "v1", "kind": "ConfigMap", "name": "x", "uid": "u-1"}]}})
+    for phase in ("platform", "tekton"):
+        apply(kube, render(chart, helm_bin, f"bl-k8s-{phase}", values.chart_values(config, phase=phase)).objects())
+        controllers.settle()
+    tekton_config = kube.get("tektonconfigs.operator.tekton.dev", "config")
+    owner = {"apiVersion": "operator.tekton.dev/v1alpha1", "kind": "TektonConfig", "name": "config",
+             "uid": tekton_config["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}
+    namespace = kube.get("namespaces", "tekton-pipelines")
+    assert namespace["metadata"]["ownerReferences"] == [owner], "upstream adopts a namespace nobody owns"
+    assert namespace["metadata"]["labels"]["operator.tekton.dev/targetNamespace"] == "true"
+    assert namespace["metadata"]["labels"]["team"] == "ci"
+
+    # a new target namespace: the old one, labelled and owned by the same TektonConfig, goes
+    kube.update("tektonconfigs.operator.tekton.dev", "config", lambda o: o["spec"].update(targetNamespace="tekton"))
+    controllers.settle()
+    assert kube.get("namespaces", "tekton")["metadata"]["ownerReferences"] == [owner]
+    old = kube.get("namespaces", "tekton-pipelines")
+    assert old is None or old["metadata"].get("deletionTimestamp")
+    assert kube.get("namespaces", "owned-elsewhere")["metadata"]["ownerReferences"][0]["kind"] == "ConfigMap"
+
+
+def test_the_operator_installs_chains_and_pipelines_as_code_only_as_the_tekton_config_says(stand_in, chart, helm_bin,
+                                                                                            config):
+    kube, controllers = stand_in
+    # upstream defaults: profile all brings both, basic brings Chains only, disabling switches
+    assert FakePlatform.optional_components({"profile": "all"}) == {"chains": True, "pipelines-as-code": True}
+    assert FakePlatform.optional_components({}) == {"chains": True, "pipelines-as-code": False}
+    assert FakePlatform.optional_components({"profile": "all", "addon": {"enablePipelinesAsCode": False},
+                                             "chain": {"disabled": True}}) == {
+        "chains": False, "pipelines-as-code": False}
+    for phase in ("platform", "tekton"):
+        apply(kube, render(chart, helm_bin, f"bl-k8s-{phase}", values.chart_values(config, phase=phase)).objects())
+        controllers.settle()
+    optional = (*CHAINS_DEPLOYMENTS, *PIPELINES_AS_CODE_DEPLOYMENTS)
+    assert [n for n in optional if kube.get("deployments", n, "tekton-pipelines")] == []
+    assert kube.get("deployments", "tekton-pipelines-controller", "tekton-pipelines") is not None
+    kube.update("tektonconfigs.operator.tekton.dev", "config", lambda o: o["spec"].update(
+        chain={"disabled": False}, platforms={"kubernetes": {"pipelinesAsCode": {"enable": True}}}))
+    controllers.settle()
+    assert [n for n in optional if kube.get("deployments", n, "tekton-pipelines")] == list(optional)
 
 
 def test_the_operator_installs_its_own_tekton_config_when_told_to(stand_in, chart, helm_bin):

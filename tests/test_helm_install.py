@@ -28,7 +28,8 @@ from kubectl_gitops.core.errors import GitopsError, HelmError
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 RESOURCES = {"CustomResourceDefinition": "customresourcedefinitions", "Deployment": "deployments",
              "StatefulSet": "statefulsets", "Service": "services",
-             "TektonConfig": "tektonconfigs.operator.tekton.dev", "Application": "applications.argoproj.io"}
+             "TektonConfig": "tektonconfigs.operator.tekton.dev", "Application": "applications.argoproj.io",
+             "Namespace": "namespaces"}
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +118,8 @@ def is_ready(kube, ref: dict) -> bool:
         return any(e["conditions"]["ready"] for s in slices for e in s.get("endpoints") or [])
     if ref["kind"] == "TektonConfig":
         return conditions.get("Ready") == "True"
+    if ref["kind"] == "Namespace":
+        return status.get("phase") == "Active" and not obj["metadata"].get("deletionTimestamp")
     if ref["kind"] == "Application":
         sync = status.get("sync") or {}
         return (sync.get("status") == "Synced" and status["health"]["status"] == "Healthy"

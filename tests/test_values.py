@@ -131,6 +131,7 @@ def test_readiness_after_each_phase(repo_root):
     tekton = {(r["kind"], r["namespace"], r["name"]) for r in refs["tekton"]}
     assert {
         ("TektonConfig", None, "config"),
+        ("Namespace", None, "tekton-pipelines"),
         ("CustomResourceDefinition", None, "tasks.tekton.dev"),
         ("CustomResourceDefinition", None, "pipelines.tekton.dev"),
         ("CustomResourceDefinition", None, "eventlisteners.triggers.tekton.dev"),
@@ -164,7 +165,7 @@ def test_each_release_gets_only_the_values_its_templates_read(repo_root):
     config = config_file.load_text(text, source="gitops.yaml")
     assert set(values.chart_values(config, phase="tekton")) == {"phase", "platform", "tekton", *values.DEPENDENCIES}
     assert "apps" not in values.chart_values(config, phase="platform")
-    assert "ingress" not in values.chart_values(config, phase="gitops")
+    assert "ingress" in values.chart_values(config, phase="gitops"), "the dashboard Ingress is the gitops release's"
     assert values.chart_values(config, phase="gitops")["ingress-nginx"] == {"enabled": False}
 
     def by_phase(cfg, lb=None):
@@ -180,3 +181,22 @@ def test_each_release_gets_only_the_values_its_templates_read(repo_root):
     assert {p for p, v in by_phase(config, lb="lb-2").items() if v != base[p]} == {"platform"}
 
 
+def test_argo_cd_is_told_its_host_and_plain_http_url(repo_root):
+    config = load(repo_root, "proof-of-concept")
+    argo = values.chart_values(config, phase="platform")["argo-cd"]
+    assert argo == {"enabled": True, "global": {"domain": "argo.homecooked.nl"},
+                    "configs": {"cm": {"url": "http://argo.homecooked.nl"}},
+                    "notifications": {"argocdUrl": "http://argo.homecooked.nl"}}
+    for phase in ("tekton", "gitops"):
+        assert values.chart_values(config, phase=phase)["argo-cd"] == {"enabled": False}
+
+
+def test_tekton_chains_and_pipelines_as_code_are_off_unless_gitops_yaml_asks(repo_root):
+    text = (repo_root / "examples/proof-of-concept/gitops.yaml").read_text()
+    default = values.chart_values(config_file.load_text(text, source="gitops.yaml"), phase="tekton")["tekton"]
+    assert (default["chains"], default["pipelinesAsCode"]) == ({"enabled": False}, {"enabled": False})
+    asked = config_file.load_text(text + "platform:\n  tekton_chains:\n    enabled: true\n"
+                                  "  pipelines_as_code:\n    enabled: true\n", source="gitops.yaml")
+    tekton = values.chart_values(asked, phase="tekton")["tekton"]
+    assert (tekton["chains"], tekton["pipelinesAsCode"]) == ({"enabled": True}, {"enabled": True})
+    assert "tekton" not in values.chart_values(asked, phase="platform")

@@ -1,6 +1,7 @@
 """A Kubernetes API stand-in for the test suite: an in-memory API server on 127.0.0.1.
 
 Real kubectl (1.35), helm 4 and helm 3.19 and the ``kubernetes`` Python client work against it.
+It reports Kubernetes v1.35.0 at ``/version`` unless started with ``FakeKube(version="v1.31.4")``.
 Start one with the ``fake_kube`` fixture (``fakekube.fixtures``) or by hand::
 
     kube = FakeKube().start(); kube.write_kubeconfig(tmp_path / "kubeconfig"); ...; kube.stop()

@@ -152,7 +152,10 @@ class FakeKube:
         token_controller: bool = True,
         tls: bool = False,
         namespaces=("default", "kube-system", "kube-public", "kube-node-lease"),
+        version: str = K8S_VERSION["gitVersion"],
     ):
+        major, minor = version.removeprefix("v").split(".")[:2]
+        self.version = {**K8S_VERSION, "major": major, "minor": minor, "gitVersion": version}
         self.auto_establish_crds = auto_establish_crds
         self.auto_available = auto_available
         self.auto_endpoints = auto_endpoints
@@ -1450,7 +1453,7 @@ def _route(kube: FakeKube, handler, method, path, query, body, record) -> int:
     segments = [s for s in path.split("/") if s]
     if path in ("/version", "/version/"):
         record.verb = "discovery"
-        _send(handler, 200, K8S_VERSION)
+        _send(handler, 200, kube.version)
         return 200
     if path in ("/healthz", "/livez", "/readyz"):
         _send(handler, 200, b"ok", "text/plain")

@@ -108,6 +108,8 @@ class Config:
     dashboard_expose: bool = False
     dashboard_auth_secret: str | None = None
     pipeline_runs_to_keep: int = 10
+    tekton_chains: bool = False
+    pipelines_as_code: bool = False
     versions: tuple[tuple[str, str], ...] = ()
     source: str = DEFAULT_FILE
 
@@ -239,6 +241,8 @@ def build(data: dict[str, Any], *, source: str = DEFAULT_FILE) -> Config:
         dashboard_expose=dashboard.get("expose", False),
         dashboard_auth_secret=dashboard.get("auth_secret"),
         pipeline_runs_to_keep=platform.get("pipeline_runs_to_keep", 10),
+        tekton_chains=bool((platform.get("tekton_chains") or {}).get("enabled", False)),
+        pipelines_as_code=bool((platform.get("pipelines_as_code") or {}).get("enabled", False)),
         versions=_pairs(data.get("versions")),
         source=source,
     )

@@ -41,8 +41,8 @@ CHART_VERSION_OVERRIDES = {
 _PHASE_VALUES = {
     "platform": ("phase", "platform", "environments", "registry", "ingress", "versions", *DEPENDENCIES),
     "tekton": ("phase", "platform", "tekton", *DEPENDENCIES),
-    "gitops": ("phase", "platform", "environments", "registry", "gitops", "apps", "versions", *DEPENDENCIES,
-               "selfManagement"),
+    "gitops": ("phase", "platform", "environments", "registry", "ingress", "gitops", "apps", "versions",
+               *DEPENDENCIES, "selfManagement"),
     "ingress": ("phase", "platform", *DEPENDENCIES),
 }
 INGRESS_PHASE = "ingress"
@@ -82,6 +82,21 @@ def load_balancer_name(config: Config, cluster: str) -> str:
 def argocd_cluster_name(config: Config, cluster: str) -> str:
     """Name under which a cluster other than the management cluster is registered in Argo CD."""
     return f"{config.name}-{cluster}"
+
+
+def argocd_host(config: Config) -> str:
+    """Host of the Argo CD server's Ingress."""
+    return f"argo.{config.domain}"
+
+
+def argocd_url(config: Config) -> str:
+    """External URL of Argo CD (argocd-cm ``url``, notification links, SSO redirects).
+
+    The platform's ingresses serve plain HTTP (``server.insecure``; gitops.yaml has no TLS option and
+    the chart's ``ingress.tls.enabled`` stays off), so the URL is ``http://``. The argo-cd chart
+    would otherwise write ``https://<global.domain>``.
+    """
+    return f"http://{argocd_host(config)}"
 
 
 def chart_values(
@@ -156,7 +171,7 @@ def chart_values(
         "environments": environments,
         "registry": {"server": config.registry.url if config.registry else ""},
         "ingress": {
-            "argocd": {"enabled": True, "host": f"argo.{config.domain}"},
+            "argocd": {"enabled": True, "host": argocd_host(config)},
             "tektonDashboard": {
                 "enabled": config.dashboard_expose,
                 "host": f"tekton.{config.domain}",
@@ -169,8 +184,13 @@ def chart_values(
             "path": config.gitops.path,
         },
         "apps": apps,
-        "tekton": {"pruner": {"keep": config.pipeline_runs_to_keep}},
-        "argo-cd": {"enabled": enabled},
+        "tekton": {"pruner": {"keep": config.pipeline_runs_to_keep},
+                   "chains": {"enabled": config.tekton_chains},
+                   "pipelinesAsCode": {"enabled": config.pipelines_as_code}},
+        "argo-cd": ({"enabled": True, "global": {"domain": argocd_host(config)},
+                     "configs": {"cm": {"url": argocd_url(config)}},
+                     "notifications": {"argocdUrl": argocd_url(config)}}
+                    if enabled else {"enabled": False}),
         "ingress-nginx": ({"enabled": True, "controller": {"service": {"annotations": annotations}}}
                           if enabled or phase == INGRESS_PHASE else {"enabled": False}),
         "tekton-operator": {"enabled": enabled},
@@ -200,6 +220,10 @@ def prerequisites(config: Config, phase: str) -> list[dict[str, Any]]:
     objects included. So that namespace is created first, carrying the platform release's
     ownership marks: helm then adopts it as part of the release instead of refusing it, and
     Argo CD keeps managing it after handover.
+
+    Nothing is created for the Tekton target namespace: the Tekton operator creates it (and
+    becomes its controlling owner) while reconciling the TektonConfig, and the only object of ours
+    in it, the dashboard Ingress, comes with the gitops release after ``readiness_after("tekton")``.
     """
     if phase not in PHASES:
         raise ValueError(f"unknown phase {phase!r}")
@@ -263,9 +287,10 @@ def readiness_after(config: Config, phase: str) -> list[dict[str, Any]]:
     - after ``platform``: the Argo CD CRDs and the operator's TektonConfig CRD Established; Argo CD,
       the ingress-nginx controller and the Tekton operator rolled out; the ingress-nginx admission
       webhook and the operator's webhook answering (their Services have ready endpoints);
-    - after ``tekton``: TektonConfig ``config`` Ready; the Tekton Pipelines and Triggers CRDs the
-      gitops release and the builds use Established; their controllers rolled out and their
-      webhooks answering;
+    - after ``tekton``: TektonConfig ``config`` Ready; its target namespace, which the operator
+      creates and owns (no release may hold it), Active, so the gitops release can put the dashboard
+      Ingress there; the Tekton Pipelines and Triggers CRDs the gitops release and the builds use
+      Established; their controllers rolled out and their webhooks answering;
     - after ``gitops``: the root Application Synced and Healthy at the GitOps branch;
     - after ``ingress`` (a workload cluster): its ingress-nginx controller rolled out and its
       admission webhook answering.
@@ -290,6 +315,7 @@ def readiness_after(config: Config, phase: str) -> list[dict[str, Any]]:
     if phase == "tekton":
         return [
             _ref("operator.tekton.dev/v1alpha1", "TektonConfig", "config"),
+            _ref("v1", "Namespace", TEKTON_NAMESPACE),
             *(_crd(name) for name in _TEKTON_CRDS),
             *(_deployment(name, TEKTON_NAMESPACE) for name in _TEKTON_DEPLOYMENTS),
             _webhook("tekton-pipelines-webhook", TEKTON_NAMESPACE),

@@ -41,7 +41,7 @@ from ..core.resources import chart_dir
 from . import infra, repository
 from . import validate as validate_workflow
 
-MIN_KUBERNETES = (1, 28)
+MIN_KUBERNETES = (1, 32)
 CI_NAMESPACE = "ci"
 PUSH_SECRET = "registry-push"
 WEBHOOK_SECRET = "git-push-webhook"
@@ -476,6 +476,8 @@ def _release_values(config: Config, phase: str, lb_id: str | None, *, git_creden
     data = values.chart_values(config, phase=phase, load_balancer_id=lb_id, repo_url=repository.argocd_url(config))
     if phase == "gitops":
         data.setdefault("tekton", {}).setdefault("triggers", {})["webhookSecretName"] = WEBHOOK_SECRET
+        if git_credentials:  # the builds clone with the credentials bootstrap stores in the CI namespace
+            data["tekton"].setdefault("pipeline", {})["gitCredentialsSecretName"] = GIT_CREDENTIALS_SECRET
     return data
 
 
@@ -535,7 +537,7 @@ def _repository(config: Config, opts: BootstrapOptions, access: repository.Acces
                 targets: dict[str, _Target], deadline: _Deadline, reporter: Reporter
                 ) -> tuple[repository.WriteResult, list[Change]]:
     """Commit the platform and the apps to the GitOps repository (one commit; none when up to date)."""
-    plan = repository.layout(config, chart, _values_by_phase(config, targets, access.remote.token is not None),
+    plan = repository.layout(config, chart, _values_by_phase(config, targets, _clone_credentials(access.remote)),
                              values.chart_version_overrides(config))
     written = repository.write(config, access, plan, reporter,
                                timeout=min(300.0, deadline.left("writing the GitOps repository")))
@@ -561,7 +563,7 @@ def _handover(config: Config, opts: BootstrapOptions, binary: Any, source: Path,
     release = values.releases(config)[-1]
     kube_args = {"kube_context": conn.context, "kubeconfig": management.kubeconfig}
     release_values = _release_values(config, release.phase, management.load_balancer_id,
-                                     git_credentials=access.remote.token is not None)
+                                     git_credentials=_clone_credentials(access.remote))
     before, change = _install(config, conn, chart, binary, release, release_values, kube_args, deadline, reporter)
     changes += [*before, change]
     names = _argocd_applications(config)
@@ -580,6 +582,11 @@ def _handover(config: Config, opts: BootstrapOptions, binary: Any, source: Path,
     changes.append(Change("wait", "Argo CD", "checked",
                           f"root and platform Applications Synced at {written.sha[:12]} and Healthy"))
     return changes
+
+
+def _clone_credentials(remote: Any) -> bool:
+    """Whether bootstrap stores clone credentials for the builds (a token for an http(s) repository)."""
+    return remote.token is not None and remote.kind in ("https", "http")
 
 
 def _argocd_applications(config: Config) -> list[str]:
@@ -607,7 +614,7 @@ def _repository_secrets(config: Config, opts: BootstrapOptions, conn: Any, acces
                                 labels={**labels, "argocd.argoproj.io/secret-type": "repository"})
     changes.append(_secret_change(f"{ARGOCD_NAMESPACE}/{REPO_SECRET}", action, "Argo CD read access to the GitOps "
                                   "repository", reporter))
-    if token is not None and access.remote.kind in ("https", "http"):
+    if _clone_credentials(access.remote):
         from urllib.parse import urlsplit
 
         parts = urlsplit(url)
@@ -831,7 +838,7 @@ def _plan_repository(config: Config, opts: BootstrapOptions, reporter: Reporter)
     remote = repository.remote(config, token, opts.environ)
     targets = {name: _Target(name=name, context="", kubeconfig=None) for name in
                (c.name for c in config.clusters)}
-    plan = repository.layout(config, source, _values_by_phase(config, targets, token is not None),
+    plan = repository.layout(config, source, _values_by_phase(config, targets, _clone_credentials(remote)),
                              values.chart_version_overrides(config))
     with tempfile.TemporaryDirectory(prefix="kubectl-gitops-plan-") as tmp:
         current = Path(tmp) / "repo"
