@@ -46,7 +46,8 @@ Sync:
   message (sync status OutOfSync even when it has nothing to apply).
 - health: Healthy when every applied Deployment/StatefulSet is rolled out (observedGeneration caught
   up, updated and available replicas), Progressing before, Degraded on ProgressDeadlineExceeded,
-  Missing for absent objects, Healthy with no resources. ``status.summary.images`` lists the images
+  Missing for absent objects, Healthy with no resources; ``status.health.lastTransitionTime`` is when
+  the health status last changed, as Argo CD v3 stamps it. ``status.summary.images`` lists the images
   of the live workloads the Application manages; ``status.resources`` one entry per object.
 
 When it reconciles: on every change of an Application's spec or ``operation`` (its generation), when
@@ -466,7 +467,10 @@ class FakeArgoCD:
                 new["sourceTypes"] = list(generated.source_types)
             elif generated.source_types:
                 new["sourceType"] = generated.source_types[0]
-        new["health"] = {"status": health}
+        before = status.get("health") or {}
+        # Argo CD (v3) stamps the health with the time it last changed; promote's soak check reads it
+        changed_at = before.get("lastTransitionTime") if before.get("status") == health else None
+        new["health"] = {"status": health, "lastTransitionTime": changed_at or _now()}
         if conditions:
             previous = {c.get("message"): c.get("lastTransitionTime") for c in status.get("conditions") or []}
             new["conditions"] = [{**c, "lastTransitionTime": previous.get(c["message"]) or started}
