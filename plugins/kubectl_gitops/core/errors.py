@@ -43,6 +43,11 @@ class ConfigError(GitopsError):
         self.problems = list(problems or [])
 
 
+class InputRejected(GitopsError):
+    """An input (a manifest file, stdin) is refused as a whole: not UTF-8 text, binary, or over a limit of
+    :mod:`core.inputs` (exit 1)."""
+
+
 class ToolError(GitopsError):
     """A required binary (helm, kubectl) is missing, too old or failed."""
 

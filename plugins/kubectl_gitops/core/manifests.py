@@ -13,16 +13,19 @@ Kubernetes API server reads YAML.
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 import yaml
 
-from kubectl_gitops.core.errors import ConfigError
+from kubectl_gitops.core import inputs
+from kubectl_gitops.core.errors import ConfigError, InputRejected
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 STDIN_SOURCE = "stdin"
@@ -61,7 +64,7 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
-def load_documents(paths: Sequence[str], *, stdin: TextIO | None = None) -> Iterator[Document]:
+def load_documents(paths: Sequence[str], *, stdin: TextIO | BinaryIO | None = None) -> Iterator[Document]:
     """Yield every object in the given files, directories and stdin, in order.
 
     Directories are searched recursively for ``*.yaml``, ``*.yml`` and ``*.json`` files,
@@ -98,14 +101,10 @@ def parse_documents(text: str, *, source: str) -> Iterator[Document]:
         yield from _yaml_documents(source, text)
 
 
-def _read_inputs(paths: Sequence[str], *, stdin: TextIO | None) -> Iterator[tuple[str, str]]:
+def _read_inputs(paths: Sequence[str], *, stdin: TextIO | BinaryIO | None) -> Iterator[tuple[str, str]]:
     for given in paths:
         if given == "-":
-            stream = stdin if stdin is not None else sys.stdin
-            try:
-                yield STDIN_SOURCE, stream.read()
-            except (OSError, UnicodeDecodeError) as e:
-                raise ConfigError(f"cannot read stdin: {e}") from e
+            yield STDIN_SOURCE, read_stdin(stdin if stdin is not None else sys.stdin)
             continue
         path = Path(given)
         if path.is_dir():
@@ -118,11 +117,32 @@ def _read_inputs(paths: Sequence[str], *, stdin: TextIO | None) -> Iterator[tupl
             raise ConfigError(f"{given}: no such file or directory")
 
 
+def read_stdin(stream: TextIO | BinaryIO) -> str:
+    """All of stdin as text under the input policy (bytes are decoded here, not by the locale).
+
+    Raises:
+        InputRejected: stdin is empty, binary, not UTF-8 or over the size limit.
+    """
+    raw = getattr(stream, "buffer", stream)
+    if isinstance(raw, io.TextIOBase):  # a text stream without bytes underneath (tests, StringIO)
+        text = raw.read(inputs.MAX_BYTES + 1)
+        if len(text) > inputs.MAX_BYTES:
+            raise InputRejected(f"{STDIN_SOURCE} is larger than the limit for one input")
+    else:
+        text = inputs.read_stream(raw, source=STDIN_SOURCE, error=InputRejected)
+    if not text.strip():
+        raise InputRejected("stdin is empty: nothing to validate (pipe manifests in, or give paths)")
+    return text
+
+
 def _read_file(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{path}: cannot read: {e}") from e
+        path.stat()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {inputs.os_problem(exc)}") from None
+    if not os.access(path, os.R_OK):
+        raise ConfigError(f"cannot read {path}: {inputs.os_problem(PermissionError())}")
+    return inputs.read_text(path, error=InputRejected)
 
 
 def _json_documents(source: str, text: str) -> Iterator[Document]:
@@ -133,6 +153,9 @@ def _json_documents(source: str, text: str) -> Iterator[Document]:
     except json.JSONDecodeError as e:
         yield Document(source, e.lineno, 0, None, f"JSON syntax error at line {e.lineno}: {e.msg}")
         return
+    except RecursionError:
+        raise InputRejected(f"{source}: nested deeper than {inputs.MAX_DEPTH} levels (the limit)") from None
+    inputs.check_depth(obj, source=source, error=InputRejected)
     yield from _expand(source, _first_content_line(text.splitlines(), 0, 1), 0, obj)
 
 
@@ -183,7 +206,7 @@ def _yaml_documents(source: str, text: str) -> Iterator[Document]:
     for start, chunk, lines, index in _split(text):
         line = _first_content_line(lines, max(start, 0), max(start, 0) + 1)
         try:
-            obj = yaml.load(chunk, Loader=_Loader)  # noqa: S506 - a safe loader
+            obj = inputs.load_yaml(chunk, loader=_Loader, source=f"{source}:{line}", error=InputRejected)
         except yaml.MarkedYAMLError as e:
             mark = e.problem_mark or e.context_mark
             at = start + mark.line + 1 if mark is not None else line

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..adapters import config_file, helm, kube
-from ..core import values
+from ..core import inputs, values
 from ..core.config import Config
 from ..core.errors import GitopsError, UsageError
 from ..core.progress import Reporter
@@ -351,12 +351,10 @@ def _registry_auth_file(opts: BootstrapOptions) -> str | None:
     if not opts.registry_auth:
         return None
     path = Path(opts.registry_auth)
+    text = inputs.read_text(path, what="--registry-auth", error=UsageError)
     try:
-        text = path.read_text(encoding="utf-8")
         data = json.loads(text)
-    except OSError as exc:
-        raise UsageError(f"cannot read --registry-auth {path}: {exc.strerror}") from None
-    except ValueError:
+    except (ValueError, RecursionError):
         raise UsageError(f"--registry-auth {path} is not JSON; pass a docker config.json with push credentials") \
             from None
     if not isinstance(data, dict) or not isinstance(data.get("auths"), dict) or not data["auths"]:
