@@ -175,6 +175,9 @@ def _cross_field_problems(data: dict[str, Any], positions: _Positions, source: s
                 f"{pool['count']} is outside autoscale {auto['min']}..{auto['max']}")
 
     registry = data.get("registry") or {}
+    if apps and not registry:
+        add(("applications",), 'applications are built and pushed to a registry: add "registry" (name, and '
+            "server for a registry other than DigitalOcean's)")
     capacity = model.REGISTRY_TIER_REPOSITORIES.get(registry.get("tier", "basic"))
     if apps and capacity is not None and len(apps) > capacity:
         add(("registry", "tier"),

@@ -127,7 +127,9 @@ class KubeError(GitopsError):
 
 
 class KubeconfigError(KubeError):
-    """No kubeconfig, or no such context in it (the message lists the contexts there are)."""
+    """No kubeconfig, or no such context in it (the message lists the contexts there are): a config error (exit 2)."""
+
+    exit_code = 2
 
 
 class KubeUnreachable(KubeError):

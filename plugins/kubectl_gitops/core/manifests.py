@@ -130,7 +130,7 @@ def read_stdin(stream: TextIO | BinaryIO) -> str:
             raise InputRejected(f"{STDIN_SOURCE} is larger than the limit for one input")
     else:
         text = inputs.read_stream(raw, source=STDIN_SOURCE, error=InputRejected)
-    if not text.strip():
+    if all(_is_blank(line) or line.strip() in ("---", "...") for line in text.splitlines()):
         raise InputRejected("stdin is empty: nothing to validate (pipe manifests in, or give paths)")
     return text
 
