@@ -14,7 +14,6 @@ from collections.abc import Sequence
 
 import click
 
-from .. import __version__
 from ..core.errors import ConfigError, GitopsError
 from . import bootstrap_cmd, init_cmd, password_cmd, status_cmd, teardown_cmd, validate_cmd
 from .options import global_options
@@ -24,7 +23,6 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 
 @click.group(context_settings=CONTEXT_SETTINGS)
 @global_options()
-@click.version_option(__version__, "--version", message="%(prog)s %(version)s")
 def cli() -> None:
     """GitOps on DigitalOcean or any Kubernetes cluster: Argo CD, Tekton and
     ingress-nginx from one config file (gitops.yaml).
@@ -65,6 +63,10 @@ def _run(command: click.Command, args: Sequence[str] | None, prog_name: str) -> 
     try:
         result = command.main(args=argv, prog_name=prog_name, standalone_mode=False)
     except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.UsageError as exc:  # one line: what is wrong, and where the help is
+        where = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
+        error(exc.format_message().replace("\n", " ") + where)
         return exc.exit_code
     except click.ClickException as exc:
         exc.show()

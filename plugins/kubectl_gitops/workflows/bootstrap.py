@@ -29,7 +29,7 @@ from typing import Any
 from ..adapters import config_file, helm, kube
 from ..core import inputs, values
 from ..core.config import Config
-from ..core.errors import GitopsError, UsageError
+from ..core.errors import CloudUnreachable, GitopsError, UsageError
 from ..core.progress import Reporter
 from ..core.readiness import ObjectRef
 from ..core.resources import chart_dir
@@ -101,6 +101,7 @@ class BootstrapOptions:
     registry_auth: str | None = None
     cache_dir: str | None = None
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    offline: bool = False
 
 
 @dataclass(frozen=True)
@@ -332,8 +333,8 @@ def _preflight(config: Config, opts: BootstrapOptions, reporter: Reporter):
     if config.provider == "digitalocean":
         token = infra.resolve_token(opts.token_file, opts.environ)
         if token is None:
-            raise GitopsError("no DigitalOcean token: set DIGITALOCEAN_TOKEN (or DIGITALOCEAN_ACCESS_TOKEN) "
-                              "or pass --token-file", hint="--dry-run plans without one")
+            raise UsageError("no DigitalOcean token: set DIGITALOCEAN_TOKEN (or DIGITALOCEAN_ACCESS_TOKEN) "
+                             "or pass --token-file", hint="--dry-run plans without one")
         plan = infra.plan(config, token=token, reporter=reporter, kubeconfig=opts.kubeconfig,
                           push_credentials=False, environ=opts.environ)
         if plan.blocked:
@@ -345,6 +346,20 @@ def _preflight(config: Config, opts: BootstrapOptions, reporter: Reporter):
         checks += _connect_all(config, targets, reporter)
     given = _registry_auth_file(opts)  # an unreadable --registry-auth fails before any change
     return binary, token, targets, checks, given
+
+
+def _check_chart(opts: BootstrapOptions) -> None:
+    """``--chart`` names a chart directory with every dependency archive in its ``charts/``."""
+    if not opts.chart:
+        return
+    path = Path(opts.chart)
+    if not (path / "Chart.yaml").is_file():
+        raise UsageError(f"--chart {path} is not a chart directory (no Chart.yaml in it)",
+                         hint="pass the directory of charts/gitops-platform or of a copy of it")
+    missing = helm.missing_dependencies(path)
+    if missing:
+        raise UsageError(f"--chart {path} lacks the dependency charts {', '.join(missing)} in its charts/",
+                         hint=f"run `helm dependency build {path}` where the chart repositories are reachable")
 
 
 def _registry_auth_file(opts: BootstrapOptions) -> str | None:
@@ -598,13 +613,20 @@ def _plan(config: Config, opts: BootstrapOptions, reporter: Reporter) -> Bootstr
     phases: list[PhaseResult] = []
     offline = True
     infra_rows: list[Change] = []
+    _check_chart(opts)
+    _registry_auth_file(opts)  # the same checks a real run makes
     if config.provider == "digitalocean":
-        token = infra.resolve_token(opts.token_file, opts.environ)
-        plan = infra.plan(config, token=token, reporter=reporter, kubeconfig=opts.kubeconfig,
-                          push_credentials=False, environ=opts.environ)
+        token = None if opts.offline else infra.resolve_token(opts.token_file, opts.environ)
+        try:
+            plan = infra.plan(config, token=token, reporter=reporter, kubeconfig=opts.kubeconfig,
+                              push_credentials=False, environ=opts.environ)
+        except CloudUnreachable as exc:
+            raise CloudUnreachable(f"{exc.message}; the plan reads the account with the token it found",
+                                   hint="pass --offline for a plan that contacts nothing") from None
         offline = plan.offline
         if plan.offline:
-            reporter.warning("no DigitalOcean token: planned as if the account were empty")
+            reporter.warning("--offline: planned as if the account were empty" if opts.offline
+                             else "no DigitalOcean token: planned as if the account were empty")
         infra_rows = [Change(r.kind, r.name, r.action, r.reason) for r in plan.rows]
     else:
         for target in _targets(config, opts).values():
@@ -612,8 +634,8 @@ def _plan(config: Config, opts: BootstrapOptions, reporter: Reporter) -> Bootstr
                                      f"existing cluster, context {target.context or '(current)'}"))
     phases.append(PhaseResult("infrastructure", tuple(infra_rows)))
 
-    report = validate_workflow.run(validate_workflow.ValidateOptions(config=opts.config, helm=opts.helm),
-                                   reporter=reporter)
+    report = validate_workflow.run(validate_workflow.ValidateOptions(config=opts.config, helm=opts.helm,
+                                                                     chart=opts.chart), reporter=reporter)
     platform: list[Change] = []
     handover: list[Change] = []
     for rendered in report.releases:

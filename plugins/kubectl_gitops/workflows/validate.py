@@ -37,6 +37,7 @@ class ValidateOptions:
         ignore_missing_schemas: skip objects whose kind has no schema instead of failing them.
         strict: unknown fields are errors.
         helm: helm binary to render with (default: ``GITOPS_HELM`` or ``helm`` on PATH).
+        chart: chart directory to render (default: the packaged gitops-platform chart).
     """
 
     paths: tuple[str, ...] = ()
@@ -46,6 +47,7 @@ class ValidateOptions:
     ignore_missing_schemas: bool = False
     strict: bool = True
     helm: str | None = None
+    chart: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,7 @@ def _platform_documents(
     for release in values.releases(config):
         reporter.action(f"rendering phase {release.phase} (release {release.name})")
         result = helm.render(
-            chart_dir(),
+            Path(opts.chart) if opts.chart else chart_dir(),
             release=release.name,
             namespace=release.namespace,
             values=values.chart_values(config, phase=release.phase),
