@@ -19,6 +19,7 @@ ALIAS_BOMB = "".join(
     f"{name}: &{name} [{', '.join([f'*{prev}'] * 9) if prev else ', '.join(['lol'] * 9)}]\n"
     for name, prev in zip("abcdefghi", ["", *"abcdefgh"], strict=True)
 )
+PROGRESS = ("✔ ", "► ", "◎ ", "⚠ ", "✗ ", "✚ ")  # progress lines on stderr (the reporter's vocabulary)
 MEMORY_LIMIT = 1024 * 1024 * 1024  # address space each command may use here (1 GiB)
 
 
@@ -54,10 +55,10 @@ def run(args, env, cwd, *, input: bytes | None = None, timeout: float = 120) -> 
 
 def assert_one_line(out: subprocess.CompletedProcess, code: int, *needles: str) -> str:
     """Exit ``code``, exactly one line on stderr (``error: ...``) containing ``needles``, no traceback."""
-    lines = out.stderr.splitlines()
     assert out.returncode == code, (out.returncode, out.stderr)
+    assert "Traceback" not in out.stderr
+    lines = [line for line in out.stderr.splitlines() if not line.startswith(PROGRESS)]
     assert len(lines) == 1 and lines[0].startswith("error: "), out.stderr
-    assert "Traceback" not in out.stderr and "Error:" not in lines[0].replace("error: ", "", 1)[:1]
     for needle in needles:
         assert needle in lines[0], (needle, lines[0])
     return lines[0]
@@ -268,3 +269,136 @@ def test_an_unreadable_file_says_permission_denied(env, tmp_path):
     config.chmod(0)
     assert_one_line(run(["validate"], env, tmp_path), 2, "permission denied")
     assert_one_line(run(["validate", config.with_name("x.yaml")], env, tmp_path), 2, "not found")
+
+
+# ---------------------------------------------------------------- every command: global options and exit codes
+
+COMMANDS = ["init", "validate", "bootstrap", "teardown", "status", "password"]
+DO_CONFIG = EXAMPLES / "proof-of-concept" / "gitops.yaml"
+
+
+def _exit_code_table(tmp_path: Path) -> list[tuple[str, list, int, str]]:
+    """(case, args, exit code, what the one stderr line says) for every command, per the README's table."""
+    existing = tmp_path / "existing.yaml"
+    from platforms import write_existing
+
+    write_existing(existing)
+    missing = tmp_path / "nope.yaml"
+    rows = []
+    for command in COMMANDS:
+        rows += [
+            (f"{command}: unknown flag", [command, "--no-such-flag"], 2, "No such option"),
+            (f"{command}: -q with -v", [command, "-q", "-v", "--config", DO_CONFIG], 2, "exclude each other"),
+            (f"{command}: -o after the command, bad value", [command, "-o", "xml"], 2, "Invalid value"),
+        ]
+        if command not in ("init", "password"):
+            rows.append((f"{command}: config missing", [command, "--config", missing], 2, "not found"))
+    rows += [
+        ("init: exclusive cluster flags", ["init", "--yes", "--shared-cluster", "--cluster-per-environment"], 2,
+         "exclude each other"),
+        ("init: required answers missing", ["init", "--yes", "--config", tmp_path / "new.yaml"], 2, "missing --name"),
+        ("init: file exists", ["init", "--yes", "--config", DO_CONFIG], 2, "already exists"),
+        ("bootstrap: no token", ["bootstrap", "--config", DO_CONFIG], 2, "no DigitalOcean token"),
+        ("bootstrap: --offline without --dry-run", ["bootstrap", "--offline", "--config", DO_CONFIG], 2, "--dry-run"),
+        ("bootstrap: context missing", ["bootstrap", "--config", existing, "--context", "nope"], 2, "nope"),
+        ("bootstrap: bad timeout", ["bootstrap", "--dry-run", "--timeout", "soon"], 2, "--timeout"),
+        ("teardown: no token", ["teardown", "--yes", "--config", DO_CONFIG], 2, "no DigitalOcean token"),
+        ("teardown: --dry-run with --yes", ["teardown", "--dry-run", "--yes", "--config", DO_CONFIG], 2,
+         "exclude each other"),
+        ("status: context missing", ["status", "--config", existing, "--context", "nope"], 2, "nope"),
+        ("password: context missing", ["password", "--context", "nope"], 2, "nope"),
+        ("validate: invalid manifest", ["validate", existing.with_name("bad.yaml")], 1, ""),
+        ("validate: --kubernetes-version nonsense", ["validate", "--kubernetes-version", "new"], 2,
+         "--kubernetes-version"),
+    ]
+    (tmp_path / "bad.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\nspec: 1\n")
+    return rows
+
+
+def test_exit_codes_follow_the_readme_for_every_command(env, tmp_path):
+    failures = []
+    for case, args, code, needle in _exit_code_table(tmp_path):
+        out = run(args, env, tmp_path)
+        lines = [line for line in out.stderr.splitlines() if not line.startswith(PROGRESS)]
+        ok = out.returncode == code and "Traceback" not in out.stderr
+        if code == 2:
+            ok = ok and len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0]
+        if not ok:
+            failures.append(f"{case}: exit {out.returncode}, stderr {out.stderr!r}")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_global_options_before_or_after_every_command(command, env, tmp_path):
+    for args in ([command, "--version"], ["--version", command], [command, "-o", "json", "--version"]):
+        out = run(args, env, tmp_path)
+        assert (out.returncode, out.stderr) == (0, ""), (args, out.stderr)
+        assert out.stdout.startswith("kubectl gitops "), out.stdout
+    flags = ["--kubeconfig", "k", "--context", "c", "-n", "ns", "-o", "yaml", "--config", "x.yaml", "-v",
+             "--no-color"]
+    for args in ([*flags, command, "--help"], [command, *flags, "--help"]):
+        out = run(args, env, tmp_path)
+        assert out.returncode == 0 and out.stdout.startswith(f"Usage: kubectl gitops {command}"), out.stderr
+    standalone = subprocess.run([str(BIN / f"kubectl-gitops-{command}"), "--version"], capture_output=True,
+                                text=True, env=env, cwd=tmp_path, timeout=60)
+    assert standalone.returncode == 0 and standalone.stdout.startswith("kubectl gitops "), standalone.stderr
+
+
+# ---------------------------------------------------------------- bootstrap --dry-run checks every flag
+
+def test_dry_run_refuses_a_chart_that_is_not_one_or_lacks_dependencies(env, tmp_path, repo_root):
+    before = tree(tmp_path)
+    out = run(["bootstrap", "--dry-run", "--config", DO_CONFIG, "--chart", tmp_path / "nonexistent"], env, tmp_path)
+    assert_one_line(out, 2, "--chart", "no Chart.yaml")
+    import shutil
+
+    copy = tmp_path / "chart"
+    shutil.copytree(repo_root / "charts" / "gitops-platform", copy, ignore=shutil.ignore_patterns("*.tgz"))
+    before = tree(tmp_path)
+    out = run(["bootstrap", "--dry-run", "--config", DO_CONFIG, "--chart", copy], env, tmp_path)
+    assert_one_line(out, 2, "--chart", "argo-cd", "helm dependency build")
+    assert tree(tmp_path) == before
+
+
+@pytest.mark.parametrize("content,needle", [(None, "not found"), ("", "not JSON"), ("{}", "auths"),
+                                            ("\xe9", "not UTF-8")])
+def test_dry_run_refuses_registry_auth_that_is_not_a_docker_config(content, needle, env, tmp_path):
+    auth = tmp_path / "config.json"
+    if content is not None:
+        auth.write_bytes(content.encode("latin-1"))
+    config = tmp_path / "gitops.yaml"
+    from platforms import write_existing
+
+    write_existing(config)
+    out = run(["bootstrap", "--dry-run", "--config", config, "--registry-auth", auth], env, tmp_path)
+    assert_one_line(out, 2, "--registry-auth", needle)
+
+
+def test_offline_plans_without_contacting_digitalocean_even_with_a_token(env, tmp_path):
+    """A token in the shell and an API that cannot be reached: the dry-run says so and offers --offline;
+    with --offline the plan is the same as with no token."""
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    no_token = run(["bootstrap", "--dry-run", "--config", DO_CONFIG, "-o", "json"], env, tmp_path)
+    assert no_token.returncode == 0, no_token.stderr
+    unreachable = {**env, "DIGITALOCEAN_TOKEN": "dop_v1_" + "0" * 64, "DIGITALOCEAN_API_URL": f"https://127.0.0.1:{port}"}
+    out = run(["bootstrap", "--dry-run", "--config", DO_CONFIG], unreachable, tmp_path, timeout=300)
+    line = assert_one_line(out, 1, "--offline")
+    assert "dop_v1_" not in line
+    offline = run(["bootstrap", "--dry-run", "--offline", "--config", DO_CONFIG, "-o", "json"], unreachable, tmp_path)
+    assert offline.returncode == 0, offline.stderr
+    assert offline.stdout == no_token.stdout
+    out = run(["bootstrap", "--dry-run", "--offline", "--token-file", DO_CONFIG, "--config", DO_CONFIG], env, tmp_path)
+    assert_one_line(out, 2, "--offline", "--token-file")
+
+
+def test_teardown_dry_run_without_a_token_lists_what_it_looks_for(env, tmp_path):
+    before = tree(tmp_path)
+    out = run(["teardown", "--dry-run", "--config", DO_CONFIG], env, tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "no DigitalOcean token" in out.stderr
+    assert "cluster" in out.stdout and "the account was not read" in out.stdout
+    assert tree(tmp_path) == before
