@@ -59,6 +59,7 @@ def _run(command: click.Command, args: Sequence[str] | None, prog_name: str) -> 
     from .output import error
 
     argv = list(sys.argv[1:] if args is None else args)
+    argv = _kubeconform_spellings(command, argv)
     verbose = sum(a.count("v") for a in argv if a.startswith("-v") and set(a[1:]) == {"v"}) + argv.count("--verbose")
     try:
         result = command.main(args=argv, prog_name=prog_name, standalone_mode=False)
@@ -99,6 +100,23 @@ def _run(command: click.Command, args: Sequence[str] | None, prog_name: str) -> 
             traceback.print_exc()
         return 1
     return result if isinstance(result, int) else 0
+
+
+def _kubeconform_spellings(command: click.Command, argv: list[str]) -> list[str]:
+    """``validate``'s arguments with kubeconform's single-dash long flags mapped to ours (one note per flag that
+    means nothing here), so a kubeconform line in a CI script works with only the binary's name changed."""
+    if command.name == "validate":
+        start = 0
+    elif "validate" in argv:
+        start = argv.index("validate") + 1
+    else:
+        return argv
+    from .validate_cmd import kubeconform_args
+
+    rest, notes = kubeconform_args(argv[start:])
+    for note in notes:
+        click.echo(f"⚠ {note}", err=True)
+    return argv[:start] + rest
 
 
 def main(args: Sequence[str] | None = None) -> None:

@@ -149,6 +149,31 @@ def check_depth(data: Any, *, source: str, error: ErrorType) -> None:
             stack.extend((v, depth + 1) for v in value if isinstance(v, (dict, list)))
 
 
+def duplicate_keys(root: Any) -> list[tuple[str, int]]:
+    """Scalar keys given twice in one mapping of a composed (and checked) node graph: (key, 1-based line)."""
+    import yaml
+
+    if root is None:
+        return []
+    found: list[tuple[str, int]] = []
+    seen_nodes: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen_nodes:
+            continue
+        seen_nodes.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            keys: set[str] = set()
+            for key, _ in node.value:
+                if isinstance(key, yaml.ScalarNode):
+                    if key.value in keys:
+                        found.append((key.value, key.start_mark.line + 1))
+                    keys.add(key.value)
+        stack.extend(_children(node, yaml))
+    return sorted(found, key=lambda item: item[1])
+
+
 def _children(node: Any, yaml: Any) -> Iterator[Any]:
     if isinstance(node, yaml.SequenceNode):
         yield from node.value

@@ -45,6 +45,8 @@ class Document:
         obj: The parsed object, or None when ``error`` is set.
         error: Why the document could not be read (YAML syntax error with its line, or not
             a mapping), else None.
+        duplicate_keys: Keys given twice in one mapping, with the line of the second one
+            (YAML keeps the last; strict validation reports them).
     """
 
     source: str
@@ -52,6 +54,7 @@ class Document:
     index: int
     obj: dict[str, Any] | None
     error: str | None = None
+    duplicate_keys: tuple[tuple[str, int], ...] = ()
 
 
 class _Loader(yaml.CSafeLoader):
@@ -206,7 +209,9 @@ def _yaml_documents(source: str, text: str) -> Iterator[Document]:
     for start, chunk, lines, index in _split(text):
         line = _first_content_line(lines, max(start, 0), max(start, 0) + 1)
         try:
-            obj = inputs.load_yaml(chunk, loader=_Loader, source=f"{source}:{line}", error=InputRejected)
+            node, loader = inputs.compose(chunk, loader=_Loader, source=f"{source}:{line}", error=InputRejected)
+            duplicates = tuple((key, start + at) for key, at in inputs.duplicate_keys(node))
+            obj = inputs.construct(loader, node)
         except yaml.MarkedYAMLError as e:
             mark = e.problem_mark or e.context_mark
             at = start + mark.line + 1 if mark is not None else line
@@ -219,7 +224,7 @@ def _yaml_documents(source: str, text: str) -> Iterator[Document]:
         except yaml.YAMLError as e:
             yield Document(source, line, index, None, f"YAML error: {e}")
             continue
-        yield from _expand(source, line, index, obj)
+        yield from _expand(source, line, index, obj, duplicates)
 
 
 def _last_content_line(chunk: str) -> int:
@@ -231,7 +236,8 @@ def _last_content_line(chunk: str) -> int:
     return 0
 
 
-def _expand(source: str, line: int, index: int, obj: Any) -> Iterator[Document]:
+def _expand(source: str, line: int, index: int, obj: Any,
+            duplicates: tuple[tuple[str, int], ...] = ()) -> Iterator[Document]:
     if obj is None:
         return
     if not isinstance(obj, dict):
@@ -248,7 +254,7 @@ def _expand(source: str, line: int, index: int, obj: Any) -> Iterator[Document]:
             else:
                 yield Document(source, line, index, None, f"{kind} item is not an object: got {_kind_of(item)}")
         return
-    yield Document(source, line, index, obj, None)
+    yield Document(source, line, index, obj, None, duplicates)
 
 
 def _kind_of(value: Any) -> str:

@@ -38,6 +38,8 @@ class ValidateOptions:
         strict: unknown fields are errors.
         helm: helm binary to render with (default: ``GITOPS_HELM`` or ``helm`` on PATH).
         chart: chart directory to render (default: the packaged gitops-platform chart).
+        skip_kinds: kinds or apiVersion/kind not to validate (reported as skipped).
+        reject_kinds: kinds or apiVersion/kind that are errors wherever they appear.
     """
 
     paths: tuple[str, ...] = ()
@@ -48,6 +50,8 @@ class ValidateOptions:
     strict: bool = True
     helm: str | None = None
     chart: str | None = None
+    skip_kinds: tuple[str, ...] = ()
+    reject_kinds: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -142,7 +146,8 @@ def validate_platform(config: Config, opts: ValidateOptions, reporter: Reporter)
         schema_locations=opts.schema_locations,
         strict=opts.strict,
     )
-    results = schema.validate(documents, registry=registry, ignore_missing_schemas=opts.ignore_missing_schemas)
+    results = schema.validate(documents, registry=registry, ignore_missing_schemas=opts.ignore_missing_schemas,
+                              skip_kinds=opts.skip_kinds, reject_kinds=opts.reject_kinds)
     return ValidateReport(results=results, config=config, releases=releases)
 
 
@@ -171,5 +176,6 @@ def run(opts: ValidateOptions, *, stdin: TextIO | None = None, reporter: Reporte
         schema_locations=opts.schema_locations,
         strict=opts.strict,
     )
-    results = schema.validate(documents, registry=registry, ignore_missing_schemas=opts.ignore_missing_schemas)
+    results = schema.validate(documents, registry=registry, ignore_missing_schemas=opts.ignore_missing_schemas,
+                              skip_kinds=opts.skip_kinds, reject_kinds=opts.reject_kinds)
     return ValidateReport(results=results)
