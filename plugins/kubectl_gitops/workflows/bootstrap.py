@@ -29,7 +29,7 @@ from typing import Any
 from ..adapters import config_file, helm, kube
 from ..core import inputs, values
 from ..core.config import Config
-from ..core.errors import CloudUnreachable, GitopsError, UsageError
+from ..core.errors import CloudUnreachable, GitopsError, UsageError, WaitTimeout
 from ..core.progress import Reporter
 from ..core.readiness import ObjectRef
 from ..core.resources import chart_dir
@@ -464,6 +464,7 @@ def _platform(config, opts, binary, targets, push, deadline, reporter):
             if action != "unchanged":
                 reporter.created(f"{obj['kind']} {obj['metadata']['name']}: {action}")
                 changes.append(Change(obj["kind"], obj["metadata"]["name"], action, f"before release {release.name}"))
+        _wait_for_admission_webhooks(config, conn, deadline, reporter)
         outcome = helm.upgrade_install(chart, release=release.name, namespace=release.namespace,
                                        values=release_values, create_namespace=release.phase == "platform",
                                        timeout=deadline.left(f"installing {release.name}"), helm=binary,
@@ -479,6 +480,41 @@ def _platform(config, opts, binary, targets, push, deadline, reporter):
         conn.wait(refs, timeout=deadline.left(f"waiting for phase {release.phase}"), reporter=reporter,
                   what=f"phase {release.phase}")
     return changes, handover
+
+
+_WEBHOOK_KINDS = ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration")
+
+
+def _wait_for_admission_webhooks(config: Config, conn: Any, deadline: _Deadline, reporter: Reporter) -> None:
+    """Before helm writes a release: wait until the admission webhooks the platform registered (an earlier,
+    perhaps interrupted, run) are served, since the API server refuses what they validate until then.
+
+    The platform's webhooks are those helm installed with one of its releases and those calling a Service in
+    one of its namespaces (the Tekton operator registers its components' webhooks itself); ``failurePolicy:
+    Ignore`` ones never block a write. Nothing to wait for on a first run.
+    """
+    ours = {r.name for r in values.releases(config)} | {values.ingress_release(config).name}
+    namespaces = {values.ARGOCD_NAMESPACE, values.INGRESS_NAMESPACE, values.TEKTON_NAMESPACE}
+    refs = []
+    for kind in _WEBHOOK_KINDS:
+        for obj in conn.list("admissionregistration.k8s.io/v1", kind):
+            meta = obj.get("metadata") or {}
+            helm_release = (meta.get("annotations") or {}).get("meta.helm.sh/release-name")
+            blocking = [hook for hook in obj.get("webhooks") or [] if hook.get("failurePolicy", "Fail") != "Ignore"
+                        and ((hook.get("clientConfig") or {}).get("service") or {}).get("name")]
+            if blocking and (helm_release in ours or any(
+                    hook["clientConfig"]["service"].get("namespace") in namespaces for hook in blocking)):
+                refs.append(ObjectRef(api_version="admissionregistration.k8s.io/v1", kind=kind, name=meta["name"]))
+    if not refs:
+        return
+    try:
+        conn.wait(refs, timeout=deadline.left("the admission webhooks were served"), reporter=reporter,
+                  what="the platform's admission webhooks to be served")
+    except WaitTimeout as exc:
+        raise GitopsError(f"the admission webhooks the platform registered were not served within --timeout: "
+                          f"{'; '.join(exc.details) or exc.summary}",
+                          hint="their pods are not ready yet; re-run bootstrap once they are, or with a larger "
+                               "--timeout") from None
 
 
 def _push_credentials_current(secret: dict[str, Any] | None) -> bool:
@@ -497,6 +533,7 @@ def _workload_ingress(config: Config, chart: Path, binary: Any, targets: dict[st
     for name in values.workload_clusters(config):
         target = targets[name]
         reporter.action(f"release {release.name} on cluster {name} (ingress controller)")
+        _wait_for_admission_webhooks(config, target.conn, deadline, reporter)
         outcome = helm.upgrade_install(
             chart, release=release.name, namespace=release.namespace, create_namespace=True,
             values=values.chart_values(config, phase=release.phase, load_balancer_id=target.load_balancer_id,
