@@ -56,12 +56,17 @@ def repo_root() -> Path:
     return REPO_ROOT
 
 
+REFERENCE_MISSING = ("reference data not found (GITOPS_SHARED_REFERENCE, ../shared/reference, or the cache): "
+                     "run `python tests/tools.py --reference` to fetch it (needs internet)")
+
+
 @pytest.fixture(scope="session")
 def shared_reference() -> Path:
-    """``../shared/reference`` beside the checkout (override with GITOPS_SHARED_REFERENCE)."""
-    path = Path(os.environ.get("GITOPS_SHARED_REFERENCE", REPO_ROOT.parent / "shared" / "reference"))
-    if not path.is_dir():
-        _missing(f"reference data not found at {path} (set GITOPS_SHARED_REFERENCE)")
+    """The upstream reference data: ``GITOPS_SHARED_REFERENCE``, ``../shared/reference`` or the cache
+    ``python tests/tools.py --reference`` fills (:func:`tools.find_reference`)."""
+    path = tools.find_reference()
+    if path is None:
+        _missing(REFERENCE_MISSING)
     return path
 
 

@@ -122,7 +122,7 @@ def test_prod_context_missing_is_one_line(clusters, tmp_path, shared_reference, 
     dev, prod, controllers = clusters
     config = tmp_path / "gitops.yaml"
     config.write_text(CONFIG.replace("prod: {context: prod}", "prod: {context: staging}"))
-    assert cli_main._run(cli_main.cli, ["bootstrap", "--config", str(config)], "kubectl gitops") == 1
+    assert cli_main._run(cli_main.cli, ["bootstrap", "--config", str(config)], "kubectl gitops") == 2  # config
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "staging" in errors[0]
     assert dev.writes == 0 and prod.writes == 0

@@ -117,7 +117,7 @@ def test_fresh_account_to_healthy_platform_and_a_noop_second_run(env, chart, acc
 
 def test_no_token_is_one_line_and_changes_nothing(env, chart, account, monkeypatch, capsys):
     monkeypatch.delenv("DIGITALOCEAN_TOKEN")
-    assert bootstrap(env, chart) == 1
+    assert bootstrap(env, chart) == 2  # a config error
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and errors[0].startswith("error: no DigitalOcean token")
     assert account.log == []

@@ -195,7 +195,7 @@ def test_shell_completion_through_kubectl(plugin_env):
     values, directive = completions(plugin_env, "--context", "b", "i")
     assert values == ["init"] and directive == ":4"
     values, _ = completions(plugin_env, "validate", "-o", "")
-    assert values == ["text", "json", "yaml", "junit"]
+    assert values == ["text", "json", "yaml", "junit", "tap"]
     values, _ = completions(plugin_env, "init", "--prov")
     assert values == ["--provider"]
     values, _ = completions(plugin_env, "init", "--provider", "")

@@ -325,7 +325,8 @@ def test_plan_with_a_token_reads_only(account, tmp_path):
 
 def test_other_providers_have_no_infrastructure(tmp_path):
     text = platform_yaml().replace("provider: digitalocean", "provider: existing").replace("region: fra1\n", "")
-    text = text.replace("registry: {name: shop-images, tier: basic, credentials_expiry_seconds: 3600}\n", "")
+    text = text.replace("registry: {name: shop-images, tier: basic, credentials_expiry_seconds: 3600}\n",
+                        "registry: {name: shop-images, server: registry.example.com}\n")  # the apps need one
     text = text.replace("    node_pool: {size: s-2vcpu-4gb, count: 2}\n", "")
     text = text.replace("    node_pool: {size: s-4vcpu-8gb, count: 3, autoscale: {min: 3, max: 5}}\n", "")
     text = text.replace("clusters:\n  dev:\n  prod:\n    tags: [production]\n",

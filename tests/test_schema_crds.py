@@ -165,7 +165,7 @@ def test_shipped_crd_schemas_are_used_unless_disabled(monkeypatch: pytest.Monkey
     [
         ("https://example.com/{{.Group}}.json", "only local files"),
         ("/tmp/{{.Nope}}/x.json", "unknown placeholder Nope"),
-        ("/nonexistent/schemas", "neither a directory nor a path template"),
+        ("/nonexistent/schemas", "neither a directory, a JSON Schema file nor a path template"),
     ],
 )
 def test_bad_schema_locations_are_rejected(location: str, match: str) -> None:

@@ -255,7 +255,7 @@ def test_through_kubectl_plugin_dispatch(plugin_env, fake_kube):
     out = kubectl(plugin_env, "gitops", "status", "-o", "json")
     assert out.returncode == 1 and json.loads(out.stdout)["healthy"] is False
     out = kubectl(plugin_env, "gitops", "status", "--context", "nope")
-    assert (out.returncode, out.stdout) == (1, "")
+    assert (out.returncode, out.stdout) == (2, "")  # a config error
     assert out.stderr == f"error: context nope not found in {fake_kube.kubeconfig} (available: fake, prod)\n"
     values = kubectl(plugin_env, "__complete", "gitops", "status", "-o", "")
     assert values.stdout.split()[:3] == ["text", "json", "yaml"]

@@ -215,7 +215,7 @@ def test_api_errors_are_one_line_and_exit_1(platform, case, method, path, status
 
 def test_no_token(platform):
     code, _, err = platform.run("--yes", env=platform.env(DIGITALOCEAN_TOKEN=None))
-    assert code == 1 and "no DigitalOcean token" in err and platform.fake.log == []
+    assert code == 2 and "no DigitalOcean token" in err and platform.fake.log == []  # a config error
 
 
 def test_token_file(platform):

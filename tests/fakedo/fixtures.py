@@ -29,7 +29,14 @@ __all__ = ["do_spec", "fake_do", "fake_do_factory", "do_client"]
 def do_spec(shared_reference) -> SpecChecker:
     path = shared_reference / SPEC_FILE_NAME
     if not path.is_file():
-        pytest.fail(f"{path} is missing from the shared reference data")
+        import os
+
+        from tools import DO_SPEC_HOWTO
+
+        reason = f"{path} is missing: " + DO_SPEC_HOWTO.format(dest=shared_reference)
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(reason)
+        pytest.skip(reason)
     return load_spec(path)
 
 

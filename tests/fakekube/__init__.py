@@ -55,7 +55,12 @@ What it serves:
 
 Where it differs from a real API server (keep this list honest):
 - authorization is the deny list above (no RBAC objects are evaluated); no admission (except:
-  namespaced creates need an existing, non-terminating namespace), no webhooks, no defaulting except:
+  namespaced creates need an existing, non-terminating namespace, and admission webhooks as far as
+  reachability goes: a create, update or patch that a registered Validating/MutatingWebhookConfiguration's
+  rules match (failurePolicy Fail) fails with the API server's 500 "failed calling webhook" while the
+  webhook's Service is missing or has no ready endpoint; namespaceSelector, objectSelector, matchConditions
+  and subresource rules are not evaluated, and a reachable webhook is not called: it admits everything),
+  no defaulting except:
   Namespace (finalizer, phase, name label),
   Secret (stringData folded into data, type Opaque), Service (type, clusterIP/clusterIPs, port protocol,
   targetPort), Deployment/StatefulSet/ReplicaSet ``spec.replicas: 1`` and the

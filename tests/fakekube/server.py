@@ -971,6 +971,42 @@ class FakeKube:
                 return res
         raise KeyError(f"no resource for {api_version} {kind}")
 
+    def _admit(self, res, namespace: str, operation: str) -> None:
+        """Play the API server's call of admission webhooks: a write that a registered webhook (failurePolicy
+        Fail, the default) must review fails with the API server's 500 when the webhook's Service has no
+        ready endpoint. A webhook with a ready endpoint admits everything (the stand-in does not call it)."""
+        if res.group == "admissionregistration.k8s.io":
+            return  # webhook configurations are never sent to webhooks
+        for kind in ("validatingwebhookconfigurations", "mutatingwebhookconfigurations"):
+            for config in self.list(f"{kind}.admissionregistration.k8s.io"):
+                for hook in config.get("webhooks") or []:
+                    service = (hook.get("clientConfig") or {}).get("service")
+                    if not service or hook.get("failurePolicy", "Fail") == "Ignore":
+                        continue
+                    if not any(_rule_matches(rule, res, operation) for rule in hook.get("rules") or []):
+                        continue
+                    ns, svc = service.get("namespace", ""), service.get("name", "")
+                    url = (f'Post "https://{svc}.{ns}.svc:{service.get("port", 443)}{service.get("path", "")}'
+                           f'?timeout={hook.get("timeoutSeconds", 10)}s"')
+                    if self.get("services", svc, ns) is None:
+                        why = f'service "{svc}" not found'
+                    elif not self._ready_endpoints(ns, svc):
+                        why = f'no endpoints available for service "{svc}"'
+                    else:
+                        continue
+                    raise ApiError(500, "InternalError", f'Internal error occurred: failed calling webhook '
+                                   f'"{hook.get("name")}": failed to call webhook: {url}: {why}')
+
+    def _ready_endpoints(self, namespace: str, service: str) -> int:
+        count = 0
+        for slice_ in self.list("endpointslices.discovery.k8s.io", namespace):
+            if ((slice_.get("metadata") or {}).get("labels") or {}).get("kubernetes.io/service-name") != service:
+                continue
+            for endpoint in slice_.get("endpoints") or []:
+                if endpoint.get("addresses") and (endpoint.get("conditions") or {}).get("ready") is not False:
+                    count += 1
+        return count
+
     def get(self, resource: str, name: str, namespace: str | None = None) -> dict | None:
         """A copy of the object, or None. ``resource``: plural, ``plural.group``, kind or short name."""
         with self._lock:
@@ -1396,6 +1432,14 @@ def _send(handler, code: int, body, content_type="application/json") -> None:
     handler.wfile.write(data)
 
 
+def _rule_matches(rule: dict, res, operation: str) -> bool:
+    def has(values, value):
+        return "*" in (values or []) or value in (values or [])
+
+    return (has(rule.get("apiGroups"), res.group) and has(rule.get("apiVersions"), res.version)
+            and has(rule.get("operations"), operation) and has(rule.get("resources"), res.plural))
+
+
 def _dispatch(kube: FakeKube, handler, method: str) -> None:
     parts = urlsplit(handler.path)
     query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
@@ -1540,6 +1584,7 @@ def _route(kube: FakeKube, handler, method, path, query, body, record) -> int:
         elif method == "POST" and not name:
             record.verb = "create"
             obj = _decode_body(handler, body)
+            kube._admit(res, namespace, "CREATE")
             result = kube._create(res, namespace, obj, manager=_manager(handler, query), dry_run=dry_run)
             _send(handler, 201, kube._served(result, res))
             return 201
@@ -1553,6 +1598,8 @@ def _route(kube: FakeKube, handler, method, path, query, body, record) -> int:
                 result = kube._write(res, old, new, manager=_manager(handler, query), dry_run=dry_run)
                 _send(handler, 200, _scale(res, result))
                 return 200
+            if not sub:
+                kube._admit(res, namespace, "UPDATE")
             result = kube._write(
                 res, old, obj, manager=_manager(handler, query), section=sub or "main", dry_run=dry_run
             )
@@ -1560,6 +1607,9 @@ def _route(kube: FakeKube, handler, method, path, query, body, record) -> int:
             return 200
         elif method == "PATCH" and name:
             record.verb = "patch"
+            if not sub:
+                kube._admit(res, namespace, "UPDATE" if kube.get(f"{res.plural}.{res.group}" if res.group
+                                                               else res.plural, name, namespace) else "CREATE")
             result = _patch(kube, handler, res, namespace, name, sub, query, body, dry_run)
             _send(handler, 200, _scale(res, result) if sub == "scale" else kube._served(result, res))
             return 200

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from ..core import config as model
+from ..core import inputs
 from ..core.errors import ConfigError
 from ..core.resources import schemas_dir
 from . import schema_messages
@@ -69,8 +70,8 @@ class _Positions:
 def parse(text: str, *, source: str) -> tuple[Any, _Positions]:
     """Parse YAML text; syntax errors become a ConfigError naming the line."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text) if node is not None else None
+        node, loader = inputs.compose(text, loader=yaml.SafeLoader, source=source, error=ConfigError)
+        data = inputs.construct(loader, node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 1
@@ -174,6 +175,9 @@ def _cross_field_problems(data: dict[str, Any], positions: _Positions, source: s
                 f"{pool['count']} is outside autoscale {auto['min']}..{auto['max']}")
 
     registry = data.get("registry") or {}
+    if apps and not registry:
+        add(("applications",), 'applications are built and pushed to a registry: add "registry" (name, and '
+            "server for a registry other than DigitalOcean's)")
     capacity = model.REGISTRY_TIER_REPOSITORIES.get(registry.get("tier", "basic"))
     if apps and capacity is not None and len(apps) > capacity:
         add(("registry", "tier"),
@@ -251,13 +255,10 @@ def load_text(text: str, *, source: str) -> model.Config:
 def load(path: str | os.PathLike[str]) -> model.Config:
     """Load gitops.yaml from ``path``."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not p.exists() and not p.is_symlink():
         raise ConfigError(
             f"config file {p} not found",
             hint="run `kubectl gitops init` to write one, or pass --config / set GITOPS_CONFIG",
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {p}: {exc.__class__.__name__}") from None
+        )
+    text = inputs.read_text(p, source=str(path), what="config file", error=ConfigError)
     return load_text(text, source=str(path))

@@ -42,6 +42,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from .. import __version__
+from ..core import inputs
 from ..core.errors import (
     KubeApiError,
     KubeconfigError,
@@ -201,12 +202,9 @@ def _kubeconfig_files(explicit: str | None) -> tuple[list[Path], str | None]:
 def _load_yaml(path: Path) -> Any:
     import yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    text = inputs.read_text(path, what="kubeconfig", error=KubeconfigError)
     try:
-        with open(path, encoding="utf-8") as handle:
-            return yaml.load(handle, Loader=loader)  # noqa: S506 - a safe loader
-    except OSError as exc:
-        raise KubeconfigError(f"cannot read kubeconfig {path}: {exc.strerror}") from None
+        return inputs.load_yaml(text, source=f"kubeconfig {path}", error=KubeconfigError)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""

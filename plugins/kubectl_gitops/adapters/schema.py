@@ -322,8 +322,10 @@ def _parse_location(location: str) -> _Source:
                 f"known: {', '.join(sorted(_PLACEHOLDERS))}"
             )
         return _Source(builtin=False, template=location, label=location)
+    if Path(location).is_file():  # one JSON Schema for every object (kubeconform reads such a path the same way)
+        return _Source(builtin=False, template=location, label=location)
     if not Path(location).is_dir():
-        raise UsageError(f"schema location {location} is neither a directory nor a path template")
+        raise UsageError(f"schema location {location} is neither a directory, a JSON Schema file nor a path template")
     return _Source(builtin=False, template=str(Path(location) / _CRD_LAYOUT), label=location)
 
 
@@ -403,6 +405,7 @@ def validate(
     registry: SchemaRegistry,
     ignore_missing_schemas: bool = False,
     skip_kinds: Iterable[str] = (),
+    reject_kinds: Iterable[str] = (),
 ) -> list[ObjectResult]:
     """Validate every document and return one result per object, in input order.
 
@@ -413,6 +416,8 @@ def validate(
             ``error``.
         skip_kinds: Kinds (``Secret``) or apiVersion/kind (``apps/v1/Deployment``) not to
             validate; they are reported as ``skipped``.
+        reject_kinds: Kinds or apiVersion/kind that are not allowed at all; reported as ``error``
+            (kubeconform's ``-reject``).
 
     Returns:
         The results; documents that could not be parsed are ``error`` results.
@@ -422,10 +427,12 @@ def validate(
         >>> [r for r in results if r.status != "valid"]
     """
     skip = frozenset(skip_kinds)
-    return [_validate_one(doc, registry, ignore_missing_schemas, skip) for doc in documents]
+    reject = frozenset(reject_kinds)
+    return [_validate_one(doc, registry, ignore_missing_schemas, skip, reject) for doc in documents]
 
 
-def _validate_one(doc: Document, registry: SchemaRegistry, ignore_missing: bool, skip: frozenset[str]) -> ObjectResult:
+def _validate_one(doc: Document, registry: SchemaRegistry, ignore_missing: bool, skip: frozenset[str],
+                  reject: frozenset[str] = frozenset()) -> ObjectResult:
     if doc.obj is None:
         return ObjectResult(
             doc.source, doc.line, "", "", "", "", "error", (Problem("", doc.error or "unreadable document"),)
@@ -454,6 +461,8 @@ def _validate_one(doc: Document, registry: SchemaRegistry, ignore_missing: bool,
     def result(status: Status, problems: tuple[Problem, ...] = ()) -> ObjectResult:
         return ObjectResult(doc.source, doc.line, api_version, kind, name, namespace, status, problems)
 
+    if reject and _matches_skip(api_version, kind, reject):
+        return result("error", (Problem("", f"kind {kind} is rejected (--reject)"),))
     if skip and _matches_skip(api_version, kind, skip):
         return result("skipped")
     validator = registry.validator(api_version, kind)
@@ -462,6 +471,8 @@ def _validate_one(doc: Document, registry: SchemaRegistry, ignore_missing: bool,
             return result("skipped")
         return result("error", (Problem("", f"no schema for {api_version} {kind}"),))
     problems = validator.problems(obj, redact=kind == "Secret")
+    if registry.strict and doc.duplicate_keys:
+        problems += tuple(Problem("", f"duplicate key {key} (line {line})") for key, line in doc.duplicate_keys)
     if not name and not (isinstance(metadata, dict) and metadata.get("generateName")):
         problems += (Problem("metadata", 'missing required field "name" (or "generateName")'),)
     return result("invalid" if problems else "valid", problems)

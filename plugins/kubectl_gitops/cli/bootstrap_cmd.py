@@ -54,10 +54,13 @@ def _table(rows: list[tuple[str, ...]]) -> list[str]:
                    "helper or SSH agent). Argo CD and the builds get read access from it.")
 @click.option("--git-ssh-key-file", type=click.Path(dir_okay=False), metavar="FILE",
               help="Private SSH key Argo CD reads an ssh GitOps repository with (pushes use your SSH agent).")
+@click.option("--offline", is_flag=True,
+              help="With --dry-run: contact nothing, not even DigitalOcean with a token you have (plans as if "
+                   "the account were empty).")
 @click.pass_context
 def command(ctx: click.Context, provider: str | None, dry_run: bool, timeout: str, token_file: str | None,
             chart: str | None, registry_auth: str | None, helm_path: str | None, git_token_file: str | None,
-            git_ssh_key_file: str | None) -> int:
+            git_ssh_key_file: str | None, offline: bool) -> int:
     """Install the platform: infrastructure, ingress-nginx, Argo CD, Tekton, the apps.
 
     \b
@@ -70,29 +73,36 @@ def command(ctx: click.Context, provider: str | None, dry_run: bool, timeout: st
     """
     import os
 
+    from ..core.errors import UsageError
     from ..workflows import bootstrap as workflow
     from .output import emit_data, reporter
 
     s = settings(ctx)
+    if offline and not dry_run:
+        raise UsageError("--offline plans without contacting anything: it needs --dry-run")
+    if offline and token_file:
+        raise UsageError("--offline and --token-file exclude each other", hint="an offline plan reads no account")
     seconds = parse_duration(timeout)
     opts = workflow.BootstrapOptions(
         config=s.config, kubeconfig=s.kubeconfig, context=s.context, provider=provider, dry_run=dry_run,
         timeout=seconds, token_file=token_file, chart=chart, helm=helm_path, registry_auth=registry_auth,
         git_token_file=git_token_file, git_ssh_key_file=git_ssh_key_file, environ=dict(os.environ),
+        offline=offline,
     )
     result = workflow.run(opts, reporter=reporter(s))
     if s.output in ("json", "yaml"):
         emit_data(result.as_dict(), s.output)
     else:
-        _print_text(result, verbose=s.verbose > 0)
+        _print_text(result, verbose=s.verbose > 0, offline=offline)
     return 0 if result.ok else 1
 
 
-def _print_text(result, *, verbose: bool) -> None:
+def _print_text(result, *, verbose: bool, offline: bool = False) -> None:
     if result.dry_run:
         title = f"Plan for platform {result.platform} (provider {result.provider})"
         if result.offline and result.provider == "digitalocean":
-            title += ", no DigitalOcean token: planned as if the account were empty"
+            title += (", --offline" if offline else ", no DigitalOcean token") + \
+                ": planned as if the account were empty"
         click.echo(title)
         rows = [("PHASE", "KIND", "NAME", "ACTION", "WHY")]
         for phase in result.phases:

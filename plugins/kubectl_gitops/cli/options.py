@@ -40,6 +40,17 @@ def _store(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     return value
 
 
+def _version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from .. import __version__
+
+    root = ctx.find_root().info_name or "kubectl gitops"
+    prog = " ".join(root.split()[:2]) if root.startswith(("kubectl ", "argocd ")) else root
+    click.echo(f"{prog} {__version__}")
+    ctx.exit(0)
+
+
 def _option(*decls: str, **kwargs: Any) -> Callable[[F], F]:
     return click.option(*decls, expose_value=False, callback=_store, **kwargs)
 
@@ -60,6 +71,8 @@ def global_options(output_choices: tuple[str, ...] = ("text", "json", "yaml")) -
                 _option("-v", "--verbose", count=True, help="More detail; -vv also shows tracebacks."),
                 _option("-q", "--quiet", is_flag=True, help="Only errors on stderr."),
                 _option("--no-color", is_flag=True, help="No colour (also when NO_COLOR is set)."),
+                click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_version,
+                             help="Print the version and exit."),
             ]
         ):
             f = opt(f)
@@ -71,6 +84,10 @@ def global_options(output_choices: tuple[str, ...] = ("text", "json", "yaml")) -
 def settings(ctx: click.Context) -> Settings:
     """The global settings of this invocation."""
     obj = ctx.find_root().obj or {}
+    if obj.get("quiet") and obj.get("verbose"):
+        from ..core.errors import UsageError
+
+        raise UsageError("-q/--quiet and -v/--verbose exclude each other", hint="pass one")
     return Settings(
         kubeconfig=obj.get("kubeconfig"),
         context=obj.get("context"),

@@ -59,20 +59,26 @@ def command(ctx: click.Context, assume_yes: bool, dry_run: bool, delete_registry
     import os
 
     from ..adapters import config_file
-    from ..core.errors import GitopsError, UsageError
+    from ..core.errors import UsageError
     from ..workflows import infra
     from ..workflows import teardown as workflow
     from .output import emit_data, reporter
 
     s = settings(ctx)
     config = config_file.load(s.config)
+    if dry_run and assume_yes:
+        raise UsageError("--dry-run and --yes exclude each other", hint="--dry-run deletes nothing")
     token = infra.resolve_token(token_file, os.environ)
-    if token is None:
-        raise GitopsError("no DigitalOcean token: set DIGITALOCEAN_TOKEN (or DIGITALOCEAN_ACCESS_TOKEN) or pass "
-                          "--token-file", hint="teardown reads the account to find what carries the platform's tag")
     report = reporter(s)
-    plan = workflow.plan_teardown(config, token=token, reporter=report, kubeconfig=s.kubeconfig,
-                                  delete_registry=delete_registry, keep_volumes=keep_volumes)
+    if token is None and dry_run:
+        report.warning("no DigitalOcean token: listing what teardown looks for, not what exists")
+        plan = workflow.offline_plan(config, kubeconfig=s.kubeconfig, delete_registry=delete_registry)
+    elif token is None:
+        raise UsageError("no DigitalOcean token: set DIGITALOCEAN_TOKEN (or DIGITALOCEAN_ACCESS_TOKEN) or pass "
+                         "--token-file", hint="teardown reads the account to find what carries the platform's tag")
+    else:
+        plan = workflow.plan_teardown(config, token=token, reporter=report, kubeconfig=s.kubeconfig,
+                                      delete_registry=delete_registry, keep_volumes=keep_volumes)
     as_data = s.output in ("json", "yaml")
     if dry_run or not plan.deletions:
         if as_data:

@@ -123,7 +123,8 @@ def format_junit(results: Sequence[ObjectResult]) -> str:
     """A JUnit XML report: one ``testsuite`` per file, one ``testcase`` per object.
 
     Invalid objects get a ``failure`` element, errors an ``error`` element, skipped objects
-    a ``skipped`` element; their text lists the problems one per line.
+    a ``skipped`` element; their text lists the problems one per line. Only the elements and
+    attributes of the JUnit 4 XSD that CI systems validate against (Jenkins' junit-4.xsd).
     """
     by_file: dict[str, list[ObjectResult]] = {}
     for result in results:
@@ -135,8 +136,7 @@ def format_junit(results: Sequence[ObjectResult]) -> str:
         tests=str(counts["objects"]),
         failures=str(counts["invalid"]),
         errors=str(counts["errors"]),
-        skipped=str(counts["skipped"]),
-    )
+    )  # JUnit 4's XSD allows no `skipped` on testsuites (only on each testsuite)
     for index, (source, file_results) in enumerate(by_file.items()):
         file_counts = summary_counts(file_results)
         suite = ET.SubElement(
@@ -166,3 +166,20 @@ def format_junit(results: Sequence[ObjectResult]) -> str:
                 ET.SubElement(case, "skipped", message="skipped")
     body = ET.tostring(root, encoding="unicode")
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + body
+
+
+def format_tap(results: Sequence[ObjectResult]) -> str:
+    """A TAP version 13 report, as kubeconform's ``-output tap``: one test line per object, then the plan."""
+    lines = ["TAP version 13"]
+    for number, result in enumerate(results, start=1):
+        label = f"{result.source} ({object_label(result)})"
+        text = "; ".join(f"{p.path}: {p.message}" if p.path else p.message for p in result.problems)
+        label = label.replace("\n", " ").replace("#", "\\#")
+        if result.status == "valid":
+            lines.append(f"ok {number} - {label}")
+        elif result.status == "skipped":
+            lines.append(f"ok {number} - {label} # skip")
+        else:
+            lines.append(f"not ok {number} - {label} - {text.replace(chr(10), ' ') or result.status}")
+    lines.append(f"1..{len(results)}")
+    return "\n".join(lines)

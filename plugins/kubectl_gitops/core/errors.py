@@ -43,6 +43,11 @@ class ConfigError(GitopsError):
         self.problems = list(problems or [])
 
 
+class InputRejected(GitopsError):
+    """An input (a manifest file, stdin) is refused as a whole: not UTF-8 text, binary, or over a limit of
+    :mod:`core.inputs` (exit 1)."""
+
+
 class ToolError(GitopsError):
     """A required binary (helm, kubectl) is missing, too old or failed."""
 
@@ -122,7 +127,9 @@ class KubeError(GitopsError):
 
 
 class KubeconfigError(KubeError):
-    """No kubeconfig, or no such context in it (the message lists the contexts there are)."""
+    """No kubeconfig, or no such context in it (the message lists the contexts there are): a config error (exit 2)."""
+
+    exit_code = 2
 
 
 class KubeUnreachable(KubeError):

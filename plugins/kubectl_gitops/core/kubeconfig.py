@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from . import inputs
 from .errors import UsageError
 from .secrets import Secret
 
@@ -76,7 +77,7 @@ def loads(text: str, *, source: str) -> dict[str, Any]:
         UsageError: the text is not a YAML mapping.
     """
     try:
-        data = yaml.safe_load(text) if text.strip() else {}
+        data = inputs.load_yaml(text, source=source, error=UsageError) if text.strip() else {}
     except yaml.YAMLError:
         raise UsageError(f"{source} is not a valid kubeconfig (YAML error)",
                          hint="fix it, or pass --kubeconfig with another file") from None

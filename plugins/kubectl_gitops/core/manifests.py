@@ -13,16 +13,19 @@ Kubernetes API server reads YAML.
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 import yaml
 
-from kubectl_gitops.core.errors import ConfigError
+from kubectl_gitops.core import inputs
+from kubectl_gitops.core.errors import ConfigError, InputRejected
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 STDIN_SOURCE = "stdin"
@@ -42,6 +45,8 @@ class Document:
         obj: The parsed object, or None when ``error`` is set.
         error: Why the document could not be read (YAML syntax error with its line, or not
             a mapping), else None.
+        duplicate_keys: Keys given twice in one mapping, with the line of the second one
+            (YAML keeps the last; strict validation reports them).
     """
 
     source: str
@@ -49,6 +54,7 @@ class Document:
     index: int
     obj: dict[str, Any] | None
     error: str | None = None
+    duplicate_keys: tuple[tuple[str, int], ...] = ()
 
 
 class _Loader(yaml.CSafeLoader):
@@ -61,7 +67,7 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
-def load_documents(paths: Sequence[str], *, stdin: TextIO | None = None) -> Iterator[Document]:
+def load_documents(paths: Sequence[str], *, stdin: TextIO | BinaryIO | None = None) -> Iterator[Document]:
     """Yield every object in the given files, directories and stdin, in order.
 
     Directories are searched recursively for ``*.yaml``, ``*.yml`` and ``*.json`` files,
@@ -98,14 +104,10 @@ def parse_documents(text: str, *, source: str) -> Iterator[Document]:
         yield from _yaml_documents(source, text)
 
 
-def _read_inputs(paths: Sequence[str], *, stdin: TextIO | None) -> Iterator[tuple[str, str]]:
+def _read_inputs(paths: Sequence[str], *, stdin: TextIO | BinaryIO | None) -> Iterator[tuple[str, str]]:
     for given in paths:
         if given == "-":
-            stream = stdin if stdin is not None else sys.stdin
-            try:
-                yield STDIN_SOURCE, stream.read()
-            except (OSError, UnicodeDecodeError) as e:
-                raise ConfigError(f"cannot read stdin: {e}") from e
+            yield STDIN_SOURCE, read_stdin(stdin if stdin is not None else sys.stdin)
             continue
         path = Path(given)
         if path.is_dir():
@@ -118,11 +120,32 @@ def _read_inputs(paths: Sequence[str], *, stdin: TextIO | None) -> Iterator[tupl
             raise ConfigError(f"{given}: no such file or directory")
 
 
+def read_stdin(stream: TextIO | BinaryIO) -> str:
+    """All of stdin as text under the input policy (bytes are decoded here, not by the locale).
+
+    Raises:
+        InputRejected: stdin is empty, binary, not UTF-8 or over the size limit.
+    """
+    raw = getattr(stream, "buffer", stream)
+    if isinstance(raw, io.TextIOBase):  # a text stream without bytes underneath (tests, StringIO)
+        text = raw.read(inputs.MAX_BYTES + 1)
+        if len(text) > inputs.MAX_BYTES:
+            raise InputRejected(f"{STDIN_SOURCE} is larger than the limit for one input")
+    else:
+        text = inputs.read_stream(raw, source=STDIN_SOURCE, error=InputRejected)
+    if all(_is_blank(line) or line.strip() in ("---", "...") for line in text.splitlines()):
+        raise InputRejected("stdin is empty: nothing to validate (pipe manifests in, or give paths)")
+    return text
+
+
 def _read_file(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{path}: cannot read: {e}") from e
+        path.stat()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {inputs.os_problem(exc)}") from None
+    if not os.access(path, os.R_OK):
+        raise ConfigError(f"cannot read {path}: {inputs.os_problem(PermissionError())}")
+    return inputs.read_text(path, error=InputRejected)
 
 
 def _json_documents(source: str, text: str) -> Iterator[Document]:
@@ -133,6 +156,9 @@ def _json_documents(source: str, text: str) -> Iterator[Document]:
     except json.JSONDecodeError as e:
         yield Document(source, e.lineno, 0, None, f"JSON syntax error at line {e.lineno}: {e.msg}")
         return
+    except RecursionError:
+        raise InputRejected(f"{source}: nested deeper than {inputs.MAX_DEPTH} levels (the limit)") from None
+    inputs.check_depth(obj, source=source, error=InputRejected)
     yield from _expand(source, _first_content_line(text.splitlines(), 0, 1), 0, obj)
 
 
@@ -183,7 +209,9 @@ def _yaml_documents(source: str, text: str) -> Iterator[Document]:
     for start, chunk, lines, index in _split(text):
         line = _first_content_line(lines, max(start, 0), max(start, 0) + 1)
         try:
-            obj = yaml.load(chunk, Loader=_Loader)  # noqa: S506 - a safe loader
+            node, loader = inputs.compose(chunk, loader=_Loader, source=f"{source}:{line}", error=InputRejected)
+            duplicates = tuple((key, start + at) for key, at in inputs.duplicate_keys(node))
+            obj = inputs.construct(loader, node)
         except yaml.MarkedYAMLError as e:
             mark = e.problem_mark or e.context_mark
             at = start + mark.line + 1 if mark is not None else line
@@ -196,7 +224,7 @@ def _yaml_documents(source: str, text: str) -> Iterator[Document]:
         except yaml.YAMLError as e:
             yield Document(source, line, index, None, f"YAML error: {e}")
             continue
-        yield from _expand(source, line, index, obj)
+        yield from _expand(source, line, index, obj, duplicates)
 
 
 def _last_content_line(chunk: str) -> int:
@@ -208,7 +236,8 @@ def _last_content_line(chunk: str) -> int:
     return 0
 
 
-def _expand(source: str, line: int, index: int, obj: Any) -> Iterator[Document]:
+def _expand(source: str, line: int, index: int, obj: Any,
+            duplicates: tuple[tuple[str, int], ...] = ()) -> Iterator[Document]:
     if obj is None:
         return
     if not isinstance(obj, dict):
@@ -225,7 +254,7 @@ def _expand(source: str, line: int, index: int, obj: Any) -> Iterator[Document]:
             else:
                 yield Document(source, line, index, None, f"{kind} item is not an object: got {_kind_of(item)}")
         return
-    yield Document(source, line, index, obj, None)
+    yield Document(source, line, index, obj, None, duplicates)
 
 
 def _kind_of(value: Any) -> str:

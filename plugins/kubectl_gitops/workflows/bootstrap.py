@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from ..adapters import config_file, helm, kube
-from ..core import values
+from ..core import inputs, values
 from ..core.config import Config
-from ..core.errors import GitopsError, UsageError
+from ..core.errors import CloudUnreachable, GitopsError, UsageError, WaitTimeout
 from ..core.progress import Reporter
 from ..core.readiness import ObjectRef
 from ..core.resources import chart_dir
@@ -114,6 +114,7 @@ class BootstrapOptions:
     git_token_file: str | None = None
     git_ssh_key_file: str | None = None
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    offline: bool = False
 
 
 @dataclass(frozen=True)
@@ -356,8 +357,8 @@ def _preflight(config: Config, opts: BootstrapOptions, reporter: Reporter):
     if config.provider == "digitalocean":
         token = infra.resolve_token(opts.token_file, opts.environ)
         if token is None:
-            raise GitopsError("no DigitalOcean token: set DIGITALOCEAN_TOKEN (or DIGITALOCEAN_ACCESS_TOKEN) "
-                              "or pass --token-file", hint="--dry-run plans without one")
+            raise UsageError("no DigitalOcean token: set DIGITALOCEAN_TOKEN (or DIGITALOCEAN_ACCESS_TOKEN) "
+                             "or pass --token-file", hint="--dry-run plans without one")
         plan = infra.plan(config, token=token, reporter=reporter, kubeconfig=opts.kubeconfig,
                           push_credentials=False, environ=opts.environ)
         if plan.blocked:
@@ -396,16 +397,28 @@ def _read_ssh_key(path: str) -> str:
     return text
 
 
+def _check_chart(opts: BootstrapOptions) -> None:
+    """``--chart`` names a chart directory with every dependency archive in its ``charts/``."""
+    if not opts.chart:
+        return
+    path = Path(opts.chart)
+    if not (path / "Chart.yaml").is_file():
+        raise UsageError(f"--chart {path} is not a chart directory (no Chart.yaml in it)",
+                         hint="pass the directory of charts/gitops-platform or of a copy of it")
+    missing = helm.missing_dependencies(path)
+    if missing:
+        raise UsageError(f"--chart {path} lacks the dependency charts {', '.join(missing)} in its charts/",
+                         hint=f"run `helm dependency build {path}` where the chart repositories are reachable")
+
+
 def _registry_auth_file(opts: BootstrapOptions) -> str | None:
     if not opts.registry_auth:
         return None
     path = Path(opts.registry_auth)
+    text = inputs.read_text(path, what="--registry-auth", error=UsageError)
     try:
-        text = path.read_text(encoding="utf-8")
         data = json.loads(text)
-    except OSError as exc:
-        raise UsageError(f"cannot read --registry-auth {path}: {exc.strerror}") from None
-    except ValueError:
+    except (ValueError, RecursionError):
         raise UsageError(f"--registry-auth {path} is not JSON; pass a docker config.json with push credentials") \
             from None
     if not isinstance(data, dict) or not isinstance(data.get("auths"), dict) or not data["auths"]:
@@ -491,6 +504,7 @@ def _install(config: Config, conn: Any, chart: Path, binary: Any, release: value
         if action != "unchanged":
             reporter.created(f"{obj['kind']} {obj['metadata']['name']}: {action}")
             changes.append(Change(obj["kind"], obj["metadata"]["name"], action, f"before release {release.name}"))
+    _wait_for_admission_webhooks(config, conn, deadline, reporter)
     outcome = helm.upgrade_install(chart, release=release.name, namespace=release.namespace,
                                    values=release_values, create_namespace=release.phase == "platform",
                                    timeout=deadline.left(f"installing {release.name}"), helm=binary, **kube_args)
@@ -631,6 +645,41 @@ def _repository_secrets(config: Config, opts: BootstrapOptions, conn: Any, acces
     return changes
 
 
+_WEBHOOK_KINDS = ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration")
+
+
+def _wait_for_admission_webhooks(config: Config, conn: Any, deadline: _Deadline, reporter: Reporter) -> None:
+    """Before helm writes a release: wait until the admission webhooks the platform registered (an earlier,
+    perhaps interrupted, run) are served, since the API server refuses what they validate until then.
+
+    The platform's webhooks are those helm installed with one of its releases and those calling a Service in
+    one of its namespaces (the Tekton operator registers its components' webhooks itself); ``failurePolicy:
+    Ignore`` ones never block a write. Nothing to wait for on a first run.
+    """
+    ours = {r.name for r in values.releases(config)} | {values.ingress_release(config).name}
+    namespaces = {values.ARGOCD_NAMESPACE, values.INGRESS_NAMESPACE, values.TEKTON_NAMESPACE}
+    refs = []
+    for kind in _WEBHOOK_KINDS:
+        for obj in conn.list("admissionregistration.k8s.io/v1", kind):
+            meta = obj.get("metadata") or {}
+            helm_release = (meta.get("annotations") or {}).get("meta.helm.sh/release-name")
+            blocking = [hook for hook in obj.get("webhooks") or [] if hook.get("failurePolicy", "Fail") != "Ignore"
+                        and ((hook.get("clientConfig") or {}).get("service") or {}).get("name")]
+            if blocking and (helm_release in ours or any(
+                    hook["clientConfig"]["service"].get("namespace") in namespaces for hook in blocking)):
+                refs.append(ObjectRef(api_version="admissionregistration.k8s.io/v1", kind=kind, name=meta["name"]))
+    if not refs:
+        return
+    try:
+        conn.wait(refs, timeout=deadline.left("the admission webhooks were served"), reporter=reporter,
+                  what="the platform's admission webhooks to be served")
+    except WaitTimeout as exc:
+        raise GitopsError(f"the admission webhooks the platform registered were not served within --timeout: "
+                          f"{'; '.join(exc.details) or exc.summary}",
+                          hint="their pods are not ready yet; re-run bootstrap once they are, or with a larger "
+                               "--timeout") from None
+
+
 def _push_credentials_current(secret: dict[str, Any] | None) -> bool:
     """Whether the push Secret exists and its credentials do not expire within a day."""
     if secret is None:
@@ -647,6 +696,7 @@ def _workload_ingress(config: Config, chart: Path, binary: Any, targets: dict[st
     for name in values.workload_clusters(config):
         target = targets[name]
         reporter.action(f"release {release.name} on cluster {name} (ingress controller)")
+        _wait_for_admission_webhooks(config, target.conn, deadline, reporter)
         outcome = helm.upgrade_install(
             chart, release=release.name, namespace=release.namespace, create_namespace=True,
             values=values.chart_values(config, phase=release.phase, load_balancer_id=target.load_balancer_id,
@@ -763,13 +813,20 @@ def _plan(config: Config, opts: BootstrapOptions, reporter: Reporter) -> Bootstr
     phases: list[PhaseResult] = []
     offline = True
     infra_rows: list[Change] = []
+    _check_chart(opts)
+    _registry_auth_file(opts)  # the same checks a real run makes
     if config.provider == "digitalocean":
-        token = infra.resolve_token(opts.token_file, opts.environ)
-        plan = infra.plan(config, token=token, reporter=reporter, kubeconfig=opts.kubeconfig,
-                          push_credentials=False, environ=opts.environ)
+        token = None if opts.offline else infra.resolve_token(opts.token_file, opts.environ)
+        try:
+            plan = infra.plan(config, token=token, reporter=reporter, kubeconfig=opts.kubeconfig,
+                              push_credentials=False, environ=opts.environ)
+        except CloudUnreachable as exc:
+            raise CloudUnreachable(f"{exc.message}; the plan reads the account with the token it found",
+                                   hint="pass --offline for a plan that contacts nothing") from None
         offline = plan.offline
         if plan.offline:
-            reporter.warning("no DigitalOcean token: planned as if the account were empty")
+            reporter.warning("--offline: planned as if the account were empty" if opts.offline
+                             else "no DigitalOcean token: planned as if the account were empty")
         infra_rows = [Change(r.kind, r.name, r.action, r.reason) for r in plan.rows]
     else:
         for target in _targets(config, opts).values():
@@ -777,8 +834,8 @@ def _plan(config: Config, opts: BootstrapOptions, reporter: Reporter) -> Bootstr
                                      f"existing cluster, context {target.context or '(current)'}"))
     phases.append(PhaseResult("infrastructure", tuple(infra_rows)))
 
-    report = validate_workflow.run(validate_workflow.ValidateOptions(config=opts.config, helm=opts.helm),
-                                   reporter=reporter)
+    report = validate_workflow.run(validate_workflow.ValidateOptions(config=opts.config, helm=opts.helm,
+                                                                     chart=opts.chart), reporter=reporter)
     platform: list[Change] = []
     handover: list[Change] = []
     for rendered in report.releases:

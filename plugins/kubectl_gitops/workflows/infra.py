@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 
 from ..adapters.digitalocean import DigitalOcean, endpoint_from
 from ..core import infra as model
+from ..core import inputs
 from ..core import kubeconfig as kubecfg
 from ..core.config import Config
 from ..core.errors import CloudError, GitopsError, InfrastructureBlocked, UsageError, WaitTimedOut
@@ -130,12 +131,7 @@ def resolve_token(token_file: str | None, environ: Mapping[str, str]) -> Secret 
     """
     if token_file:
         path = Path(token_file).expanduser()
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"cannot read --token-file {path}: {exc.strerror}") from None
-        except UnicodeDecodeError:
-            raise UsageError(f"--token-file {path} is not a text file holding a DigitalOcean token") from None
+        text = inputs.read_text(path, what="--token-file", error=UsageError)
         value = text.strip()
         if not value or len(value.split()) != 1:
             raise UsageError(f"--token-file {path} must hold the DigitalOcean token alone on one line")
@@ -165,13 +161,9 @@ def default_kubeconfig(kubeconfig: str | None, environ: Mapping[str, str] | None
 
 
 def read_kubeconfig(path: Path) -> tuple[str | None, dict[str, Any]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not path.exists():
         return None, {}
-    except OSError as exc:
-        raise UsageError(f"cannot read kubeconfig {path}: {exc.strerror}",
-                         hint="pass --kubeconfig with a readable file") from None
+    text = inputs.read_text(path, what="kubeconfig", error=UsageError)
     return text, kubecfg.loads(text, source=str(path))
 
 

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..adapters import config_file
-from ..core.config import API_VERSION, DEFAULT_KUBERNETES_MINOR, KIND
-from ..core.errors import ConfigError
+from ..core.config import API_VERSION, DEFAULT_KUBERNETES_MINOR, KIND, Config
+from ..core.errors import ConfigError, HelmError, ToolError
 from ..core.files import write_atomic
 from ..core.progress import Reporter
+from . import validate
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class InitOptions:
     region: str | None = None
     registry: str | None = None
     registry_tier: str = "basic"
+    registry_server: str | None = None
     environments: tuple[str, ...] = ("dev",)
     shared_cluster: bool = True
     context: str | None = None
@@ -37,6 +39,7 @@ class InitOptions:
     kubernetes_version: str = DEFAULT_KUBERNETES_MINOR
     applications: tuple[tuple[str, str], ...] = ()
     force: bool = False
+    helm: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,9 @@ def render(opts: InitOptions) -> str:
             "  # starter: 1 repository, basic: 5, professional: unlimited (one repository per application).",
             f"  tier: {opts.registry_tier}",
         ]
+        if opts.registry_server:
+            lines += ["  # Registry host (a registry other than DigitalOcean's; push credentials: "
+                      "bootstrap --registry-auth).", f"  server: {_q(opts.registry_server)}"]
     shared = opts.shared_cluster or not do  # existing clusters: one context here, more by editing the file
     lines += ["# Clusters by name; environments point at them (a shared cluster separates them by namespace).",
               "clusters:"]
@@ -143,11 +149,30 @@ def run(opts: InitOptions, *, reporter: Reporter | None = None) -> InitResult:
     reporter = reporter or Reporter()
     text = render(opts)
     try:
-        config_file.load_text(text, source=str(opts.path))
+        config = config_file.load_text(text, source=str(opts.path))
     except ConfigError as exc:
         raise ConfigError("the answers do not make a valid config", problems=exc.problems) from None
+    _check_platform(config, opts, reporter)
     existed = opts.path.exists()
     write_atomic(opts.path, text, overwrite=opts.force)
     reporter.success(f"wrote {opts.path}")
     return InitResult(path=opts.path, overwritten=existed, applications=len(opts.applications),
                       environments=opts.environments)
+
+
+def _check_platform(config: Config, opts: InitOptions, reporter: Reporter) -> None:
+    """What ``kubectl gitops validate`` checks next: every phase of the chart rendered with these answers and
+    every object validated. Without helm that part is left to validate, and init says so."""
+    try:
+        report = validate.validate_platform(config, validate.ValidateOptions(helm=opts.helm), Reporter())
+    except ToolError as exc:
+        if isinstance(exc, HelmError):
+            raise ConfigError("the answers do not make a platform the chart accepts",
+                              problems=[str(exc)]) from None
+        reporter.warning(f"the chart was not rendered ({exc}); run `kubectl gitops validate` once helm is installed")
+        return
+    if not report.ok:
+        problems = [f"{r.source}: {r.kind} {r.name}: "
+                    + ("; ".join(f"{p.path}: {p.message}" if p.path else p.message for p in r.problems) or r.status)
+                    for r in report.results if r.status not in ("valid", "skipped")]
+        raise ConfigError("the answers make a platform with invalid objects", problems=problems)

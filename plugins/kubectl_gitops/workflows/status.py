@@ -45,8 +45,9 @@ from typing import Any, NamedTuple
 
 from ..adapters import config_file, kube
 from ..core import config as model
+from ..core import inputs
 from ..core.config import Config
-from ..core.errors import GitopsError, KubeError, KubeForbidden
+from ..core.errors import ConfigError, GitopsError, KubeError, KubeForbidden
 from ..core.progress import Reporter
 from ..core.readiness import ObjectRef, State, evaluate
 
@@ -183,18 +184,18 @@ _LISTS = sorted({("apps/v1", kind, c.namespace) for c in COMPONENTS for kind in 
 
 def read_config(path: str) -> Config:
     """gitops.yaml as status needs it: parsed (libyaml when present) and built; the full check when that fails."""
-    import yaml
 
     file = Path(path)
+    if not file.is_file():
+        return config_file.load(file)  # raises its ConfigError (missing, a directory)
+    text = inputs.read_text(file, source=path, what="config file", error=ConfigError)
     try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return config_file.load(file)  # raises its ConfigError (missing, unreadable)
-    try:
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader
+        data = inputs.load_yaml(text, source=path, error=ConfigError)
         config = model.build(data, source=path)
         config.management_cluster  # noqa: B018 - environments must name declared clusters
         return config
+    except ConfigError:
+        raise
     except Exception:  # not a valid config: let the full check say everything that is wrong, with lines
         return config_file.load_text(text, source=path)
 

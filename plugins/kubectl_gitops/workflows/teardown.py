@@ -36,7 +36,7 @@ from ..core.progress import Reporter
 from ..core.secrets import Secret
 from .infra import check_account, default_kubeconfig, locked_reporter, open_api, read_kubeconfig, write_kubeconfig
 
-__all__ = ["TeardownItem", "TeardownPlan", "TeardownResult", "plan_teardown", "teardown"]
+__all__ = ["TeardownItem", "TeardownPlan", "TeardownResult", "offline_plan", "plan_teardown", "teardown"]
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,39 @@ def _check_provider(config: Config) -> None:
     if config.provider != "digitalocean":
         raise UsageError(f"provider is {config.provider}: teardown removes DigitalOcean infrastructure only",
                          hint="uninstall the platform's helm releases from an existing cluster with helm")
+
+
+def offline_plan(config: Config, *, kubeconfig: str | None = None, delete_registry: bool = False,
+                 environ: Mapping[str, str] | None = None) -> TeardownPlan:
+    """What teardown looks for, without a token: every resource of the platform by the name it would
+    have, each deleted only if it exists and carries the platform's mark (the account is not read).
+
+    Raises:
+        UsageError: the provider is not digitalocean, or the kubeconfig is unreadable.
+    """
+    _check_provider(config)
+    unread = "if it exists (no token: the account was not read)"
+    items: list[TeardownItem] = []
+    for host in model.dns_hosts(config):
+        items.append(TeardownItem("dns_record", host.fqdn, "delete", f"A record of the platform, {unread}"))
+    tag = model.platform_tag(config)
+    for cluster in model.used_clusters(config):
+        items.append(TeardownItem("cluster", model.cluster_name(config, cluster.name), "delete",
+                                  f"tagged {tag}, with its load balancers and volumes, {unread}"))
+        items.append(TeardownItem("load_balancer", model.load_balancer_name(config, cluster.name), "delete",
+                                  f"ingress load balancer of the platform, {unread}"))
+    if config.registry:
+        items.append(TeardownItem("registry", config.registry.name, "delete" if delete_registry else "keep",
+                                  unread if delete_registry else "kept without --delete-registry"))
+    items.append(TeardownItem("tag", tag, "delete", "once nothing carries it"))
+    path = default_kubeconfig(kubeconfig, environ)
+    _, doc = read_kubeconfig(path)
+    for context in doc.get("contexts") or []:
+        if isinstance(context, dict) and context.get("name") in {model.context_name(config, c.name)
+                                                                  for c in model.used_clusters(config)}:
+            items.append(TeardownItem("kubeconfig", str(context["name"]), "delete",
+                                      f"context in {path} written by bootstrap"))
+    return TeardownPlan(platform=config.name, kubeconfig=str(path), items=tuple(items), tag=tag)
 
 
 def plan_teardown(

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TextIO
 
 from ..adapters import config_file, helm, schema
-from ..core import manifests, values
-from ..core.config import DEFAULT_KUBERNETES_MINOR, Config
+from ..core import inputs, manifests, values
+from ..core.config import API_VERSION, DEFAULT_KUBERNETES_MINOR, KIND, Config
+from ..core.errors import GitopsError, InputRejected
 from ..core.progress import Reporter
 from ..core.resources import chart_dir
 
@@ -35,6 +37,9 @@ class ValidateOptions:
         ignore_missing_schemas: skip objects whose kind has no schema instead of failing them.
         strict: unknown fields are errors.
         helm: helm binary to render with (default: ``GITOPS_HELM`` or ``helm`` on PATH).
+        chart: chart directory to render (default: the packaged gitops-platform chart).
+        skip_kinds: kinds or apiVersion/kind not to validate (reported as skipped).
+        reject_kinds: kinds or apiVersion/kind that are errors wherever they appear.
     """
 
     paths: tuple[str, ...] = ()
@@ -44,6 +49,9 @@ class ValidateOptions:
     ignore_missing_schemas: bool = False
     strict: bool = True
     helm: str | None = None
+    chart: str | None = None
+    skip_kinds: tuple[str, ...] = ()
+    reject_kinds: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -89,7 +97,7 @@ def _platform_documents(
     for release in values.releases(config):
         reporter.action(f"rendering phase {release.phase} (release {release.name})")
         result = helm.render(
-            chart_dir(),
+            Path(opts.chart) if opts.chart else chart_dir(),
             release=release.name,
             namespace=release.namespace,
             values=values.chart_values(config, phase=release.phase),
@@ -111,29 +119,63 @@ def _platform_documents(
     return documents, tuple(rendered_releases)
 
 
-def run(opts: ValidateOptions, *, stdin: TextIO | None = None, reporter: Reporter | None = None) -> ValidateReport:
-    """Validate the platform of gitops.yaml, or the manifests at ``opts.paths``.
+def platform_config_path(paths: Sequence[str]) -> str | None:
+    """The path, when ``paths`` is one file holding a gitops.yaml (``kind: Platform``), else None."""
+    if len(paths) != 1 or paths[0] == "-" or not paths[0].lower().endswith((".yaml", ".yml")):
+        return None
+    path = Path(paths[0])
+    if not path.is_file():
+        return None
+    import yaml
 
-    Raises:
-        ConfigError: gitops.yaml or an input path is missing or invalid (exit 2).
-        ToolError: helm is missing or too old; HelmError when rendering fails.
-    """
-    reporter = reporter or Reporter()
-    config = None
-    releases: tuple[RenderedRelease, ...] = ()
-    if opts.paths:
-        documents: Sequence[manifests.Document] | Iterator[manifests.Document] = manifests.load_documents(
-            opts.paths, stdin=stdin)
-        kube_version = opts.kubernetes_version or DEFAULT_KUBERNETES_MINOR
-    else:
-        config = config_file.load(opts.config)
-        reporter.success(f"{opts.config} is valid")
-        documents, releases = _platform_documents(config, opts, reporter)
-        kube_version = opts.kubernetes_version or config.kubernetes_minor
+    try:
+        text = inputs.read_text(path, error=InputRejected)
+        data = inputs.load_yaml(text, source=paths[0], error=InputRejected)
+    except (GitopsError, yaml.YAMLError):
+        return None  # the manifest reader says what is wrong with it
+    if isinstance(data, dict) and data.get("kind") == KIND and data.get("apiVersion") == API_VERSION:
+        return paths[0]
+    return None
+
+
+def validate_platform(config: Config, opts: ValidateOptions, reporter: Reporter) -> ValidateReport:
+    """Render every install phase of the chart for ``config`` and validate each object (what validate checks)."""
+    documents, releases = _platform_documents(config, opts, reporter)
     registry = schema.SchemaRegistry(
-        kubernetes_version=kube_version,
+        kubernetes_version=opts.kubernetes_version or config.kubernetes_minor,
         schema_locations=opts.schema_locations,
         strict=opts.strict,
     )
-    results = schema.validate(documents, registry=registry, ignore_missing_schemas=opts.ignore_missing_schemas)
+    results = schema.validate(documents, registry=registry, ignore_missing_schemas=opts.ignore_missing_schemas,
+                              skip_kinds=opts.skip_kinds, reject_kinds=opts.reject_kinds)
     return ValidateReport(results=results, config=config, releases=releases)
+
+
+def run(opts: ValidateOptions, *, stdin: TextIO | None = None, reporter: Reporter | None = None) -> ValidateReport:
+    """Validate the platform of gitops.yaml, or the manifests at ``opts.paths``.
+
+    One path holding a gitops.yaml (``kind: Platform``) is validated as the platform config,
+    the same as ``--config PATH``.
+
+    Raises:
+        ConfigError: gitops.yaml or an input path is missing or invalid (exit 2).
+        InputRejected: a manifest input is not UTF-8 text, or over a limit (exit 1).
+        ToolError: helm is missing or too old; HelmError when rendering fails.
+    """
+    reporter = reporter or Reporter()
+    config_path = platform_config_path(opts.paths)
+    if config_path is not None:
+        opts = replace(opts, paths=(), config=config_path)
+    if not opts.paths:
+        config = config_file.load(opts.config)
+        reporter.success(f"{opts.config} is valid")
+        return validate_platform(config, opts, reporter)
+    documents = manifests.load_documents(opts.paths, stdin=stdin)
+    registry = schema.SchemaRegistry(
+        kubernetes_version=opts.kubernetes_version or DEFAULT_KUBERNETES_MINOR,
+        schema_locations=opts.schema_locations,
+        strict=opts.strict,
+    )
+    results = schema.validate(documents, registry=registry, ignore_missing_schemas=opts.ignore_missing_schemas,
+                              skip_kinds=opts.skip_kinds, reject_kinds=opts.reject_kinds)
+    return ValidateReport(results=results)
