@@ -63,7 +63,10 @@ def test_first_write_commits_the_layout_once_and_a_rerun_commits_nothing(tmp_pat
             f"{root}/platform/values/platform.yaml", f"{root}/platform/values/tekton.yaml",
             f"{root}/platform/values/gitops.yaml", f"{root}/apps/fakeservice/base/deployment.yaml",
             f"{root}/apps/fakeservice/base/service.yaml", f"{root}/apps/fakeservice/base/kustomization.yaml",
-            f"{root}/apps/fakeservice/dev/kustomization.yaml", f"{root}/apps/fakeservice/dev/ingress.yaml"} <= files
+            f"{root}/apps/fakeservice/dev/kustomization.yaml",
+            f"{root}/apps/fakeservice/dev/release/kustomization.yaml",
+            f"{root}/apps/fakeservice/dev/ingress/kustomization.yaml",
+            f"{root}/apps/fakeservice/dev/ingress/ingress.yaml"} <= files
     assert not any("/charts/" in f or f.endswith((".tgz", ".gotmpl")) or "/ci/" in f for f in files)
     second = write(config)
     assert not second.committed and second.sha == first.sha
@@ -93,8 +96,6 @@ def test_person_edits_in_an_overlay_survive_a_rerun(tmp_path):
     work = clone(tmp_path / "gitops.git", tmp_path / "work")
     overlay = work / "platform/apps/fakeservice/dev/kustomization.yaml"
     data = yaml.safe_load(overlay.read_text())
-    data = gitrepo.with_image(data, "registry.example.com/team/fakeservice", "sha256:" + "a" * 64, has_ingress=True,
-                              replicas=("fakeservice", 1))
     data["replicas"] = [{"name": "fakeservice", "count": 4}]
     data["commonAnnotations"] = {"team": "games"}
     text = "# tuned by hand\n" + yaml.safe_dump(data, sort_keys=False)
@@ -116,19 +117,28 @@ def test_person_edits_in_an_overlay_survive_a_rerun(tmp_path):
 
 def test_overlay_keys_the_tool_owns_are_set_and_others_kept(tmp_path):
     config = config_for(tmp_path)
-    app = config.application("fakeservice")
-    existing = {"kind": "Kustomization", "namespace": "elsewhere", "resources": ["../base", "extra.yaml"],
-                "patches": [{"path": "p.yaml"}]}
-    out = gitrepo.overlay(config, app, "dev", existing, has_ingress=True)
+    existing = {"kind": "Kustomization", "namespace": "elsewhere", "resources": ["extra.yaml"],
+                "components": ["mine"], "patches": [{"path": "p.yaml"}]}
+    out = gitrepo.overlay(config, "dev", existing)
     assert out["namespace"] == config.environment("dev").namespace
     assert out["apiVersion"] == gitrepo.KUSTOMIZE_API
-    assert out["resources"] == ["../base", "extra.yaml", "ingress.yaml"]
+    assert out["resources"] == ["extra.yaml"] and out["components"] == ["mine", "release"]
     assert out["patches"] == [{"path": "p.yaml"}]
-    assert gitrepo.overlay(config, app, "dev", out, has_ingress=False)["resources"] == ["../base", "extra.yaml"]
-    new = gitrepo.overlay(config, app, "dev", None, has_ingress=True)
-    assert new["resources"] == [] and gitrepo.image_digest(new, "x") is None
+    assert gitrepo.overlay(config, "dev", out) == out
+    assert gitrepo.overlay(config, "dev", None)["components"] == ["release"]
+
+
+def test_release_file_is_canonical_and_readable():
+    image, digest = "registry.example.com/team/web", "sha256:" + "ab" * 32
+    empty = gitrepo.release_file()
+    assert gitrepo.release_digest(empty, image) is None and yaml.safe_load(empty)["kind"] == "Component"
+    text = gitrepo.release_file(image, digest, app="web", replicas=3)
+    data = yaml.safe_load(text)
+    assert data["resources"] == ["../../base", "../ingress"]
+    assert data["images"] == [{"name": image, "digest": digest}] and data["replicas"] == [{"name": "web", "count": 3}]
+    assert gitrepo.release_digest(text, image) == digest and gitrepo.release_digest(text, "other") is None
     with pytest.raises(ValueError):
-        gitrepo.with_image(new, "x", "latest", has_ingress=False)
+        gitrepo.release_file(image, "latest", app="web")
 
 
 def test_broken_overlay_in_the_repository_is_one_line(tmp_path):
@@ -282,3 +292,5 @@ def test_every_overlay_renders_with_kubectl_kustomize_and_validates(tmp_path, ku
         assert ("Deployment", "") in kinds or any(k == "Deployment" for k, _ in kinds)
         empty = [text for source, text in rendered.rendered if source.endswith(("/dev", "/prod"))]
         assert empty and all(not t.strip() for t in empty)  # before a build, an overlay runs nothing
+        built = [text for source, text in rendered.rendered if source.endswith("(with an image digest)")]
+        assert all(f"@{repository.EXAMPLE_DIGEST}" in text for text in built)

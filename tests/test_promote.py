@@ -83,18 +83,16 @@ class World:
     def head(self) -> str:
         return self.git("rev-parse", "main")
 
-    def overlay(self, app: str, env: str) -> dict:
-        return yaml.safe_load(self.git("show", f"main:platform/apps/{app}/{env}/kustomization.yaml"))
+    def release(self, app: str, env: str) -> str:
+        return self.git("show", f"main:platform/apps/{app}/{env}/release/kustomization.yaml")
 
     def build(self, app: str, n: int, source_commit: str = "", *, wait: bool = True, refresh: bool = True) -> str:
         """What a build's last task does: the digest into dev's overlay, one commit, then dev syncs it."""
         work = self.tmp / f"build-{app}-{n}-{time.monotonic_ns()}"
         subprocess.run(["git", "clone", "-q", self.host.authenticated_url("gitops"), str(work)], check=True,
                        capture_output=True)
-        path = work / f"platform/apps/{app}/dev/kustomization.yaml"
-        data = gitrepo.with_image(yaml.safe_load(path.read_text()), IMAGE.format(app=app), digest(n),
-                                  has_ingress=(path.parent / "ingress.yaml").is_file(), replicas=(app, 1))
-        path.write_text(gitrepo.dump(data))
+        path = work / f"platform/apps/{app}/dev/release/kustomization.yaml"
+        path.write_text(gitrepo.release_file(IMAGE.format(app=app), digest(n), app=app, replicas=1))
         message = promotion.message("build", app, "dev", digest(n), subject=f"build {app} {digest(n)}",
                                     extra={"Source-Commit": source_commit or f"{n:040x}"})
         for args in (["add", "-A"], ["-c", "user.name=CI", "-c", "user.email=ci@x", "commit", "-qm", message],
@@ -173,7 +171,7 @@ def test_build_promote_rollback_and_history(world):
     commit = world.head()
     assert world.git("rev-list", f"{before}..{commit}").splitlines() == [commit]  # one commit
     assert world.git("log", "-1", "--format=%s", "main") == f"promote fakeservice {digest(1)} from dev"
-    assert gitrepo.image_digest(world.overlay("fakeservice", "prod"), IMAGE.format(app="fakeservice")) == digest(1)
+    assert gitrepo.release_digest(world.release("fakeservice", "prod"), IMAGE.format(app="fakeservice")) == digest(1)
     app = world.wait_app("fakeservice-prod", commit)
     assert app["status"]["operationState"]["operation"]["initiatedBy"]["username"] == "alice"
     assert world.live_image("fakeservice", "games") == f"{IMAGE.format(app='fakeservice')}@{digest(1)}"
@@ -267,8 +265,8 @@ def test_concurrent_promotions(world):
     for t in threads:
         t.join(300)
     assert [results[k].returncode for k in "ab"] == [0, 0], [results[k].stderr for k in "ab"]
-    assert gitrepo.image_digest(world.overlay("fakeservice", "prod"), IMAGE.format(app="fakeservice")) == digest(6)
-    assert gitrepo.image_digest(world.overlay("scores", "prod"), IMAGE.format(app="scores")) == digest(7)
+    assert gitrepo.release_digest(world.release("fakeservice", "prod"), IMAGE.format(app="fakeservice")) == digest(6)
+    assert gitrepo.release_digest(world.release("scores", "prod"), IMAGE.format(app="scores")) == digest(7)
 
     world.build("fakeservice", 8)
     before = world.head()
@@ -278,7 +276,7 @@ def test_concurrent_promotions(world):
     for t in threads:
         t.join(300)
     codes = sorted(results[k].returncode for k in "cd")
-    assert codes == [0, 1], [results[k].stderr for k in "cd"]
+    assert codes == [0, 1], [results[k].stdout + results[k].stderr for k in "cd"]
     loser = next(results[k] for k in "cd" if results[k].returncode == 1)
     assert len(errors_of(loser)) == 1
     assert any(w in errors_of(loser)[0] for w in ("just changed", "changed while", "nothing to promote"))

@@ -9,18 +9,22 @@ Under ``gitops.path`` (``<path>``) of the user's repository:
 - ``platform/values/<phase>.yaml``: the values of each release, exactly as bootstrap installed it;
 - ``apps/<app>/base/``: Deployment and Service from the app's config (port, replicas, probes,
   resources, the registry image);
-- ``apps/<app>/<env>/kustomization.yaml``: the overlay Argo CD syncs into the environment, and
-  ``apps/<app>/<env>/ingress.yaml`` when the app has a host there. An overlay renders nothing until
-  an image digest is set in it (by a build for dev, by a promotion for the others).
+- ``apps/<app>/<env>/kustomization.yaml``: the overlay Argo CD syncs into the environment; it is the
+  person's: bootstrap creates it and afterwards only makes sure of ``namespace`` and the ``release``
+  component, so anything a person adds (replicas, patches, labels, resources of their own) is kept;
+- ``apps/<app>/<env>/release/kustomization.yaml``: a kustomize Component saying what runs there: the
+  base, the ingress and the image by digest, or nothing before the first build (dev) or promotion
+  (the others). Build, promote and rollback write this file whole (:func:`release_file`), so they never
+  touch a file a person edits, and a build's last task can write it with a shell here-document;
+- ``apps/<app>/<env>/ingress/``: the app's Ingress for its host in that environment (a kustomization
+  rendering nothing when it has none), rewritten by bootstrap.
 
-The tool rewrites ``README.md``, ``platform/`` and every ``base/`` and ``ingress.yaml`` whole. It
-edits an overlay's ``kustomization.yaml`` structurally: only the keys it owns (``apiVersion``,
-``kind``, ``namespace``; the image of the app and the resources that come with it), so anything a
-person adds there (replicas, patches, labels, resources of their own) is kept.
+The tool rewrites ``README.md``, ``platform/``, every ``base/`` and ``ingress/`` whole.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -63,6 +67,13 @@ class Paths:
 
     def overlay(self, app: str, env: str) -> str:
         return f"{self.root}/apps/{app}/{env}"
+
+    def release(self, app: str, env: str) -> str:
+        """The release file of ``app`` in ``env`` (what build, promote and rollback write)."""
+        return f"{self.root}/apps/{app}/{env}/{RELEASE_DIR}/{OVERLAY_FILE}"
+
+    def ingress(self, app: str, env: str) -> str:
+        return f"{self.root}/apps/{app}/{env}/{INGRESS_DIR}"
 
 
 def paths(config: Config) -> Paths:
@@ -135,11 +146,19 @@ def base_files(config: Config, app: Application) -> dict[str, str]:
     }
 
 
-def ingress_file(config: Config, app: Application, env: str, *, class_name: str = "nginx") -> str | None:
-    """``apps/<app>/<env>/ingress.yaml`` when the app has a host in ``env``."""
+RELEASE_DIR = "release"
+INGRESS_DIR = "ingress"
+COMPONENT_API = "kustomize.config.k8s.io/v1alpha1"
+RELEASE_HEADER = ("# What runs here, written by kubectl gitops build / promote / rollback. Do not edit: "
+                  "use kubectl gitops rollback.\n")
+
+
+def ingress_files(config: Config, app: Application, env: str, *, class_name: str = "nginx") -> dict[str, str]:
+    """The files of ``apps/<app>/<env>/ingress/``: the app's Ingress for its host in ``env``, or nothing."""
     host = app.host(env)
     if not host:
-        return None
+        return {OVERLAY_FILE: _HEADER + dump({"apiVersion": KUSTOMIZE_API, "kind": "Kustomization",
+                                              "resources": []})}
     ingress = {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "Ingress",
@@ -151,77 +170,63 @@ def ingress_file(config: Config, app: Application, env: str, *, class_name: str 
                 "backend": {"service": {"name": app.name, "port": {"name": "http"}}}}]}}],
         },
     }
-    return _HEADER + dump(ingress)
+    return {OVERLAY_FILE: _HEADER + dump({"apiVersion": KUSTOMIZE_API, "kind": "Kustomization",
+                                          "resources": [INGRESS_FILE]}),
+            INGRESS_FILE: _HEADER + dump(ingress)}
 
 
 def _list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else []
 
 
-def overlay(config: Config, app: Application, env: str, existing: Mapping[str, Any] | None, *,
-            has_ingress: bool) -> dict[str, Any]:
-    """The overlay's kustomization with bootstrap's keys set and everything else of ``existing`` kept.
-
-    A new overlay holds no resources: it runs nothing until an image digest is set (see
-    :func:`with_image`, which also brings gitops.yaml's replicas). An existing one keeps what a person put in it;
-    only ``apiVersion``, ``kind``, ``namespace`` are set, and ``ingress.yaml`` follows whether the
-    app has a host in ``env`` (while the overlay runs the app).
-    """
+def overlay(config: Config, env: str, existing: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The overlay's kustomization: new, or ``existing`` with ``apiVersion``, ``kind``, ``namespace`` and
+    the ``release`` component made sure of, everything else kept."""
     namespace = config.environment(env).namespace
     if existing is None:
-        data: dict[str, Any] = {"apiVersion": KUSTOMIZE_API, "kind": "Kustomization", "namespace": namespace,
-                                "resources": []}
-        return data
+        return {"apiVersion": KUSTOMIZE_API, "kind": "Kustomization", "namespace": namespace,
+                "components": [RELEASE_DIR]}
     data = dict(existing)
     data["apiVersion"] = data.get("apiVersion") or KUSTOMIZE_API
     data["kind"] = data.get("kind") or "Kustomization"
     data["namespace"] = namespace
-    resources = _list(data.get("resources"))
-    if BASE in resources:
-        if has_ingress and INGRESS_FILE not in resources:
-            resources.append(INGRESS_FILE)
-        if not has_ingress and INGRESS_FILE in resources:
-            resources.remove(INGRESS_FILE)
-    elif INGRESS_FILE in resources:
-        resources.remove(INGRESS_FILE)
-    data["resources"] = resources
+    components = _list(data.get("components"))
+    if RELEASE_DIR not in components:
+        components.append(RELEASE_DIR)
+    data["components"] = components
     return _ordered(data)
 
 
-def with_image(kustomization: Mapping[str, Any], image: str, digest: str, *, has_ingress: bool,
-               replicas: tuple[str, int] | None = None) -> dict[str, Any]:
-    """``kustomization`` running ``image@digest``: the base (and the ingress) in its resources, the digest
-    in its ``images``; every other key kept. ``replicas`` (name, count) is added when the overlay starts
-    running the base and names no replicas for it yet (a person's replicas are kept)."""
-    if not digest.startswith("sha256:") or len(digest) != 71:
+def release_file(image: str | None = None, digest: str | None = None, *, app: str = "", replicas: int = 1) -> str:
+    """``apps/<app>/<env>/release/kustomization.yaml``: the app's base and ingress running ``image@digest``,
+    or (no digest) nothing. The text is canonical: the build's write-back task produces the same bytes."""
+    if digest is None:
+        return RELEASE_HEADER + f"apiVersion: {COMPONENT_API}\nkind: Component\nresources: []\n"
+    if not re.match(r"^sha256:[0-9a-f]{64}$", digest):
         raise ValueError(f"not an image digest: {digest!r}")
-    data = dict(kustomization)
-    resources = _list(data.get("resources"))
-    if BASE not in resources:
-        resources.insert(0, BASE)
-        if replicas and not any(isinstance(r, dict) and r.get("name") == replicas[0]
-                                for r in _list(data.get("replicas"))):
-            data["replicas"] = [*_list(data.get("replicas")), {"name": replicas[0], "count": replicas[1]}]
-    if has_ingress and INGRESS_FILE not in resources:
-        resources.append(INGRESS_FILE)
-    data["resources"] = resources
-    images = [i for i in _list(data.get("images")) if not (isinstance(i, dict) and i.get("name") == image)]
-    images.append({"name": image, "digest": digest})
-    data["images"] = images
-    return _ordered(data)
+    return (RELEASE_HEADER + f"apiVersion: {COMPONENT_API}\nkind: Component\n"
+            f"resources:\n- ../../base\n- ../{INGRESS_DIR}\n"
+            f"images:\n- name: {image}\n  digest: {digest}\n"
+            f"replicas:\n- name: {app}\n  count: {int(replicas)}\n")
 
 
-def image_digest(kustomization: Mapping[str, Any] | None, image: str) -> str | None:
-    """The digest the overlay runs ``image`` at, or None when it runs nothing of it."""
-    if not kustomization or BASE not in _list(kustomization.get("resources")):
+def release_digest(text: str | None, image: str) -> str | None:
+    """The digest a release file runs ``image`` at, or None when it runs nothing (or is not there)."""
+    if not text:
         return None
-    for entry in _list(kustomization.get("images")):
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+    if not isinstance(data, dict) or "../../base" not in _list(data.get("resources")):
+        return None
+    for entry in _list(data.get("images")):
         if isinstance(entry, dict) and entry.get("name") == image and entry.get("digest"):
             return str(entry["digest"])
     return None
 
 
-_ORDER = ("apiVersion", "kind", "namespace", "resources", "images", "replicas")
+_ORDER = ("apiVersion", "kind", "namespace", "resources", "components")
 
 
 def _ordered(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -253,27 +258,28 @@ def readme(config: Config) -> str:
         "`kubectl gitops bootstrap` |",
         "| `apps/<app>/base/` | Deployment and Service of each application, from gitops.yaml | rewritten by "
         "`kubectl gitops bootstrap` |",
-        f"| `apps/<app>/<env>/kustomization.yaml` | one overlay per environment ({envs}) | you, and the tool "
-        "(see below) |",
-        "| `apps/<app>/<env>/ingress.yaml` | the app's host in that environment, from gitops.yaml | rewritten "
-        "by `kubectl gitops bootstrap` |",
+        f"| `apps/<app>/<env>/kustomization.yaml` | one overlay per environment ({envs}) | you (the tool only makes "
+        "sure of `namespace` and the `release` component) |",
+        "| `apps/<app>/<env>/release/` | what runs there: the image by digest (nothing before the first build or "
+        "promotion) | `kubectl gitops build` (dev), `promote` and `rollback`; do not edit |",
+        "| `apps/<app>/<env>/ingress/` | the app's host in that environment, from gitops.yaml | rewritten by "
+        "`kubectl gitops bootstrap` |",
         "",
         "YAML files placed directly in this directory (Argo CD Applications, ApplicationSets) are synced by "
         f"the root Application `{config.name}-root`.",
         "",
         "## Editing the overlays",
         "",
-        "Change an overlay as you would any kustomization: replicas, patches, labels, extra resources. "
-        "The tool edits only the keys it owns and keeps the rest:",
-        "",
-        "- `apiVersion`, `kind`, `namespace` (the environment's namespace from gitops.yaml);",
-        "- the app's entry in `images` (the digest), and `../base` and `ingress.yaml` in `resources`: "
-        "an overlay runs nothing until a digest is set.",
+        "Change an overlay's `kustomization.yaml` as you would any kustomization: replicas, patches, labels, "
+        "extra resources; the tool keeps your edits. It only makes sure of `apiVersion`, `kind`, `namespace` "
+        "(the environment's, from gitops.yaml) and the `release` component, which brings the app at the "
+        "digest that runs there. Replicas and patches of the app's objects take effect once it runs there "
+        "(after its first build or promotion).",
         "",
     ]
     if automated:
         lines.append(f"Argo CD syncs {', '.join(automated)} automatically: `kubectl gitops build <app>` writes "
-                     "the digest it built into the dev overlay.")
+                     "the digest it built into dev's `release/`.")
     if manual:
         lines.append(f"{', '.join(manual)} change only through `kubectl gitops promote <app>`, which writes the "
                      "digest that is healthy in the environment before it and syncs explicitly.")

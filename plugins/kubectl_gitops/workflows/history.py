@@ -41,7 +41,7 @@ def run(opts: HistoryOptions) -> list[promotion.Record]:
         raise UsageError(f"no environment {opts.environment!r} in {config.source} (environments: {', '.join(envs)})")
     wanted = [opts.environment] if opts.environment else envs
     paths = gitrepo.paths(config)
-    files = [f"{paths.overlay(opts.app, env)}/{gitrepo.OVERLAY_FILE}" for env in wanted]
+    files = [paths.release(opts.app, env) for env in wanted]
     remote = repository.remote(config, repository.resolve_token(opts.git_token_file, opts.environ), opts.environ)
     head, entries, _ = git.history(remote, config.gitops.branch, files)
     if head is None:

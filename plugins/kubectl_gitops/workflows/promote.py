@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import getpass
 import os
+import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from ..adapters import config_file, git, kube
 from ..core import gitrepo, promotion
@@ -144,9 +143,7 @@ def history_records(entries: list[git.LogEntry], app: str, env: str) -> list[pro
 
 
 def _overlay_digest(files: Mapping[str, str], path: str, image: str) -> str | None:
-    text = files.get(path)
-    data = yaml.safe_load(text) if text else None
-    return gitrepo.image_digest(data if isinstance(data, dict) else None, image)
+    return gitrepo.release_digest(files.get(path), image)
 
 
 def _cluster_context(config: Config, name: str) -> str | None:
@@ -254,7 +251,7 @@ def plan(opts: PromoteOptions, reporter: Reporter, config: Config | None = None,
         source = None
     else:
         source, target = promotion.environments(config, source=opts.source, target=opts.target)
-    overlay = lambda env: f"{paths.overlay(app.name, env)}/{gitrepo.OVERLAY_FILE}"  # noqa: E731
+    overlay = lambda env: paths.release(app.name, env)  # noqa: E731
     wanted = [overlay(target.name)] + ([overlay(source.name)] if source else [])
     token = repository.resolve_token(opts.git_token_file, opts.environ)
     remote = repository.remote(config, token, opts.environ)
@@ -301,18 +298,11 @@ def plan(opts: PromoteOptions, reporter: Reporter, config: Config | None = None,
 
 def _edit(config: Config, pp: PromotionPlan) -> Callable[[Path], list[str]]:
     app = config.application(pp.app)
-    directory = gitrepo.paths(config).overlay(app.name, pp.target)
-    rel = f"{directory}/{gitrepo.OVERLAY_FILE}"
+    rel = gitrepo.paths(config).release(app.name, pp.target)
 
     def edit(work: Path) -> list[str]:
         path = work / rel
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
-        if data is None:
-            data = gitrepo.overlay(config, app, pp.target, None, has_ingress=False)
-        if not isinstance(data, dict):
-            raise GitopsError(f"{rel} in the GitOps repository is not a kustomization",
-                              hint="fix the file in the repository and re-run")
-        now = gitrepo.image_digest(data, pp.image)
+        now = gitrepo.release_digest(path.read_text(encoding="utf-8") if path.is_file() else None, pp.image)
         if now == pp.digest:
             raise GitopsError(f"{pp.app} in {pp.target} was just changed to {_short(pp.digest)} by someone else",
                               hint=f"nothing left to do; see `kubectl gitops history {pp.app} --env {pp.target}`")
@@ -320,11 +310,9 @@ def _edit(config: Config, pp: PromotionPlan) -> Callable[[Path], list[str]]:
             raise GitopsError(f"{pp.app} in {pp.target} changed while this {pp.action} was prepared (now "
                               f"{_short(now)}, was {_short(pp.current)})",
                               hint=f"run `kubectl gitops {pp.action} {pp.app}` again to see the new state")
-        has_ingress = (work / directory / gitrepo.INGRESS_FILE).is_file()
-        updated = gitrepo.with_image(data, pp.image, pp.digest, has_ingress=has_ingress,
-                                     replicas=(app.name, app.replicas_in(pp.target)))
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(gitrepo.dump(updated), encoding="utf-8")
+        path.write_text(gitrepo.release_file(pp.image, pp.digest, app=app.name, replicas=app.replicas_in(pp.target)),
+                        encoding="utf-8")
         return [rel]
 
     return edit
@@ -340,6 +328,8 @@ def _message(pp: PromotionPlan, user: str) -> str:
     if pp.source_revision:
         extra["Source-Revision"] = pp.source_revision
     extra["Requested-By"] = user
+    # two identical requests in the same second would otherwise make the same commit, and both "win"
+    extra["Request"] = secrets.token_hex(6)
     return promotion.message(pp.action, pp.app, pp.target, pp.digest, subject=subject, extra=extra)
 
 
