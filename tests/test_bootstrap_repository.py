@@ -18,7 +18,7 @@ from fakekube.fixtures import make_kube_env
 from fakeplatform import FakePlatform
 
 BIN = Path(sys.executable).parent
-EXECUTABLES = ["kubectl-gitops", "kubectl-gitops-bootstrap", "kubectl-gitops-status"]
+EXECUTABLES = ["kubectl-gitops"]
 PUSH_AUTH = {"auths": {"registry.example.com": {"auth": "cHVzaGVyOnB1c2g="}}}
 TOKEN = "sentinel-git-token-5f1d2c"
 ARGO = "argoproj.io/v1alpha1"

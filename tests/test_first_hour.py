@@ -273,7 +273,8 @@ def test_an_unreadable_file_says_permission_denied(env, tmp_path):
 
 # ---------------------------------------------------------------- every command: global options and exit codes
 
-COMMANDS = ["init", "validate", "bootstrap", "teardown", "status", "password"]
+COMMANDS = ["init", "validate", "bootstrap", "teardown", "status", "password", "promote", "rollback", "history"]
+WITH_APP = ("promote", "rollback", "history")
 DO_CONFIG = EXAMPLES / "proof-of-concept" / "gitops.yaml"
 
 
@@ -286,13 +287,14 @@ def _exit_code_table(tmp_path: Path) -> list[tuple[str, list, int, str]]:
     missing = tmp_path / "nope.yaml"
     rows = []
     for command in COMMANDS:
+        name = [command, "fakeservice"] if command in WITH_APP else [command]
         rows += [
-            (f"{command}: unknown flag", [command, "--no-such-flag"], 2, "No such option"),
-            (f"{command}: -q with -v", [command, "-q", "-v", "--config", DO_CONFIG], 2, "exclude each other"),
-            (f"{command}: -o after the command, bad value", [command, "-o", "xml"], 2, "Invalid value"),
+            (f"{command}: unknown flag", [*name, "--no-such-flag"], 2, "No such option"),
+            (f"{command}: -q with -v", [*name, "-q", "-v", "--config", DO_CONFIG], 2, "exclude each other"),
+            (f"{command}: -o after the command, bad value", [*name, "-o", "xml"], 2, "Invalid value"),
         ]
         if command not in ("init", "password"):
-            rows.append((f"{command}: config missing", [command, "--config", missing], 2, "not found"))
+            rows.append((f"{command}: config missing", [*name, "--config", missing], 2, "not found"))
     rows += [
         ("init: exclusive cluster flags", ["init", "--yes", "--shared-cluster", "--cluster-per-environment"], 2,
          "exclude each other"),
@@ -308,6 +310,18 @@ def _exit_code_table(tmp_path: Path) -> list[tuple[str, list, int, str]]:
         ("status: context missing", ["status", "--config", existing, "--context", "nope"], 2, "nope"),
         ("password: context missing", ["password", "--context", "nope"], 2, "nope"),
         ("validate: invalid manifest", ["validate", existing.with_name("bad.yaml")], 1, ""),
+        ("promote: app missing", ["promote", "--config", existing], 2, "Missing argument"),
+        ("promote: unknown app", ["promote", "nope", "--yes", "--config", existing], 2, "no application 'nope'"),
+        ("promote: unknown environment", ["promote", "fakeservice", "--to", "staging", "--yes", "--config",
+                                          existing], 2, "no environment 'staging'"),
+        ("promote: no environment after dev", ["promote", "fakeservice", "--yes", "--config", existing], 2,
+         "dev is the last environment"),
+        ("promote: bad timeout", ["promote", "fakeservice", "--timeout", "soon", "--config", existing], 2,
+         "--timeout"),
+        ("rollback: not a digest", ["rollback", "fakeservice", "--to", "latest", "--yes", "--config", existing], 2,
+         "expected a digest"),
+        ("history: unknown environment", ["history", "fakeservice", "--env", "qa", "--config", existing], 2,
+         "no environment 'qa'"),
         ("validate: --kubernetes-version nonsense", ["validate", "--kubernetes-version", "new"], 2,
          "--kubernetes-version"),
     ]
@@ -339,9 +353,6 @@ def test_global_options_before_or_after_every_command(command, env, tmp_path):
     for args in ([*flags, command, "--help"], [command, *flags, "--help"]):
         out = run(args, env, tmp_path)
         assert out.returncode == 0 and out.stdout.startswith(f"Usage: kubectl gitops {command}"), out.stderr
-    standalone = subprocess.run([str(BIN / f"kubectl-gitops-{command}"), "--version"], capture_output=True,
-                                text=True, env=env, cwd=tmp_path, timeout=60)
-    assert standalone.returncode == 0 and standalone.stdout.startswith("kubectl gitops "), standalone.stderr
 
 
 # ---------------------------------------------------------------- bootstrap --dry-run checks every flag

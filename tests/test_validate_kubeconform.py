@@ -104,7 +104,7 @@ UNKNOWN = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n"
 
 
 def run(*args, input: str | None = None, cwd=None):
-    return subprocess.run([str(BIN / "kubectl-gitops-validate"), *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([str(BIN / "kubectl-gitops"), "validate", *map(str, args)], capture_output=True, text=True,
                           input=input if input is not None else "", cwd=cwd, timeout=120)
 
 

@@ -35,15 +35,11 @@ def describe(plan) -> list[str]:
     return lines
 
 
-def confirm_on_terminal(assume_yes: bool, what: str):
-    """The confirm callback: None with --yes; a prompt on a terminal; otherwise a usage error (exit 2)."""
-    from ..core.errors import UsageError
-
-    if assume_yes:
+def confirm_on_terminal(assume_yes: bool):
+    """The confirm callback: None with --yes or without a terminal (the workflow then refuses to write
+    unless --yes was given); a prompt on a terminal."""
+    if assume_yes or not _terminal():
         return None
-    if not _terminal():
-        raise UsageError(f"{what} changes the GitOps repository and there is no terminal to ask on",
-                         hint="pass --yes to confirm, or --dry-run to only show the change")
 
     def ask(plan) -> bool:
         for line in describe(plan):
@@ -103,10 +99,10 @@ def command(ctx: click.Context, app: str, target: str | None, source: str | None
 
     s = settings(ctx)
     seconds = parse_duration(timeout)
-    confirm = None if dry_run else confirm_on_terminal(assume_yes, "promote")
     opts = workflow.PromoteOptions(app=app, config=s.config, kubeconfig=s.kubeconfig, context=s.context,
                                    source=source, target=target, dry_run=dry_run, sync=not no_sync, timeout=seconds,
-                                   git_token_file=git_token_file, confirm=confirm)
+                                   git_token_file=git_token_file, confirm=confirm_on_terminal(assume_yes),
+                                   ask=not assume_yes)
     emit_result(s, workflow.run(opts, reporter=reporter(s)))
     return 0
 

@@ -40,10 +40,10 @@ def command(ctx: click.Context, app: str, target: str | None, digest: str | None
 
     s = settings(ctx)
     seconds = parse_duration(timeout)
-    confirm = None if dry_run else confirm_on_terminal(assume_yes, "rollback")
     opts = workflow.PromoteOptions(app=app, config=s.config, kubeconfig=s.kubeconfig, context=s.context,
                                    target=target, rollback=True, rollback_to=digest, dry_run=dry_run,
-                                   sync=not no_sync, timeout=seconds, git_token_file=git_token_file, confirm=confirm)
+                                   sync=not no_sync, timeout=seconds, git_token_file=git_token_file,
+                                   confirm=confirm_on_terminal(assume_yes), ask=not assume_yes)
     emit_result(s, workflow.run(opts, reporter=reporter(s)))
     return 0
 

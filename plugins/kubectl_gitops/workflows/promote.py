@@ -56,6 +56,8 @@ class PromoteOptions:
         sync: ask Argo CD to sync the target after the push, and wait for it.
         timeout: seconds the sync wait may take.
         confirm: called with the plan before anything is written; False stops (None: no question).
+        ask: whether to ask at all; with ``ask`` and no ``confirm`` (no terminal to ask on) nothing is
+            written and the run stops with a usage error once the config has been read.
         user: who asks (the sync operation's ``initiatedBy``).
     """
 
@@ -72,6 +74,7 @@ class PromoteOptions:
     timeout: float = 600.0
     git_token_file: str | None = None
     confirm: Callable[[PromotionPlan], bool] | None = None
+    ask: bool = False
     user: str | None = None
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
@@ -232,15 +235,32 @@ def _short(digest: str | None) -> str:
     return f"{digest[:19]}" if digest else "nothing"
 
 
+def _load(opts: PromoteOptions) -> Config:
+    """gitops.yaml, with the app, the environments and the flags checked (usage errors before any reading)."""
+    config = config_file.load(opts.config)
+    if opts.app not in {a.name for a in config.applications}:
+        names = ", ".join(a.name for a in config.applications) or "none"
+        raise UsageError(f"no application {opts.app!r} in {config.source} (applications: {names})")
+    if opts.rollback:
+        if opts.target is not None and opts.target not in {e.name for e in config.environments}:
+            raise UsageError(f"no environment {opts.target!r} in {config.source} "
+                             f"(environments: {', '.join(e.name for e in config.environments)})")
+        if opts.rollback_to is not None and not promotion.DIGEST.match(opts.rollback_to):
+            raise UsageError(f"--to {opts.rollback_to}: expected a digest sha256:<64 hex>")
+    else:
+        promotion.environments(config, source=opts.source, target=opts.target)
+    if opts.ask and opts.confirm is None and not opts.dry_run:
+        what = "rollback" if opts.rollback else "promote"
+        raise UsageError(f"{what} changes the GitOps repository and there is no terminal to ask on",
+                         hint="pass --yes to confirm, or --dry-run to only show the change")
+    return config
+
+
 def plan(opts: PromoteOptions, reporter: Reporter, config: Config | None = None,
          management: Any = None) -> tuple[Config, PromotionPlan, str | None, Any]:
     """Read everything and decide; returns (config, plan, the branch head read, connection)."""
-    config = config or config_file.load(opts.config)
-    try:
-        app = config.application(opts.app)
-    except StopIteration:
-        names = ", ".join(a.name for a in config.applications) or "none"
-        raise UsageError(f"no application {opts.app!r} in {config.source} (applications: {names})") from None
+    config = config or _load(opts)
+    app = config.application(opts.app)
     image = gitrepo.image_name(config, app)
     paths = gitrepo.paths(config)
     if opts.rollback:
@@ -265,8 +285,6 @@ def plan(opts: PromoteOptions, reporter: Reporter, config: Config | None = None,
         management = kube.connect(kubeconfig=opts.kubeconfig, context=opts.context)
     if opts.rollback:
         if opts.rollback_to:
-            if not promotion.DIGEST.match(opts.rollback_to):
-                raise UsageError(f"--to {opts.rollback_to}: expected a digest sha256:<64 hex>")
             if not any(r.digest == opts.rollback_to for r in target_history):
                 raise GitopsError(f"{opts.rollback_to[:19]} never ran in {target.name}",
                                   hint=f"see `kubectl gitops history {app.name} --env {target.name}`")
@@ -343,7 +361,7 @@ def run(opts: PromoteOptions, *, reporter: Reporter | None = None) -> PromotionR
     """
     reporter = reporter or Reporter()
     deadline = time.monotonic() + opts.timeout
-    config, pp, head, management = plan(opts, reporter)
+    config, pp, head, management = plan(opts, reporter, _load(opts))
     if opts.dry_run:
         return PromotionResult(pp, dry_run=True)
     if opts.confirm is not None and not opts.confirm(pp):
