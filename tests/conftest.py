@@ -30,6 +30,11 @@ def pytest_addoption(parser):
         help="kube context for the real_cluster tests (default: the kubeconfig's current context)",
     )
     parser.addoption(
+        "--real-image", default=os.environ.get("GITOPS_REAL_IMAGE"), metavar="IMAGE@DIGEST",
+        help="an image by digest the real cluster can pull and that serves HTTP on port 80 (env GITOPS_REAL_IMAGE, "
+             "e.g. docker.io/library/nginx@sha256:...): the real-cluster promote test deploys it as an app",
+    )
+    parser.addoption(
         "--real-gitops-repo", default=os.environ.get("GITOPS_REAL_REPO"), metavar="URL",
         help="GitOps repository the real_cluster tests bootstrap into (env GITOPS_REAL_REPO; a throw-away "
              "repository the cluster's Argo CD can reach; token from GITOPS_GIT_TOKEN for https)",
