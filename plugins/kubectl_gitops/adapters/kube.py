@@ -34,7 +34,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -551,6 +551,41 @@ class Kube:
             return status, data
         raise self._error(status, data, method, action or f"{method} {path}")
 
+    def _stream(self, path: str, *, query: Mapping[str, Any], action: str, read_timeout: float | None) -> Any:
+        """A streaming GET (watch, follow): the urllib3 response, read as it arrives; errors as :meth:`_request`.
+
+        The client's transport asks urllib3 not to preload the body, so its response streams."""
+        url = self.server + path + f"?{urlencode(query)}"
+        exceptions = self._urllib3.exceptions
+        try:
+            response = self._rest.request("GET", url, headers=self._headers(None),
+                                          _request_timeout=(self.request_timeout, read_timeout)).response
+        except exceptions.NewConnectionError as exc:
+            reason = "connection refused" if "refused" in str(exc).lower() else "cannot connect"
+            raise self._unreachable(reason) from None
+        except (exceptions.ProtocolError, exceptions.HTTPError, OSError) as exc:
+            raise self._unreachable(f"connection failed ({_first_line(exc)})") from None
+        if not 200 <= response.status < 300:
+            payload = response.read()
+            response.release_conn()
+            raise self._error(response.status, _json(payload) or {"message": payload.decode(errors="replace").strip()},
+                              "GET", action)
+        return response
+
+    @staticmethod
+    def _lines(response: Any) -> Iterator[bytes]:
+        buffer = b""
+        try:
+            for chunk in response.stream(65536, decode_content=True):
+                buffer += chunk
+                while b"\n" in buffer:
+                    line, buffer = buffer.split(b"\n", 1)
+                    yield line
+            if buffer:
+                yield buffer
+        finally:
+            response.release_conn()
+
     def _error(self, status: int, data: Any, method: str, action: str) -> KubeError:
         message = data.get("message") if isinstance(data, dict) else None
         reason = data.get("reason", "") if isinstance(data, dict) else ""
@@ -686,6 +721,64 @@ class Kube:
         if status != 200 or not isinstance(data, dict):
             return []
         return [_typed(item, api_version, kind) for item in data.get("items") or []]
+
+    def create(self, obj: dict) -> dict:
+        """Create ``obj`` (``metadata.generateName`` allowed); returns the object the server stored."""
+        api_version, kind = obj["apiVersion"], obj["kind"]
+        plural, namespaced = self._require(api_version, kind)
+        meta = obj.get("metadata") or {}
+        ns = (meta.get("namespace") or self.namespace) if namespaced else None
+        what = meta.get("name") or f"{meta.get('generateName', '')}*"
+        _, data = self._request("POST", self._path(api_version, plural, ns), body=obj,
+                                action=f"create {self._where(plural, api_version, what, ns)}")
+        return _typed(data, api_version, kind)
+
+    def watch(self, api_version: str, kind: str, namespace: str | None = None, *, label_selector: str | None = None,
+              field_selector: str | None = None, resource_version: str | None = None,
+              timeout: float = 60.0) -> Iterator[tuple[str, dict]]:
+        """Watch a kind: yields ``(type, object)`` (ADDED, MODIFIED, DELETED) as the API server sends them, from
+        ``resource_version`` (None: the current state first, as ADDED events), until ``timeout`` seconds pass.
+
+        Raises:
+            KubeError: the watch was refused (``410 Gone`` when ``resource_version`` is too old).
+        """
+        plural, namespaced = self._require(api_version, kind)
+        ns = namespace if namespaced else None
+        query: dict[str, Any] = {"watch": "true", "timeoutSeconds": max(1, int(timeout)),
+                                 "allowWatchBookmarks": "true"}
+        if label_selector:
+            query["labelSelector"] = label_selector
+        if field_selector:
+            query["fieldSelector"] = field_selector
+        if resource_version:
+            query["resourceVersion"] = resource_version
+        response = self._stream(self._path(api_version, plural, ns), query=query, read_timeout=timeout + 30,
+                                action=f"watch {self._where(plural, api_version, None, ns)}")
+        for line in self._lines(response):
+            event = _json(line)
+            if not isinstance(event, dict):
+                continue
+            kind_of = event.get("type")
+            obj = event.get("object") or {}
+            if kind_of == "ERROR":
+                raise self._error(int(obj.get("code") or 500), obj, "GET", f"watch {plural}")
+            if kind_of == "BOOKMARK":
+                continue
+            yield kind_of, _typed(obj, api_version, kind)
+
+    def logs(self, namespace: str, pod: str, container: str, *, follow: bool = False,
+             tail_lines: int | None = None, timeout: float = 3600.0) -> Iterator[str]:
+        """The log lines of one container (``follow``: as they are written, until the container ends)."""
+        query: dict[str, Any] = {"container": container}
+        if follow:
+            query["follow"] = "true"
+        if tail_lines is not None:
+            query["tailLines"] = tail_lines
+        response = self._stream(self._path("v1", "pods", namespace, pod, "log"), query=query,
+                                read_timeout=timeout if follow else self.request_timeout,
+                                action=f"read the log of container {container} of pod {pod} in namespace {namespace}")
+        for line in self._lines(response):
+            yield line.decode("utf-8", errors="replace").rstrip("\r")
 
     def apply(self, obj: dict, *, field_manager: str = "kubectl-gitops", force: bool = True) -> str:
         """Server-side apply ``obj``; returns ``"created"``, ``"updated"`` or ``"unchanged"``.

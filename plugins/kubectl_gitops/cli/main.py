@@ -21,6 +21,7 @@ import click
 from ..core.errors import ConfigError, GitopsError
 from . import (
     bootstrap_cmd,
+    build_cmd,
     history_cmd,
     init_cmd,
     password_cmd,
@@ -55,6 +56,9 @@ def cli() -> None:
 cli.add_command(init_cmd.command)
 cli.add_command(validate_cmd.command)
 cli.add_command(bootstrap_cmd.command)
+cli.add_command(build_cmd.command)
+cli.add_command(build_cmd.builds_command)
+cli.add_command(build_cmd.logs_command)
 cli.add_command(teardown_cmd.command)
 cli.add_command(status_cmd.command)
 cli.add_command(password_cmd.command)
