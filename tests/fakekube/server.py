@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from . import patching, protobuf
+from . import logs, patching, protobuf
 from .resources import (
     BUILTIN,
     VERBS,
@@ -171,6 +171,7 @@ class FakeKube:
         self._store: dict[tuple, dict[tuple, dict]] = {}
         self._groups: dict[str, dict[str, dict[str, Resource]]] = {}
         self._events: list[_Event] = []
+        self._logs: dict[tuple, list[tuple[float, str]]] = {}  # (namespace, pod, uid, container) -> lines
         self._event_rvs: list[int] = []
         self._discovery_generation = 0
         self._stopping = threading.Event()
@@ -1212,6 +1213,86 @@ class FakeKube:
     ) -> dict:
         return self.set_run_status(name, namespace, status, reason, message, results, "taskruns.tekton.dev")
 
+    # ------------------------------------------------------------ container logs and states (see fakekube.logs)
+    def append_log(self, pod: str, container: str, *lines: str, namespace: str = "default") -> None:
+        """Write lines to a container's log as it prints them (a newline is added where missing); clients
+        following the log get them at once."""
+        with self._lock:
+            res, obj = self._require("pods", pod, namespace)
+            spec = obj.get("spec") or {}
+            if not any(c.get("name") == container for c in (spec.get("containers") or [])
+                       + (spec.get("initContainers") or [])):
+                raise KeyError(f"pod {namespace}/{pod} has no container {container!r}")
+            key = (obj["metadata"]["namespace"], pod, obj["metadata"]["uid"], container)
+            now = time.time()
+            store = self._logs.setdefault(key, [])
+            for text in lines:
+                for line in str(text).splitlines() or [""]:
+                    store.append((now, line + "\n"))
+            self._cond.notify_all()
+
+    def container_log(self, pod: str, container: str, namespace: str = "default") -> str:
+        """Everything a container of the current Pod of that name has written."""
+        with self._lock:
+            obj = self._require("pods", pod, namespace)[1]
+            key = (obj["metadata"]["namespace"], pod, obj["metadata"]["uid"], container)
+            return "".join(line for _, line in self._logs.get(key, []))
+
+    def set_container_state(self, pod: str, container: str, state: str, namespace: str = "default", *,
+                            reason: str | None = None, message: str | None = None, exit_code: int = 0,
+                            image_id: str | None = None) -> dict:
+        """Play the kubelet for one container: ``waiting`` (``reason``, default ContainerCreating), ``running``
+        or ``terminated`` (``exit_code``; ``reason`` defaults to Completed/Error as containerd reports it).
+        Updates ``status.containerStatuses`` (and the Pod's phase: Pending while a container waits, Running,
+        then Succeeded/Failed once all have terminated); a terminated container ends the log streams that
+        follow it."""
+        now = _now()
+        with self._lock:
+            res, obj = self._require("pods", pod, namespace)
+            status = copy.deepcopy(obj.get("status") or {})
+            spec_containers = (obj.get("spec") or {}).get("containers") or []
+            if not any(c.get("name") == container for c in spec_containers):
+                raise KeyError(f"pod {namespace}/{pod} has no container {container!r}")
+            statuses = {s["name"]: s for s in status.get("containerStatuses") or []}
+            entry = statuses.get(container) or {
+                "name": container, "ready": False, "restartCount": 0, "started": False,
+                "image": next(c.get("image", "") for c in spec_containers if c.get("name") == container),
+                "imageID": "", "state": {}}
+            if image_id is not None:
+                entry["imageID"] = image_id
+            previous = (entry.get("state") or {}).get("running") or {}
+            if state == "waiting":
+                entry["state"] = {"waiting": {"reason": reason or "ContainerCreating",
+                                              **({"message": message} if message else {})}}
+                entry.update(ready=False, started=False)
+            elif state == "running":
+                entry["state"] = {"running": {"startedAt": now}}
+                entry.update(ready=True, started=True)
+                entry.setdefault("containerID", f"containerd://{uuid.uuid4().hex}{uuid.uuid4().hex}")
+            elif state == "terminated":
+                terminated = {"exitCode": exit_code, "reason": reason or ("Completed" if exit_code == 0 else "Error"),
+                              "startedAt": previous.get("startedAt", now), "finishedAt": now}
+                if message:
+                    terminated["message"] = message
+                entry.setdefault("containerID", f"containerd://{uuid.uuid4().hex}{uuid.uuid4().hex}")
+                terminated["containerID"] = entry["containerID"]
+                entry["state"] = {"terminated": terminated}
+                entry.update(ready=False, started=False)
+            else:
+                raise ValueError(f"unknown container state {state!r}")
+            statuses[container] = entry
+            status["containerStatuses"] = [statuses[c["name"]] for c in spec_containers if c["name"] in statuses]
+            states = [next(iter(s["state"])) for s in status["containerStatuses"]]
+            if len(states) == len(spec_containers) and all(s == "terminated" for s in states):
+                failed = any(s["state"]["terminated"]["exitCode"] != 0 for s in status["containerStatuses"])
+                status["phase"] = "Failed" if failed else "Succeeded"
+            elif "waiting" in states or len(states) < len(spec_containers):
+                status["phase"] = "Pending"
+            else:
+                status["phase"] = "Running"
+            status.setdefault("startTime", now)
+            return self.put_status("pods", pod, status, namespace)
+
     def set_application_status(
         self,
         name: str,
@@ -1552,11 +1633,14 @@ def _route(kube: FakeKube, handler, method, path, query, body, record) -> int:
         name = rest[1] if len(rest) > 1 else ""
         sub = rest[2] if len(rest) > 2 else ""
         if (
-            sub not in ("", "status", "scale")
+            sub not in ("", "status", "scale", "log")
             or (sub == "status" and not res.status)
             or (sub == "scale" and not res.scale)
+            or (sub == "log" and res.key != ("", "pods"))
         ):
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        if sub == "log" and method != "GET":
+            raise ApiError(405, "MethodNotAllowed", f"{method} is not supported on {path}")
         if res.namespaced and name and not namespace:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         dry_run = query.get("dryRun") == "All"
@@ -1567,7 +1651,11 @@ def _route(kube: FakeKube, handler, method, path, query, body, record) -> int:
             _send(handler, 201, kube._access_review(_decode_body(handler, body)))
             return 201
         kube._authorize(record.user, _verb(method, name, query), res, namespace, name, sub)
-        if method == "GET" and not name:
+        if sub == "log":
+            record.verb = "get"
+            pod = copy.deepcopy(_get(kube, res, namespace, name))
+            container = logs.check_request(res, pod, query, ApiError)
+        elif method == "GET" and not name:
             if query.get("watch") in ("true", "1"):
                 record.verb = "watch"
             else:
@@ -1634,6 +1722,8 @@ def _route(kube: FakeKube, handler, method, path, query, body, record) -> int:
             return 200
         else:
             raise ApiError(405, "MethodNotAllowed", f"{method} is not supported on {path}")
+    if sub == "log":
+        return logs.stream(kube, handler, namespace, pod, container, query)
     return _watch(kube, handler, res, namespace, query)
 
 
