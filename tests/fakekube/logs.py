@@ -78,7 +78,8 @@ def check_request(res: Resource, pod: dict, query: dict, error) -> str:
         elif not containers:
             raise error(400, "BadRequest", f"a container name must be specified for pod {name}")
         else:
-            message = f"a container name must be specified for pod {name}, choose one of: [{_container_names(containers)}]"
+            message = (f"a container name must be specified for pod {name}, "
+                       f"choose one of: [{_container_names(containers)}]")
             if init:
                 message += f" or one of the init containers: [{_container_names(init)}]"
             raise error(400, "BadRequest", message)

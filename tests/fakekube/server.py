@@ -176,6 +176,8 @@ class FakeKube:
         self._discovery_generation = 0
         self._stopping = threading.Event()
         self._reactors = []
+        self._admission = []  # callbacks(operation, res, obj, old, strict) -> obj; see add_admission
+        self._local = threading.local()  # the query of the request being served on this thread
         self.requests: list[RequestRecord] = []
         self.writes = 0
         self._httpd = None
@@ -366,6 +368,21 @@ class FakeKube:
         self._cond.notify_all()
         for reactor in list(self._reactors):
             reactor(type_, copy.deepcopy(obj))
+
+    def add_admission(self, callback) -> None:
+        """Play an admission plugin or webhook: ``callback(operation, res, obj, old, strict) -> obj`` is called
+        (under the store lock) before an object is created (``CREATE``, ``old`` None) or its main resource
+        replaced (``UPDATE``); it returns the object to store (possibly changed) or raises :class:`ApiError`
+        to refuse the write. ``strict`` is true when the request asked for ``fieldValidation=Strict``
+        (kubectl does by default). Writes made through the Python API pass through it too."""
+        self._admission.append(callback)
+
+    def _admitted(self, operation: str, res: Resource, obj: dict, old: dict | None) -> dict:
+        query = getattr(self._local, "query", None) or {}
+        strict = query.get("fieldValidation") == "Strict"
+        for callback in list(self._admission):
+            obj = callback(operation, res, obj, old, strict)
+        return obj
 
     def add_reactor(self, callback) -> None:
         """``callback(event_type, obj)`` is called (under the store lock) after every change."""
@@ -588,6 +605,9 @@ class FakeKube:
             )
         if res.kind == "CustomResourceDefinition":
             self._validate_crd(res, obj)
+        if self._admission:
+            obj = copy.deepcopy(self._admitted("CREATE", res, obj, None))
+            meta = obj["metadata"]
         store = self._store[res.key]
         if res.namespaced:
             ns_obj = self._store[("", "namespaces")].get(("", namespace))
@@ -802,6 +822,10 @@ class FakeKube:
                 "been modified; please apply your changes to the latest version and try again",
                 {"name": name, "group": res.group, "kind": res.plural},
             )
+        if section == "main" and self._admission and not (new_meta.get("deletionTimestamp") and
+                                                          old["metadata"].get("deletionTimestamp")):
+            new = copy.deepcopy(self._admitted("UPDATE", res, new, old))
+            new_meta = new.get("metadata") or {}
         if section == "status":
             result = copy.deepcopy(old)
             if "status" in new:
@@ -1251,12 +1275,16 @@ class FakeKube:
             res, obj = self._require("pods", pod, namespace)
             status = copy.deepcopy(obj.get("status") or {})
             spec_containers = (obj.get("spec") or {}).get("containers") or []
-            if not any(c.get("name") == container for c in spec_containers):
+            init_containers = (obj.get("spec") or {}).get("initContainers") or []
+            init = any(c.get("name") == container for c in init_containers)
+            if not init and not any(c.get("name") == container for c in spec_containers):
                 raise KeyError(f"pod {namespace}/{pod} has no container {container!r}")
-            statuses = {s["name"]: s for s in status.get("containerStatuses") or []}
+            key = "initContainerStatuses" if init else "containerStatuses"
+            listed = init_containers if init else spec_containers
+            statuses = {s["name"]: s for s in status.get(key) or []}
             entry = statuses.get(container) or {
                 "name": container, "ready": False, "restartCount": 0, "started": False,
-                "image": next(c.get("image", "") for c in spec_containers if c.get("name") == container),
+                "image": next(c.get("image", "") for c in listed if c.get("name") == container),
                 "imageID": "", "state": {}}
             if image_id is not None:
                 entry["imageID"] = image_id
@@ -1281,8 +1309,8 @@ class FakeKube:
             else:
                 raise ValueError(f"unknown container state {state!r}")
             statuses[container] = entry
-            status["containerStatuses"] = [statuses[c["name"]] for c in spec_containers if c["name"] in statuses]
-            states = [next(iter(s["state"])) for s in status["containerStatuses"]]
+            status[key] = [statuses[c["name"]] for c in listed if c["name"] in statuses]
+            states = [next(iter(s["state"])) for s in status.get("containerStatuses") or []]
             if len(states) == len(spec_containers) and all(s == "terminated" for s in states):
                 failed = any(s["state"]["terminated"]["exitCode"] != 0 for s in status["containerStatuses"])
                 status["phase"] = "Failed" if failed else "Succeeded"
@@ -1525,6 +1553,7 @@ def _dispatch(kube: FakeKube, handler, method: str) -> None:
     parts = urlsplit(handler.path)
     query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
     record = RequestRecord(method, parts.path, "", query)
+    kube._local.query = query
     with kube._lock:
         kube.requests.append(record)
     length = int(handler.headers.get("Content-Length") or 0)
