@@ -404,7 +404,11 @@ class FakeTekton:
             self._installed = True
             self.kube.add_admission(self._admit)
             self.kube.add_reactor(self._react)
-            for run in self.kube.list("pipelineruns.tekton.dev"):
+            try:
+                runs = self.kube.list("pipelineruns.tekton.dev")
+            except KeyError:  # the CRDs come later (the operator installs them)
+                runs = []
+            for run in runs:
                 self._react("ADDED", run)
         return self
 
@@ -1201,7 +1205,7 @@ class _TaskRun:
         self._condition("Unknown", "Pending", "Pending")
         params = self._params()
         variables = self._variables(params)
-        problem = self._create_pod(variables)
+        problem = self._validate_params() or self._create_pod(variables)
         if problem is not None:
             reason, message = problem
             self._condition("False", reason, message)
@@ -1242,6 +1246,20 @@ class _TaskRun:
         self._condition("Unknown", "Running", "Not all Steps in the Task have finished executing")
         self._write()
         self._run_steps(params, variables)
+
+    def _validate_params(self) -> tuple[str, str] | None:
+        """``ValidateResolvedTask``: the Task's params without default must be given, with their types."""
+        given = {p["name"]: p.get("value") for p in self.pt.get("params") or []}
+        declared = self.spec.get("params") or []
+        missing = [p["name"] for p in declared if "default" not in p and p["name"] not in given]
+        wrong = [p["name"] for p in declared if p["name"] in given
+                 and _param_type(given[p["name"]]) != p.get("type", "string")]
+        if not missing and not wrong:
+            return None
+        detail = (f"missing values for these params which have no default values: [{' '.join(missing)}]" if missing
+                  else f"param types don't match the user-specified type: [{' '.join(wrong)}]")
+        return ("TaskRunValidationFailed", f"[User error] invalid input params for task "
+                f"{self.task.task_name or self.name}: {detail}")
 
     def _container(self, step: dict, i: int) -> str:
         return f"step-{step['name']}" if step.get("name") else f"step-unnamed-{i}"
