@@ -956,6 +956,7 @@ class _PipelineRun:
         cancel_reason = ""
         timed_out = False
         while True:
+            announce = False
             with self.cond:
                 if self.stop.is_set() or self.tekton._closed:
                     return
@@ -971,6 +972,7 @@ class _PipelineRun:
                     cancel_reason = status
                     if status == "CancelledRunFinally":
                         self._cancel_running(timed_out=False, final_too=False)
+                    announce = True
                 failed = any(t.state in ("failed", "cancelled") for t in self.tasks.values() if not t.final)
                 stopping = failed or bool(cancel_reason) or timed_out
                 for task in self.tasks.values():
@@ -1013,7 +1015,7 @@ class _PipelineRun:
                 task.thread.start()
             if not running and not to_start:
                 break
-            if to_start:
+            if to_start or (announce and running):
                 reason = {"CancelledRunFinally": "CancelledRunningFinally", "StoppedRunFinally":
                           "StoppedRunningFinally"}.get(cancel_reason, "Running")
                 self._update_running(reason)

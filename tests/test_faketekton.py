@@ -241,9 +241,8 @@ def test_graceful_stop_lets_finally_run(fake_kube, tekton, api):
     fake_kube.wait_for("taskruns.tekton.dev", "run-1-clone", NS)
     api.patch_namespaced_custom_object("tekton.dev", "v1", NS, "pipelineruns", "run-1",
                                        {"spec": {"status": "StoppedRunFinally"}})
-    time.sleep(0.3)
-    assert condition(fake_kube.get("pipelineruns.tekton.dev", "run-1", NS))[1] == "StoppedRunningFinally" or \
-        condition(fake_kube.get("pipelineruns.tekton.dev", "run-1", NS))[1] == "Running"
+    fake_kube.wait_for("pipelineruns.tekton.dev", "run-1", NS,
+                       lambda o: condition(o)[:2] == ("Unknown", "StoppedRunningFinally"), timeout=5)
     hold.set()
     run = tekton.wait("run-1", NS)
     assert condition(run) == ("False", "Cancelled", 'PipelineRun "run-1" was cancelled')
