@@ -36,7 +36,10 @@ bootstrap waits on what they report. :class:`FakePlatform` plays them as one rea
   has rolled out): :class:`fakeargocd.FakeArgoCD` (``argocd``) resolves every Application's sources
   in real git repositories and syncs them as Argo CD does (see its docstring; ``helm_charts``,
   ``kubectl`` and ``remote_kubes`` are passed to it); a deleted Application with the resources
-  finalizer has its objects deleted and the finalizer released, as has a deleted AppProject.
+  finalizer has its objects deleted and the finalizer released, as has a deleted AppProject;
+- Tekton Pipelines' controller and webhook (once the ``tekton-pipelines-controller`` Deployment has
+  rolled out; its admission checks of Tekton objects from the start): :class:`faketekton.FakeTekton`
+  (``tekton``) turns PipelineRuns into TaskRuns and Pods with scripted step logs (see its docstring).
 
 Switches (sets and dicts, read at each event, so a test may change them before the events it
 means to affect): ``never_ready`` and ``failed_rollouts`` hold ``(kind, namespace, name)`` of
@@ -52,7 +55,7 @@ own, as the real ones do, so that no request holds the stand-in's lock for that 
 the real ones). Handler errors are
 collected in ``errors`` (tests assert it stays empty), never raised into the stand-in's request
 handling. Install it on a stand-in before the objects it plays controllers for are created, and
-:meth:`FakePlatform.close` it at the end. Not played: pods, scheduling.
+:meth:`FakePlatform.close` it at the end. Not played: pods other than Tekton's, scheduling.
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ import bcrypt
 import yaml
 
 from fakeargocd import FakeArgoCD
+from faketekton import FakeTekton
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -180,11 +184,15 @@ class FakePlatform:
         self.argocd = FakeArgoCD(kube, helm_charts=helm_charts, kubectl=kubectl, remote_kubes=remote_kubes,
                                  failing_applications=self.failing_applications, running=self._argocd_running)
         self.argocd.errors = self.errors
+        self._tekton_was_running = False
+        self.tekton = FakeTekton(kube, self.reference, running=lambda: self._tekton_was_running)
+        self.tekton.errors = self.errors
 
     def install(self) -> FakePlatform:
         self.kube.add_reactor(self._react)
         self._operator_thread.start()
         self.argocd.start()
+        self.tekton.install(crds=False)
         return self
 
     def settle(self, timeout: float = 60.0) -> None:
@@ -195,6 +203,7 @@ class FakePlatform:
                                                     timeout=timeout):
                     raise TimeoutError(f"the Tekton operator stand-in is still busy after {timeout} s")
             self.argocd.settle(timeout)
+            self.tekton.settle(timeout)
             with self._operator_cond:
                 if not self._operator_work and not self._operator_busy:
                     return
@@ -205,6 +214,7 @@ class FakePlatform:
             self._operator_cond.notify_all()
         self._operator_thread.join(timeout=30)
         self.argocd.close()
+        self.tekton.close()
 
     def _operator_loop(self) -> None:
         while True:
@@ -305,6 +315,9 @@ class FakePlatform:
                         self._application(_meta(app).get("namespace"), _meta(app)["name"])
         if kind == "Deployment" and any(c.get("name") == "tekton-operator-lifecycle" for c in _containers(obj)):
             self._operator_started(obj)
+        if kind == "Deployment" and name == "tekton-pipelines-controller" and not self._tekton_was_running:
+            self._tekton_was_running = True
+            self.tekton.started()
         if kind == "Deployment" and name in TEKTON_DEPLOYMENTS:
             for config in self._list("tektonconfigs.operator.tekton.dev"):
                 self._tekton_config(_meta(config)["name"])

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from . import patching, protobuf
+from . import logs, patching, protobuf
 from .resources import (
     BUILTIN,
     VERBS,
@@ -171,10 +171,13 @@ class FakeKube:
         self._store: dict[tuple, dict[tuple, dict]] = {}
         self._groups: dict[str, dict[str, dict[str, Resource]]] = {}
         self._events: list[_Event] = []
+        self._logs: dict[tuple, list[tuple[float, str]]] = {}  # (namespace, pod, uid, container) -> lines
         self._event_rvs: list[int] = []
         self._discovery_generation = 0
         self._stopping = threading.Event()
         self._reactors = []
+        self._admission = []  # callbacks(operation, res, obj, old, strict) -> obj; see add_admission
+        self._local = threading.local()  # the query of the request being served on this thread
         self.requests: list[RequestRecord] = []
         self.writes = 0
         self._httpd = None
@@ -365,6 +368,21 @@ class FakeKube:
         self._cond.notify_all()
         for reactor in list(self._reactors):
             reactor(type_, copy.deepcopy(obj))
+
+    def add_admission(self, callback) -> None:
+        """Play an admission plugin or webhook: ``callback(operation, res, obj, old, strict) -> obj`` is called
+        (under the store lock) before an object is created (``CREATE``, ``old`` None) or its main resource
+        replaced (``UPDATE``); it returns the object to store (possibly changed) or raises :class:`ApiError`
+        to refuse the write. ``strict`` is true when the request asked for ``fieldValidation=Strict``
+        (kubectl does by default). Writes made through the Python API pass through it too."""
+        self._admission.append(callback)
+
+    def _admitted(self, operation: str, res: Resource, obj: dict, old: dict | None) -> dict:
+        query = getattr(self._local, "query", None) or {}
+        strict = query.get("fieldValidation") == "Strict"
+        for callback in list(self._admission):
+            obj = callback(operation, res, obj, old, strict)
+        return obj
 
     def add_reactor(self, callback) -> None:
         """``callback(event_type, obj)`` is called (under the store lock) after every change."""
@@ -587,6 +605,9 @@ class FakeKube:
             )
         if res.kind == "CustomResourceDefinition":
             self._validate_crd(res, obj)
+        if self._admission:
+            obj = copy.deepcopy(self._admitted("CREATE", res, obj, None))
+            meta = obj["metadata"]
         store = self._store[res.key]
         if res.namespaced:
             ns_obj = self._store[("", "namespaces")].get(("", namespace))
@@ -801,6 +822,10 @@ class FakeKube:
                 "been modified; please apply your changes to the latest version and try again",
                 {"name": name, "group": res.group, "kind": res.plural},
             )
+        if section == "main" and self._admission and not (new_meta.get("deletionTimestamp") and
+                                                          old["metadata"].get("deletionTimestamp")):
+            new = copy.deepcopy(self._admitted("UPDATE", res, new, old))
+            new_meta = new.get("metadata") or {}
         if section == "status":
             result = copy.deepcopy(old)
             if "status" in new:
@@ -1212,6 +1237,90 @@ class FakeKube:
     ) -> dict:
         return self.set_run_status(name, namespace, status, reason, message, results, "taskruns.tekton.dev")
 
+    # ------------------------------------------------------------ container logs and states (see fakekube.logs)
+    def append_log(self, pod: str, container: str, *lines: str, namespace: str = "default") -> None:
+        """Write lines to a container's log as it prints them (a newline is added where missing); clients
+        following the log get them at once."""
+        with self._lock:
+            res, obj = self._require("pods", pod, namespace)
+            spec = obj.get("spec") or {}
+            if not any(c.get("name") == container for c in (spec.get("containers") or [])
+                       + (spec.get("initContainers") or [])):
+                raise KeyError(f"pod {namespace}/{pod} has no container {container!r}")
+            key = (obj["metadata"]["namespace"], pod, obj["metadata"]["uid"], container)
+            now = time.time()
+            store = self._logs.setdefault(key, [])
+            for text in lines:
+                for line in str(text).splitlines() or [""]:
+                    store.append((now, line + "\n"))
+            self._cond.notify_all()
+
+    def container_log(self, pod: str, container: str, namespace: str = "default") -> str:
+        """Everything a container of the current Pod of that name has written."""
+        with self._lock:
+            obj = self._require("pods", pod, namespace)[1]
+            key = (obj["metadata"]["namespace"], pod, obj["metadata"]["uid"], container)
+            return "".join(line for _, line in self._logs.get(key, []))
+
+    def set_container_state(self, pod: str, container: str, state: str, namespace: str = "default", *,
+                            reason: str | None = None, message: str | None = None, exit_code: int = 0,
+                            image_id: str | None = None) -> dict:
+        """Play the kubelet for one container: ``waiting`` (``reason``, default ContainerCreating), ``running``
+        or ``terminated`` (``exit_code``; ``reason`` defaults to Completed/Error as containerd reports it).
+        Updates ``status.containerStatuses`` (and the Pod's phase: Pending while a container waits, Running,
+        then Succeeded/Failed once all have terminated); a terminated container ends the log streams that
+        follow it."""
+        now = _now()
+        with self._lock:
+            res, obj = self._require("pods", pod, namespace)
+            status = copy.deepcopy(obj.get("status") or {})
+            spec_containers = (obj.get("spec") or {}).get("containers") or []
+            init_containers = (obj.get("spec") or {}).get("initContainers") or []
+            init = any(c.get("name") == container for c in init_containers)
+            if not init and not any(c.get("name") == container for c in spec_containers):
+                raise KeyError(f"pod {namespace}/{pod} has no container {container!r}")
+            key = "initContainerStatuses" if init else "containerStatuses"
+            listed = init_containers if init else spec_containers
+            statuses = {s["name"]: s for s in status.get(key) or []}
+            entry = statuses.get(container) or {
+                "name": container, "ready": False, "restartCount": 0, "started": False,
+                "image": next(c.get("image", "") for c in listed if c.get("name") == container),
+                "imageID": "", "state": {}}
+            if image_id is not None:
+                entry["imageID"] = image_id
+            previous = (entry.get("state") or {}).get("running") or {}
+            if state == "waiting":
+                entry["state"] = {"waiting": {"reason": reason or "ContainerCreating",
+                                              **({"message": message} if message else {})}}
+                entry.update(ready=False, started=False)
+            elif state == "running":
+                entry["state"] = {"running": {"startedAt": now}}
+                entry.update(ready=True, started=True)
+                entry.setdefault("containerID", f"containerd://{uuid.uuid4().hex}{uuid.uuid4().hex}")
+            elif state == "terminated":
+                terminated = {"exitCode": exit_code, "reason": reason or ("Completed" if exit_code == 0 else "Error"),
+                              "startedAt": previous.get("startedAt", now), "finishedAt": now}
+                if message:
+                    terminated["message"] = message
+                entry.setdefault("containerID", f"containerd://{uuid.uuid4().hex}{uuid.uuid4().hex}")
+                terminated["containerID"] = entry["containerID"]
+                entry["state"] = {"terminated": terminated}
+                entry.update(ready=False, started=False)
+            else:
+                raise ValueError(f"unknown container state {state!r}")
+            statuses[container] = entry
+            status[key] = [statuses[c["name"]] for c in listed if c["name"] in statuses]
+            states = [next(iter(s["state"])) for s in status.get("containerStatuses") or []]
+            if len(states) == len(spec_containers) and all(s == "terminated" for s in states):
+                failed = any(s["state"]["terminated"]["exitCode"] != 0 for s in status["containerStatuses"])
+                status["phase"] = "Failed" if failed else "Succeeded"
+            elif "waiting" in states or len(states) < len(spec_containers):
+                status["phase"] = "Pending"
+            else:
+                status["phase"] = "Running"
+            status.setdefault("startTime", now)
+            return self.put_status("pods", pod, status, namespace)
+
     def set_application_status(
         self,
         name: str,
@@ -1444,6 +1553,7 @@ def _dispatch(kube: FakeKube, handler, method: str) -> None:
     parts = urlsplit(handler.path)
     query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
     record = RequestRecord(method, parts.path, "", query)
+    kube._local.query = query
     with kube._lock:
         kube.requests.append(record)
     length = int(handler.headers.get("Content-Length") or 0)
@@ -1552,11 +1662,14 @@ def _route(kube: FakeKube, handler, method, path, query, body, record) -> int:
         name = rest[1] if len(rest) > 1 else ""
         sub = rest[2] if len(rest) > 2 else ""
         if (
-            sub not in ("", "status", "scale")
+            sub not in ("", "status", "scale", "log")
             or (sub == "status" and not res.status)
             or (sub == "scale" and not res.scale)
+            or (sub == "log" and res.key != ("", "pods"))
         ):
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        if sub == "log" and method != "GET":
+            raise ApiError(405, "MethodNotAllowed", f"{method} is not supported on {path}")
         if res.namespaced and name and not namespace:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         dry_run = query.get("dryRun") == "All"
@@ -1567,7 +1680,11 @@ def _route(kube: FakeKube, handler, method, path, query, body, record) -> int:
             _send(handler, 201, kube._access_review(_decode_body(handler, body)))
             return 201
         kube._authorize(record.user, _verb(method, name, query), res, namespace, name, sub)
-        if method == "GET" and not name:
+        if sub == "log":
+            record.verb = "get"
+            pod = copy.deepcopy(_get(kube, res, namespace, name))
+            container = logs.check_request(res, pod, query, ApiError)
+        elif method == "GET" and not name:
             if query.get("watch") in ("true", "1"):
                 record.verb = "watch"
             else:
@@ -1634,6 +1751,8 @@ def _route(kube: FakeKube, handler, method, path, query, body, record) -> int:
             return 200
         else:
             raise ApiError(405, "MethodNotAllowed", f"{method} is not supported on {path}")
+    if sub == "log":
+        return logs.stream(kube, handler, namespace, pod, container, query)
     return _watch(kube, handler, res, namespace, query)
 
 
