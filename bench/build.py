@@ -26,7 +26,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 from fakekube import FakeKube  # noqa: E402
 from faketekton import FakeTekton  # noqa: E402
-
 from kubectl_gitops.adapters import kube  # noqa: E402
 from kubectl_gitops.core.progress import Reporter  # noqa: E402
 from kubectl_gitops.workflows import build  # noqa: E402
