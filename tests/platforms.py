@@ -54,3 +54,22 @@ def in_process_env(monkeypatch, kubeconfig: Path, home: Path, helm: Path) -> Non
         if key.startswith(("HOME", "XDG_", "HELM_", "KUBECONFIG")):
             monkeypatch.setenv(key, value)
     monkeypatch.setenv("GITOPS_HELM", str(helm))
+
+
+def plugin_env(tmp_path: Path, kubeconfig: Path, kubectl: Path, helm: Path, **extra: str) -> dict[str, str]:
+    """The environment of a user running ``kubectl gitops`` through kubectl's plugin dispatch: a PATH with only
+    the plugin, kubectl, helm and the system's git, HOME and caches in ``tmp_path``, ``KUBECONFIG``."""
+    import sys
+
+    from fakekube.fixtures import make_kube_env
+
+    path_dir = tmp_path / "path"
+    path_dir.mkdir(exist_ok=True)
+    for name, target in (("kubectl-gitops", Path(sys.executable).parent / "kubectl-gitops"), ("kubectl", kubectl),
+                         ("helm", helm)):
+        if not (path_dir / name).exists():
+            (path_dir / name).symlink_to(target)
+    env = make_kube_env(kubeconfig, tmp_path / "home")
+    env.update(PATH=f"{path_dir}:/usr/bin:/bin", LC_ALL="C.UTF-8", **extra)
+    env.pop("GITOPS_HELM", None)
+    return env

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,10 +13,8 @@ import yaml
 
 import fakecharts
 import platforms
-from fakekube.fixtures import make_kube_env
 from fakeplatform import FakePlatform
 
-BIN = Path(sys.executable).parent
 EXECUTABLES = ["kubectl-gitops"]
 PUSH_AUTH = {"auths": {"registry.example.com": {"auth": "cHVzaGVyOnB1c2g="}}}
 TOKEN = "sentinel-git-token-5f1d2c"
@@ -67,16 +64,7 @@ def setup(tmp_path, shared_reference, kubectl_bin, helm_bin, stand_in_chart, fak
 
     host = FakeGitHost(tmp_path / "git-host", token=TOKEN).start()
     controllers = FakePlatform(fake_kube, shared_reference, kubectl=kubectl_bin).install()
-    path_dir = tmp_path / "path"
-    path_dir.mkdir()
-    for name in EXECUTABLES:
-        (path_dir / name).symlink_to(BIN / name)
-    (path_dir / "kubectl").symlink_to(kubectl_bin)
-    (path_dir / "helm").symlink_to(helm_bin)
-    (path_dir / "git").symlink_to("/usr/bin/git")
-    env = make_kube_env(fake_kube.kubeconfig, tmp_path / "home")
-    env.update(PATH=f"{path_dir}:/usr/bin:/bin", LC_ALL="C.UTF-8")
-    env.pop("GITOPS_HELM", None)
+    env = platforms.plugin_env(tmp_path, fake_kube.kubeconfig, kubectl_bin, helm_bin)
     yield Setup(fake_kube, controllers, host, env, tmp_path, stand_in_chart)
     controllers.close()
     host.stop()

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -18,10 +17,8 @@ import yaml
 
 import fakecharts
 import platforms
-from fakekube.fixtures import make_kube_env
 from fakeplatform import FakePlatform
 
-BIN = Path(sys.executable).parent
 TOKEN = "sentinel-build-token-2b7f"
 PUSH_AUTH = {"auths": {"registry.example.com": {"auth": "cHVzaGVyOnB1c2g="}}}
 CHART = Path(__file__).resolve().parent.parent / "charts" / "gitops-platform"
@@ -93,14 +90,7 @@ def world(tmp_path, shared_reference, kubectl_bin, helm_bin, stand_in_chart, fak
 
     host = FakeGitHost(tmp_path / "git-host", token=TOKEN).start()
     controllers = FakePlatform(fake_kube, shared_reference, kubectl=kubectl_bin).install()
-    path_dir = tmp_path / "path"
-    path_dir.mkdir()
-    (path_dir / "kubectl-gitops").symlink_to(BIN / "kubectl-gitops")
-    (path_dir / "kubectl").symlink_to(kubectl_bin)
-    (path_dir / "helm").symlink_to(helm_bin)
-    env = make_kube_env(fake_kube.kubeconfig, tmp_path / "home")
-    env.update(PATH=f"{path_dir}:/usr/bin:/bin", LC_ALL="C.UTF-8", USER="bob")
-    env.pop("GITOPS_HELM", None)
+    env = platforms.plugin_env(tmp_path, fake_kube.kubeconfig, kubectl_bin, helm_bin, USER="bob")
     w = World(fake_kube, controllers, host, env, tmp_path, stand_in_chart)
     w.bootstrap()
     yield w

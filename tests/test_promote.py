@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -19,11 +18,9 @@ import yaml
 
 import fakecharts
 import platforms
-from fakekube.fixtures import make_kube_env
 from fakeplatform import FakePlatform
 from kubectl_gitops.core import gitrepo, promotion
 
-BIN = Path(sys.executable).parent
 TOKEN = "sentinel-promote-token-8c1e"
 PUSH_AUTH = {"auths": {"registry.example.com": {"auth": "cHVzaGVyOnB1c2g="}}}
 IMAGE = "registry.example.com/team/{app}"
@@ -135,14 +132,7 @@ def world(tmp_path, shared_reference, kubectl_bin, helm_bin, stand_in_chart, fak
 
     host = FakeGitHost(tmp_path / "git-host", token=TOKEN).start()
     controllers = FakePlatform(fake_kube, shared_reference, kubectl=kubectl_bin).install()
-    path_dir = tmp_path / "path"
-    path_dir.mkdir()
-    (path_dir / "kubectl-gitops").symlink_to(BIN / "kubectl-gitops")
-    (path_dir / "kubectl").symlink_to(kubectl_bin)
-    (path_dir / "helm").symlink_to(helm_bin)
-    env = make_kube_env(fake_kube.kubeconfig, tmp_path / "home")
-    env.update(PATH=f"{path_dir}:/usr/bin:/bin", LC_ALL="C.UTF-8", USER="alice")
-    env.pop("GITOPS_HELM", None)
+    env = platforms.plugin_env(tmp_path, fake_kube.kubeconfig, kubectl_bin, helm_bin, USER="alice")
     w = World(fake_kube, controllers, host, env, tmp_path, stand_in_chart)
     w.bootstrap()
     yield w

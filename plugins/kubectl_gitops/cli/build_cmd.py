@@ -85,7 +85,7 @@ def builds_command(ctx: click.Context, app: str | None) -> int:
     Exit status: 0 listed, 1 the cluster cannot be read, 2 bad input.
     """
     from ..workflows import build as workflow
-    from .output import emit_data
+    from .output import columns, emit_data
 
     s = settings(ctx)
     runs = workflow.list_runs(kubeconfig=s.kubeconfig, context=s.context, app=app)
@@ -98,9 +98,7 @@ def builds_command(ctx: click.Context, app: str | None) -> int:
     rows = [("APP", "RUN", "COMMIT", "STATUS", "STARTED", "DURATION", "DIGEST")]
     rows += [(r.app, r.run, r.commit[:12] or "-", r.status, (r.started or "-").replace("T", " ").rstrip("Z"),
               f"{r.seconds:g}s" if r.seconds is not None else "-", r.digest[:19] or "-") for r in runs]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    columns(rows)
     return 0
 
 

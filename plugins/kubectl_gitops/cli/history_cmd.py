@@ -24,7 +24,7 @@ def command(ctx: click.Context, app: str, environment: str | None, git_token_fil
     Exit status: 0 listed, 1 the repository cannot be read, 2 bad input.
     """
     from ..workflows import history as workflow
-    from .output import emit_data
+    from .output import columns, emit_data
 
     s = settings(ctx)
     records = workflow.run(workflow.HistoryOptions(app=app, config=s.config, environment=environment,
@@ -38,8 +38,6 @@ def command(ctx: click.Context, app: str, environment: str | None, git_token_fil
     rows = [("WHEN", "ENV", "ACTION", "DIGEST", "COMMIT", "WHO")]
     rows += [(f"{r.date:%Y-%m-%d %H:%M:%S}", r.environment, r.action + (f" from {r.source}" if r.source else ""),
               r.digest[:19], r.commit[:12], r.author) for r in records]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    columns(rows)
     return 0
 

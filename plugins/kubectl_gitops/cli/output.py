@@ -47,3 +47,10 @@ def emit_data(data: Any, fmt: str) -> None:
 def error(message: str, *, color: bool = True) -> None:
     prefix = click.style("error:", fg="red", bold=True) if color and sys.stderr.isatty() else "error:"
     click.echo(f"{prefix} {message}", err=True)
+
+
+def columns(rows: list[tuple[str, ...]]) -> None:
+    """Print rows (the first is the header) as aligned columns on stdout."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
