@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 import yaml  # noqa: E402
 
+import platforms  # noqa: E402
 import tools  # noqa: E402
 from fakekube import FakeKube  # noqa: E402
 from fakekube.fixtures import make_kube_env  # noqa: E402
@@ -59,6 +60,7 @@ def setup(work: Path) -> tuple[FakeKube, dict[str, str], Path]:
     for name, cluster in config["clusters"].items():
         cluster.pop("node_pool", None)
         cluster["context"] = name
+    config["gitops"]["repo"] = platforms.bare_repo(work / "gitops.git").as_uri()  # status reads its head
     (work / "gitops.yaml").write_text(yaml.safe_dump(config))
     apps = tuple((app, env) for app in config["applications"] for env in config["environments"])
     install_platform(kube, apps=apps)
