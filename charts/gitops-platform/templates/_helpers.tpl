@@ -117,6 +117,15 @@ or hooks.<domain>.
 {{- end }}
 
 {{/*
+Replica count of an app in an environment: `replicasByEnvironment.<env>`, else `replicas` (default 1).
+Argument: dict "app" <app entry> "environment" <name>.
+*/}}
+{{- define "gitops-platform.apps.replicas" -}}
+{{- $by := .app.replicasByEnvironment | default dict -}}
+{{- if hasKey $by .environment -}}{{ get $by .environment | int }}{{- else if hasKey .app "replicas" -}}{{ .app.replicas | int }}{{- else -}}1{{- end -}}
+{{- end }}
+
+{{/*
 The PipelineRun parameters of one app as a dict (pipeline param name -> value). Shared by the
 build-params ConfigMap (for `kubectl gitops build`) and the per-app Triggers, so both start
 identical builds. Argument: dict "app" <app entry> "root" $.
@@ -125,6 +134,7 @@ identical builds. Argument: dict "app" <app entry> "root" $.
 {{- $app := .app }}
 {{- $go := $app.goBuild | default dict }}
 {{- $context := $app.context | default "." }}
+{{- $env := .root.Values.tekton.pipeline.deployEnvironment }}
 {{- toJson (dict
     "app-name" $app.name
     "git-url" $app.repoURL
@@ -133,5 +143,10 @@ identical builds. Argument: dict "app" <app entry> "root" $.
     "dockerfile" ($app.dockerfile | default (printf "%s/Dockerfile" (trimSuffix "/" $context)))
     "go-build" ($go.enabled | default false | toString)
     "go-package" ($go.package | default "./...")
-    "go-image" (include "gitops-platform.apps.golangImage" .)) -}}
+    "go-image" (include "gitops-platform.apps.golangImage" .)
+    "gitops-url" .root.Values.gitops.repoURL
+    "gitops-branch" .root.Values.gitops.targetRevision
+    "gitops-path" .root.Values.gitops.path
+    "environment" $env
+    "replicas" (toString (include "gitops-platform.apps.replicas" (dict "app" $app "environment" $env)))) -}}
 {{- end }}

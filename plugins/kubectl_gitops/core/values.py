@@ -153,6 +153,7 @@ def chart_values(
             "goBuild": {"enabled": app.go_package is not None, "package": app.go_package or "./..."},
             "port": app.port,
             "replicas": app.default_replicas,
+            "replicasByEnvironment": {env.name: app.replicas_in(env.name) for env in config.environments},
             "hosts": dict(app.hosts),
             "dependsOn": list(app.depends_on),
             "syncWave": waves[app.name],
