@@ -319,15 +319,17 @@ def test_push_webhooks_trigger_builds_per_app(helm_bin):
     assert github["ref"]["name"] == "github"
     secret_ref = {"secretName": "shop-webhook", "secretKey": "secretToken"}
     assert {"name": "secretRef", "value": secret_ref} in github["params"]
-    assert cel["params"][0]["value"] == ("body.repository.clone_url == 'https://github.com/example/shop-api.git'"
-                                         " && body.ref == 'refs/heads/main'")
+    assert cel["params"][0]["value"] == (
+        "body.repository.clone_url in ['https://github.com/example/shop-api', 'https://github.com/example/shop-api.git']"
+        " && !body.deleted && (body.ref == 'refs/heads/main')")
     inline = {b["name"]: b["value"] for b in api["bindings"] if "name" in b}
     assert inline["context"] == "services/api" and inline["go-package"] == "./cmd/api"
     assert {"ref": "git-push"} in api["bindings"]
     assert of_kind(objs, "TriggerBinding")["git-push"]["spec"]["params"] == [
         {"name": "git-revision", "value": "$(body.after)"}]
     poc = of_kind(objects(helm_bin, "gitops-poc-values.yaml"), "EventListener")["git-push"]
-    assert [i["ref"]["name"] for i in poc["spec"]["triggers"][0]["interceptors"]] == ["cel"]
+    assert [i["ref"]["name"] for i in poc["spec"]["triggers"][0]["interceptors"]] == ["github", "cel"], \
+        "unsigned payloads never start a build"
 
 
 def test_build_pipeline_uses_bundles_cache_and_surfaces_digest(helm_bin):

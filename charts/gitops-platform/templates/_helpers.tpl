@@ -150,3 +150,29 @@ identical builds. Argument: dict "app" <app entry> "root" $.
     "environment" $env
     "replicas" (toString (include "gitops-platform.apps.replicas" (dict "app" $app "environment" $env)))) -}}
 {{- end }}
+
+{{/*
+CEL filter of an app's push Trigger, or "" when no push builds it (a commit revision, `buildOn.branch`
+false and no `buildOn.tags`). GitHub's `clone_url` always ends in `.git` (its `ssh_url` too), so the app's
+URL matches with or without it; the ref is the app's branch or a tag matching the `buildOn.tags` glob
+(`*` any characters, `?` one; the glob's characters are limited so the regex needs no escapes); pushes that
+delete a branch or tag build nothing. Argument: dict "app" <app entry> "root" $.
+*/}}
+{{- define "gitops-platform.apps.triggerFilter" -}}
+{{- $app := .app -}}
+{{- $on := $app.buildOn | default dict -}}
+{{- $url := $app.repoURL | trimSuffix "/" | trimSuffix ".git" -}}
+{{- $field := (or (hasPrefix "git@" $url) (hasPrefix "ssh://" $url)) | ternary "ssh_url" "clone_url" -}}
+{{- $refs := list -}}
+{{- if or (not (hasKey $on "branch")) $on.branch -}}
+{{- $branch := $app.targetRevision | default .root.Values.tekton.pipeline.defaultRevision -}}
+{{- $refs = append $refs (printf "body.ref == 'refs/heads/%s'" $branch) -}}
+{{- end -}}
+{{- with $on.tags -}}
+{{- $glob := . | replace "." "[.]" | replace "+" "[+]" | replace "*" ".*" | replace "?" "." -}}
+{{- $refs = append $refs (printf "body.ref.matches('^refs/tags/%s$')" $glob) -}}
+{{- end -}}
+{{- if $refs -}}
+{{- printf "body.repository.%s in ['%s', '%s.git'] && !body.deleted && (%s)" $field $url $url (join " || " $refs) -}}
+{{- end -}}
+{{- end }}
