@@ -110,7 +110,7 @@ def test_fresh_account_to_healthy_platform_and_a_noop_second_run(env, chart, acc
     assert result["upToDate"] is True
     assert {r.method for r in account.log[before:]} == {"GET"}  # nothing created at DigitalOcean
     assert not [r for r in account.log[before:] if "docker-credentials" in r.path]  # no new registry token
-    assert fake_kube.writes == 0
+    assert fake_kube.writes == 0, [(r.method, r.path) for r in fake_kube.requests if r.method not in ("GET",)]
     assert env["kubeconfig"].read_bytes() == kubeconfig_before
     assert controllers.errors == []
 

@@ -120,7 +120,7 @@ def test_build_follows_tasks_and_logs_and_prints_the_digest(world):
     runs = world.kube.list("pipelineruns.tekton.dev", "ci")
     (run,) = runs
     labels = run["metadata"]["labels"]
-    assert labels["gitops.kubectl.dev/app"] == "fakeservice"
+    assert labels["app.kubernetes.io/name"] == "fakeservice"
     assert run["spec"]["taskRunTemplate"]["serviceAccountName"] == "pipeline-builder"
     assert run["spec"]["taskRunTemplate"]["podTemplate"]["securityContext"]["fsGroup"] == 65532
     workspaces = {w["name"]: w for w in run["spec"]["workspaces"]}
@@ -198,3 +198,47 @@ def test_ctrl_c_without_a_terminal_leaves_the_run_going(world):
     assert "goes on" in stderr and "kubectl gitops logs" in stderr
     (run,) = world.kube.list("pipelineruns.tekton.dev", "ci")
     assert run["spec"].get("status") != "Cancelled"
+
+
+WRITE_BACK = CHART / "files" / "write-back.sh"
+
+
+def run_write_back(context):
+    """The write-back step, for real: the chart's script with the step's environment, against the git host."""
+    env = {k: v for k, v in context.env.items() if not k.startswith("$")}
+    env.update(PATH="/usr/bin:/bin", HOME=str(context.results_dir.parent / "home"),
+               RESULT_FILE=str(context.results_dir / "GITOPS_COMMIT"),
+               CREDENTIALS_DIR=str(context.workspaces.get("basic-auth", "")))
+    Path(env["HOME"]).mkdir(exist_ok=True)
+    out = subprocess.run(["sh", str(WRITE_BACK)], env=env, capture_output=True, text=True, timeout=120)
+    return (out.stdout + out.stderr).splitlines(), out.returncode, None
+
+
+def test_dev_deploys_what_was_built(world):
+    digest = "sha256:" + "7a" * 32
+    world.tekton.script("build-image", "build-and-push", "INFO Pushed",
+                        results={"IMAGE_DIGEST": digest, "IMAGE_URL": "registry.example.com/team/fakeservice:latest"})
+    world.tekton.script("write-back", "write-back", run=run_write_back)
+    before = subprocess.run(["git", "--git-dir", str(world.host.path("gitops")), "rev-list", "--count", "main"],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    out = world.gitops("build", "fakeservice", "-f", "-o", "json", "--timeout", "120s")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert (result["digest"], result["deployed"]) == (digest, True)
+    head = subprocess.run(["git", "--git-dir", str(world.host.path("gitops")), "rev-parse", "main"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    count = subprocess.run(["git", "--git-dir", str(world.host.path("gitops")), "rev-list", "--count", "main"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    assert result["gitopsCommit"] == head and int(count) == int(before) + 1  # one new commit
+    release = subprocess.run(["git", "--git-dir", str(world.host.path("gitops")), "show",
+                              "main:platform/apps/fakeservice/dev/release/kustomization.yaml"],
+                             capture_output=True, text=True, check=True).stdout
+    assert f"digest: {digest}" in release
+    assert f"dev runs registry.example.com/team/fakeservice@{digest}" in out.stderr
+    status = world.gitops("status", "-o", "json")
+    assert status.returncode == 0, status.stdout + status.stderr
+    dev = next(a for a in json.loads(status.stdout)["applications"] if a["environment"] == "dev")
+    assert (dev["digest"], dev["revision"]) == (digest, head)
+    history = world.gitops("history", "fakeservice", "-o", "json")
+    assert [(r["action"], r["digest"]) for r in json.loads(history.stdout)] == [("build", digest)]
+    assert TOKEN not in out.stdout + out.stderr

@@ -319,15 +319,17 @@ def test_push_webhooks_trigger_builds_per_app(helm_bin):
     assert github["ref"]["name"] == "github"
     secret_ref = {"secretName": "shop-webhook", "secretKey": "secretToken"}
     assert {"name": "secretRef", "value": secret_ref} in github["params"]
-    assert cel["params"][0]["value"] == ("body.repository.clone_url == 'https://github.com/example/shop-api.git'"
-                                         " && body.ref == 'refs/heads/main'")
+    assert cel["params"][0]["value"] == (
+        "body.repository.clone_url in ['https://github.com/example/shop-api', 'https://github.com/example/shop-api.git']"
+        " && !body.deleted && (body.ref == 'refs/heads/main')")
     inline = {b["name"]: b["value"] for b in api["bindings"] if "name" in b}
     assert inline["context"] == "services/api" and inline["go-package"] == "./cmd/api"
     assert {"ref": "git-push"} in api["bindings"]
     assert of_kind(objs, "TriggerBinding")["git-push"]["spec"]["params"] == [
         {"name": "git-revision", "value": "$(body.after)"}]
     poc = of_kind(objects(helm_bin, "gitops-poc-values.yaml"), "EventListener")["git-push"]
-    assert [i["ref"]["name"] for i in poc["spec"]["triggers"][0]["interceptors"]] == ["cel"]
+    assert [i["ref"]["name"] for i in poc["spec"]["triggers"][0]["interceptors"]] == ["github", "cel"], \
+        "unsigned payloads never start a build"
 
 
 def test_build_pipeline_uses_bundles_cache_and_surfaces_digest(helm_bin):
@@ -592,3 +594,32 @@ def test_one_minimum_kubernetes_version_for_chart_operator_and_cli(helm_bin, rep
         helm_adapter.render(CHART, release="p", namespace="argocd", values=values, kube_version="1.31.9",
                             helm=str(helm_bin))
     assert "kubeVersion" in str(err.value) or "incompatible" in str(err.value).lower()
+
+
+def test_build_pipeline_writes_the_digest_back_into_the_gitops_repository(helm_bin):
+    """The last task writes dev's release file (files/write-back.sh, tested in test_write_back.py); its params
+    come from the build-params ConfigMap and the Triggers alike, and its commit is a Pipeline result."""
+    objs = objects(helm_bin, "gitops-dev-prod-values.yaml")
+    pipeline = of_kind(objs, "Pipeline")["build-and-push"]["spec"]
+    tasks = {t["name"]: t for t in pipeline["tasks"]}
+    write_back = tasks["write-back"]
+    assert write_back["runAfter"] == ["build-image"] and write_back["taskRef"] == {"kind": "Task", "name": "write-back"}
+    params = {p["name"]: p["value"] for p in write_back["params"]}
+    assert params["digest"] == "$(tasks.build-image.results.IMAGE_DIGEST)"
+    assert params["source-commit"] == "$(tasks.clone.results.commit)"
+    assert params["image"] == "registry.digitalocean.com/shop/$(params.app-name)"
+    assert write_back["workspaces"] == [{"name": "basic-auth", "workspace": "basic-auth"}]
+    results = {r["name"]: r["value"] for r in pipeline["results"]}
+    assert results["GITOPS_COMMIT"] == "$(tasks.write-back.results.GITOPS_COMMIT)"
+    assert {"IMAGE_DIGEST", "IMAGE_URL", "COMMIT"} <= set(results)
+    declared = {p["name"] for p in pipeline["params"]}
+    build = yaml.safe_load(of_kind(objs, "ConfigMap")["build-params"]["data"]["api.json"])
+    assert set(build) <= declared
+    assert (build["gitops-url"], build["gitops-branch"], build["gitops-path"], build["environment"],
+            build["replicas"]) == ("https://github.com/example/shop-gitops.git", "main", "clusters/shop", "dev", "2")
+    template = of_kind(objs, "TriggerTemplate")["build-and-push"]["spec"]
+    run_params = {p["name"] for p in template["resourcetemplates"][0]["spec"]["params"]}
+    assert set(build) <= run_params and set(build) <= {p["name"] for p in template["params"]}
+    task = of_kind(objs, "Task")["write-back"]["spec"]
+    assert task["results"] == [{"name": "GITOPS_COMMIT", "description": task["results"][0]["description"]}]
+    assert task["workspaces"][0]["optional"] is True

@@ -13,7 +13,7 @@ import yaml
 
 BIN = Path(sys.executable).parent
 COMMANDS = ["init", "validate", "bootstrap", "teardown", "status", "password", "promote", "rollback", "history",
-            "build", "builds", "logs"]
+            "build", "builds", "logs", "webhook", "registry-secret"]
 
 
 def run(args, *, env=None, cwd=None, input=None, timeout=60):
@@ -54,7 +54,8 @@ def test_help_lists_only_working_commands():
     assert out.stdout.startswith("Usage: kubectl gitops [OPTIONS] COMMAND [ARGS]...")
     listed = [line.split()[0] for line in out.stdout.split("Commands:")[1].splitlines() if line.strip()]
     assert [w for w in listed if w in {"init", "validate", "bootstrap", "build", "promote", "status", "teardown",
-                                       "logs", "password", "rollback", "history", "builds"}] == sorted(COMMANDS)
+                                       "logs", "password", "rollback", "history", "builds", "webhook",
+                                       "registry-secret"}] == sorted(COMMANDS)
     for flag in ["--kubeconfig", "--context", "-n, --namespace", "-o, --output", "--config", "-v, --verbose",
                  "-q, --quiet", "--no-color", "--version"]:
         assert flag in out.stdout, flag

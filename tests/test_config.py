@@ -91,7 +91,8 @@ def test_empty_file_and_non_mapping():
         (lambda t: t.replace("region: ams3\n", ""), 'provider digitalocean needs "region"'),
         (lambda t: t.replace("registry: {name: demo, tier: basic}\n", ""), 'provider digitalocean needs "registry"'),
         (lambda t: t.replace("tier: basic", "tier: starter") + "applications:\n  a: {git: 'https://x/a'}\n"
-         "  b: {git: 'https://x/b'}\n", 'tier "starter" holds 1 repositories but there are 2 applications'),
+         "  b: {git: 'https://x/b'}\n",
+         'tier "starter" holds 1 repository but 2 applications need 4 (an image and a layer cache each)'),
         (lambda t: t + "applications:\n  a: {git: 'https://x/a', depends_on: [bb]}\n  b: {git: 'https://x/b'}\n",
          'applications.a.depends_on[0]: unknown application "bb" (did you mean "b"?)'),
         (lambda t: t + "applications:\n  a: {git: 'https://x/a', depends_on: [a]}\n",
@@ -144,3 +145,14 @@ def test_unknown_key_without_close_match_lists_allowed():
     """))
     assert found == ['gitops.yaml:15 platform.zzz: unknown key "zzz" (allowed: '
                      'pipeline_runs_to_keep, pipelines_as_code, tekton_chains, tekton_dashboard)']
+
+
+def test_the_layer_cache_counts_against_the_registry_tier():
+    """kaniko pushes <app> and <app>/cache: one application is over the starter tier unless the cache is off."""
+    text = BASE.replace("tier: basic", "tier: starter") + "applications:\n  a: {git: 'https://x/a'}\n"
+    assert problems(text) == ['gitops.yaml:7 registry.tier: tier "starter" holds 1 repository but 1 application '
+                                  "need 2 (an image and a layer cache each): choose a larger tier, or set "
+                                  "registry.layer_cache to false"]
+    config = config_file.load_text(text.replace("tier: starter", "tier: starter, layer_cache: false"),
+                                   source="gitops.yaml")
+    assert config.registry.layer_cache is False

@@ -32,8 +32,8 @@ import manifest as release_manifest  # noqa: E402
 from kubectl_gitops import __version__  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "proof-of-concept" / "gitops.yaml"
-COMMANDS = ["bootstrap", "build", "builds", "history", "init", "logs", "password", "promote", "rollback", "status",
-            "teardown", "validate"]
+COMMANDS = ["bootstrap", "build", "builds", "history", "init", "logs", "password", "promote", "registry-secret",
+            "rollback", "status", "teardown", "validate", "webhook"]
 PIPX = ["pipx==1.18.4", "pip==26.3"]
 # argocd's own top-level commands (argo-cd cmd/argocd/commands/root.go): they win over plugins
 ARGOCD_BUILTINS = {"account", "admin", "app", "appset", "cert", "cluster", "completion", "configure", "context",

@@ -273,8 +273,9 @@ def test_an_unreadable_file_says_permission_denied(env, tmp_path):
 
 # ---------------------------------------------------------------- every command: global options and exit codes
 
-COMMANDS = ["init", "validate", "bootstrap", "teardown", "status", "password", "promote", "rollback", "history"]
-WITH_APP = ("promote", "rollback", "history")
+COMMANDS = ["init", "validate", "bootstrap", "teardown", "status", "password", "promote", "rollback", "history",
+            "webhook", "registry-secret"]
+WITH_APP = ("promote", "rollback", "history", "webhook")
 DO_CONFIG = EXAMPLES / "proof-of-concept" / "gitops.yaml"
 
 

@@ -206,7 +206,8 @@ def test_too_small_tier_is_blocked_before_anything(account, tmp_path):
     starter = dataclasses.replace(config, registry=dataclasses.replace(config.registry, tier="starter"))
     with pytest.raises(InfrastructureBlocked) as err:
         provision(account, starter, tmp_path)
-    assert "tier starter holds 1 repository but 2 applications need 2: set registry.tier to basic" in str(err.value)
+    assert ("tier starter holds 1 repository but 2 applications need 4 (an image and a layer cache each): set "
+            "registry.tier to basic") in str(err.value)
     assert writes(account) == [] and account.account.registry is None and account.account.clusters == {}
 
 

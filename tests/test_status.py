@@ -118,8 +118,23 @@ def test_fetches_only_what_the_answer_needs(platform, fake_kube, capsys):
         ("GET", "/apis/apps/v1/namespaces/ingress-nginx/deployments"),  # prod's own ingress controller
         ("GET", "/apis/apps/v1/namespaces/tekton-pipelines/deployments"),
         ("GET", "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications"),
+        ("GET", "/api/v1/namespaces/ci/secrets/registry-push"),  # when the push credentials expire
     ])
     assert fake_kube.writes == 0
+
+
+def test_warns_when_the_push_credentials_expire_within_7_days(platform, fake_kube, capsys):
+    import time
+
+    if fake_kube.get("namespaces", "ci") is None:
+        fake_kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ci"}})
+    fake_kube.create({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
+                      "metadata": {"name": "registry-push", "namespace": "ci", "annotations": {
+                          "gitops.kubectl.dev/credentials-expire-at": str(int(time.time() + 2 * 86400 + 600))}},
+                      "data": {".dockerconfigjson": "e30="}})
+    code, _, err = status(fake_kube, platform, capsys=capsys)
+    assert code == 0
+    assert "expire in 2 days" in err and "kubectl gitops registry-secret --rotate" in err
 
 
 def test_unhealthy_parts_are_named_and_exit_1(platform, fake_kube, capsys):

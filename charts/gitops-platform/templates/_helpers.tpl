@@ -117,6 +117,15 @@ or hooks.<domain>.
 {{- end }}
 
 {{/*
+Replica count of an app in an environment: `replicasByEnvironment.<env>`, else `replicas` (default 1).
+Argument: dict "app" <app entry> "environment" <name>.
+*/}}
+{{- define "gitops-platform.apps.replicas" -}}
+{{- $by := .app.replicasByEnvironment | default dict -}}
+{{- if hasKey $by .environment -}}{{ get $by .environment | int }}{{- else if hasKey .app "replicas" -}}{{ .app.replicas | int }}{{- else -}}1{{- end -}}
+{{- end }}
+
+{{/*
 The PipelineRun parameters of one app as a dict (pipeline param name -> value). Shared by the
 build-params ConfigMap (for `kubectl gitops build`) and the per-app Triggers, so both start
 identical builds. Argument: dict "app" <app entry> "root" $.
@@ -125,6 +134,7 @@ identical builds. Argument: dict "app" <app entry> "root" $.
 {{- $app := .app }}
 {{- $go := $app.goBuild | default dict }}
 {{- $context := $app.context | default "." }}
+{{- $env := .root.Values.tekton.pipeline.deployEnvironment }}
 {{- toJson (dict
     "app-name" $app.name
     "git-url" $app.repoURL
@@ -133,5 +143,36 @@ identical builds. Argument: dict "app" <app entry> "root" $.
     "dockerfile" ($app.dockerfile | default (printf "%s/Dockerfile" (trimSuffix "/" $context)))
     "go-build" ($go.enabled | default false | toString)
     "go-package" ($go.package | default "./...")
-    "go-image" (include "gitops-platform.apps.golangImage" .)) -}}
+    "go-image" (include "gitops-platform.apps.golangImage" .)
+    "gitops-url" .root.Values.gitops.repoURL
+    "gitops-branch" .root.Values.gitops.targetRevision
+    "gitops-path" .root.Values.gitops.path
+    "environment" $env
+    "replicas" (toString (include "gitops-platform.apps.replicas" (dict "app" $app "environment" $env)))) -}}
+{{- end }}
+
+{{/*
+CEL filter of an app's push Trigger, or "" when no push builds it (a commit revision, `buildOn.branch`
+false and no `buildOn.tags`). GitHub's `clone_url` always ends in `.git` (its `ssh_url` too), so the app's
+URL matches with or without it; the ref is the app's branch or a tag matching the `buildOn.tags` glob
+(`*` any characters, `?` one; the glob's characters are limited so the regex needs no escapes); pushes that
+delete a branch or tag build nothing. Argument: dict "app" <app entry> "root" $.
+*/}}
+{{- define "gitops-platform.apps.triggerFilter" -}}
+{{- $app := .app -}}
+{{- $on := $app.buildOn | default dict -}}
+{{- $url := $app.repoURL | trimSuffix "/" | trimSuffix ".git" -}}
+{{- $field := (or (hasPrefix "git@" $url) (hasPrefix "ssh://" $url)) | ternary "ssh_url" "clone_url" -}}
+{{- $refs := list -}}
+{{- if or (not (hasKey $on "branch")) $on.branch -}}
+{{- $branch := $app.targetRevision | default .root.Values.tekton.pipeline.defaultRevision -}}
+{{- $refs = append $refs (printf "body.ref == 'refs/heads/%s'" $branch) -}}
+{{- end -}}
+{{- with $on.tags -}}
+{{- $glob := . | replace "." "[.]" | replace "+" "[+]" | replace "*" ".*" | replace "?" "." -}}
+{{- $refs = append $refs (printf "body.ref.matches('^refs/tags/%s$')" $glob) -}}
+{{- end -}}
+{{- if $refs -}}
+{{- printf "body.repository.%s in ['%s', '%s.git'] && !body.deleted && (%s)" $field $url $url (join " || " $refs) -}}
+{{- end -}}
 {{- end }}

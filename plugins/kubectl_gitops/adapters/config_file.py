@@ -179,10 +179,14 @@ def _cross_field_problems(data: dict[str, Any], positions: _Positions, source: s
         add(("applications",), 'applications are built and pushed to a registry: add "registry" (name, and '
             "server for a registry other than DigitalOcean's)")
     capacity = model.REGISTRY_TIER_REPOSITORIES.get(registry.get("tier", "basic"))
-    if apps and capacity is not None and len(apps) > capacity:
+    per_app = model.repositories_per_app(registry.get("layer_cache", True))
+    if apps and capacity is not None and len(apps) * per_app > capacity:
+        what = "an image and a layer cache" if per_app == 2 else "an image"
         add(("registry", "tier"),
-            f'tier "{registry.get("tier", "basic")}" holds {capacity} repositories but there are {len(apps)} '
-            f"applications; choose a larger tier")
+            f'tier "{registry.get("tier", "basic")}" holds {capacity} repositor{"y" if capacity == 1 else "ies"} but '
+            f"{len(apps)} application{'s' if len(apps) != 1 else ''} need {len(apps) * per_app} ({what} each): "
+            "choose a larger tier" + (", or set registry.layer_cache to false" if per_app == 2 and len(apps) <= capacity
+                                      else ""))
 
     dashboard = (data.get("platform") or {}).get("tekton_dashboard") or {}
     if dashboard.get("expose") and not dashboard.get("auth_secret"):
@@ -190,6 +194,10 @@ def _cross_field_problems(data: dict[str, Any], positions: _Positions, source: s
             'the dashboard has no login of its own: set "auth_secret" to an htpasswd Secret to expose it')
 
     for aname, app in apps.items():
+        build_on = app.get("build_on") or {}
+        if build_on.get("branch") and model.is_commit(app.get("revision", "main")):
+            add(("applications", aname, "build_on", "branch"),
+                "revision is a commit, which no push builds: set revision to a branch, or remove build_on.branch")
         for index, dep in enumerate(app.get("depends_on") or ()):
             if dep == aname:
                 add(("applications", aname, "depends_on", index), "an application cannot depend on itself")

@@ -26,10 +26,12 @@ from . import (
     init_cmd,
     password_cmd,
     promote_cmd,
+    registry_secret_cmd,
     rollback_cmd,
     status_cmd,
     teardown_cmd,
     validate_cmd,
+    webhook_cmd,
 )
 from .options import global_options
 
@@ -65,6 +67,8 @@ cli.add_command(password_cmd.command)
 cli.add_command(promote_cmd.command)
 cli.add_command(rollback_cmd.command)
 cli.add_command(history_cmd.command)
+cli.add_command(webhook_cmd.command)
+cli.add_command(registry_secret_cmd.command)
 
 
 def _prog_name(argv0: str) -> str:

@@ -7,6 +7,7 @@ module only holds the frozen model and the rules that need the whole picture
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,17 @@ API_VERSION = "gitops.kubectl.dev/v1alpha1"
 KIND = "Platform"
 
 REGISTRY_TIER_REPOSITORIES = {"starter": 1, "basic": 5, "professional": None}
+_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+
+
+def is_commit(revision: str) -> bool:
+    """Whether an app's ``revision`` is a full commit id (which no push ever builds)."""
+    return bool(_COMMIT.match(revision))
+
+
+def repositories_per_app(layer_cache: bool) -> int:
+    """Registry repositories one application uses: its image, and its kaniko layer cache (``<app>/cache``)."""
+    return 2 if layer_cache else 1
 
 
 @dataclass(frozen=True)
@@ -62,6 +74,8 @@ class Application:
     replicas: tuple[tuple[str, int], ...] = ()
     default_replicas: int = 1
     depends_on: tuple[str, ...] = ()
+    build_branch: bool = True  # pushes to the ``revision`` branch start a build (build_on.branch)
+    build_tags: str | None = None  # tag pushes matching this glob start a build (build_on.tags)
 
     def host(self, environment: str) -> str | None:
         return dict(self.hosts).get(environment)
@@ -76,10 +90,15 @@ class Registry:
     tier: str = "basic"
     server: str = "registry.digitalocean.com"
     credentials_expiry_seconds: int = 0
+    layer_cache: bool = True
 
     @property
     def url(self) -> str:
         return f"{self.server}/{self.name}"
+
+    @property
+    def on_digitalocean(self) -> bool:
+        return self.server == "registry.digitalocean.com"
 
 
 @dataclass(frozen=True)
@@ -195,11 +214,13 @@ def build(data: dict[str, Any], *, source: str = DEFAULT_FILE) -> Config:
     for aname, a in (data.get("applications") or {}).items():
         replicas = a.get("replicas", 1)
         go = a.get("go")
+        build_on = a.get("build_on") or {}
+        revision = a.get("revision", "main")
         applications.append(
             Application(
                 name=aname,
                 git=a["git"],
-                revision=a.get("revision", "main"),
+                revision=revision,
                 context=a.get("context", "."),
                 dockerfile=a.get("dockerfile", "Dockerfile"),
                 go_package=(go or {}).get("package", "./...") if go is not None else None,
@@ -209,6 +230,8 @@ def build(data: dict[str, Any], *, source: str = DEFAULT_FILE) -> Config:
                 replicas=_pairs(replicas) if isinstance(replicas, dict) else (),
                 default_replicas=replicas if isinstance(replicas, int) else 1,
                 depends_on=tuple(a.get("depends_on") or ()),
+                build_branch=bool(build_on.get("branch", not is_commit(revision))),
+                build_tags=build_on.get("tags"),
             )
         )
     registry = data.get("registry")
@@ -232,6 +255,7 @@ def build(data: dict[str, Any], *, source: str = DEFAULT_FILE) -> Config:
             tier=registry.get("tier", "basic"),
             server=registry.get("server", "registry.digitalocean.com"),
             credentials_expiry_seconds=registry.get("credentials_expiry_seconds", 0),
+            layer_cache=registry.get("layer_cache", True),
         )
         if registry
         else None,

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .config import REGISTRY_TIER_REPOSITORIES, Cluster, Config
+from .config import REGISTRY_TIER_REPOSITORIES, Cluster, Config, repositories_per_app
 
 TAG_PREFIX = "kubectl-gitops:"
 KINDS = ("registry", "domain", "cluster", "load_balancer", "dns_record", "registry_integration",
@@ -72,8 +72,13 @@ def used_clusters(config: Config) -> tuple[Cluster, ...]:
 
 
 def required_repositories(config: Config) -> int:
-    """Registry repositories the platform needs: one per application."""
-    return len(config.applications)
+    """Registry repositories the platform needs: per application its image and (unless
+    ``registry.layer_cache`` is false) its kaniko layer cache ``<app>/cache``."""
+    return len(config.applications) * repositories_per_app(config.registry.layer_cache if config.registry else True)
+
+
+def _per_app(layer_cache: bool) -> str:
+    return "an image and a layer cache" if layer_cache else "an image"
 
 
 def tier_fits(tier: str, repositories: int) -> bool:
@@ -433,8 +438,9 @@ def _registry(config: Config, observed: Observed | None) -> Decision:
         capacity = REGISTRY_TIER_REPOSITORIES[reg.tier]
         return Decision(PlanRow(
             "registry", reg.name, "blocked",
-            f"tier {reg.tier} holds {capacity} repositor{'y' if capacity == 1 else 'ies'} but {need} applications "
-            f"need {need}: set registry.tier to {fit} in gitops.yaml"))
+            f"tier {reg.tier} holds {capacity} repositor{'y' if capacity == 1 else 'ies'} but "
+            f"{len(config.applications)} applications need {need} ({_per_app(reg.layer_cache)} each): "
+            f"set registry.tier to {fit} in gitops.yaml"))
     region = config.region
     if observed is not None:
         region = config.region if config.region in observed.options.registry_regions else None
@@ -458,7 +464,7 @@ def _registry(config: Config, observed: Observed | None) -> Decision:
     rank = {t: i for i, t in enumerate(TIERS)}
     if not tier_fits(current.tier, need) or rank.get(reg.tier, 0) > rank.get(current.tier, 0):
         return Decision(PlanRow("registry", reg.name, "update",
-                                f"tier {current.tier} -> {reg.tier} ({need} applications)"),
+                                f"tier {current.tier} -> {reg.tier} ({need} repositories)"),
                         existing=current, desired=desired, changes={"tier": reg.tier})
     note = f" (gitops.yaml says {reg.tier}; a registry is never downgraded)" if reg.tier != current.tier else ""
     return Decision(PlanRow("registry", reg.name, "keep", f"tier {current.tier}{note}"),

@@ -153,9 +153,11 @@ def chart_values(
             "goBuild": {"enabled": app.go_package is not None, "package": app.go_package or "./..."},
             "port": app.port,
             "replicas": app.default_replicas,
+            "replicasByEnvironment": {env.name: app.replicas_in(env.name) for env in config.environments},
             "hosts": dict(app.hosts),
             "dependsOn": list(app.depends_on),
             "syncWave": waves[app.name],
+            "buildOn": {"branch": app.build_branch, **({"tags": app.build_tags} if app.build_tags else {})},
         }
         apps.append(entry)
     annotations: dict[str, str] = {}
@@ -169,7 +171,8 @@ def chart_values(
         "phase": phase,
         "platform": {"name": config.name, "domain": config.domain},
         "environments": environments,
-        "registry": {"server": config.registry.url if config.registry else ""},
+        "registry": {"server": config.registry.url if config.registry else "",
+                     "layerCache": config.registry.layer_cache if config.registry else True},
         "ingress": {
             "argocd": {"enabled": True, "host": argocd_host(config)},
             "tektonDashboard": {
@@ -184,7 +187,9 @@ def chart_values(
             "path": config.gitops.path,
         },
         "apps": apps,
-        "tekton": {"pruner": {"keep": config.pipeline_runs_to_keep},
+        # per-app retention is kubectl gitops build's (workflows.prune); the operator's pruner counts runs per
+        # Pipeline, and all apps share one, so it keeps enough never to take a run the per-app rule keeps
+        "tekton": {"pruner": {"keep": config.pipeline_runs_to_keep * max(1, len(config.applications))},
                    "chains": {"enabled": config.tekton_chains},
                    "pipelinesAsCode": {"enabled": config.pipelines_as_code}},
         "argo-cd": ({"enabled": True, "global": {"domain": argocd_host(config)},

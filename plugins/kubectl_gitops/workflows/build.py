@@ -43,7 +43,7 @@ PIPELINE = "build-and-push"
 PARAMS_CONFIGMAP = "build-params"
 PUSH_SECRET = "registry-push"
 TEKTON = "tekton.dev/v1"
-APP_LABEL = "gitops.kubectl.dev/app"
+APP_LABEL = "app.kubernetes.io/name"  # the Triggers label their runs the same way
 COMMIT_LABEL = "gitops.kubectl.dev/commit"
 TRIGGER_LABEL = "gitops.kubectl.dev/trigger"
 PART_OF = "app.kubernetes.io/part-of"
@@ -254,7 +254,7 @@ def pipeline_run(config: Config, app: str, pipeline: Mapping[str, Any], params: 
         elif not ws.get("optional"):
             raise GitopsError(f"Pipeline {meta.get('name')} needs workspace {name}, which kubectl gitops build does "
                               "not know how to bind", hint="re-run `kubectl gitops bootstrap` with this version")
-    labels = {APP_LABEL: app, PART_OF: config.name, TRIGGER_LABEL: "cli"}
+    labels = {APP_LABEL: app, PART_OF: config.name, TRIGGER_LABEL: "cli"}  # push-triggered runs have no trigger label
     if revision and _SHA.match(revision):
         labels[COMMIT_LABEL] = revision
     template: dict[str, Any] = {}
@@ -284,10 +284,11 @@ def start(opts: BuildOptions, reporter: Reporter) -> tuple[Config, Any, dict[str
     if pipeline is None:
         raise GitopsError(f"Pipeline {CI_NAMESPACE}/{PIPELINE} not found on context {conn.context}",
                           hint="run `kubectl gitops bootstrap` first")
-    if conn.get("v1", "Secret", PUSH_SECRET, CI_NAMESPACE) is None:
-        raise GitopsError(f"no registry push credentials: Secret {CI_NAMESPACE}/{PUSH_SECRET} is missing",
-                          hint="re-run `kubectl gitops bootstrap` (with --registry-auth for registries other than "
-                               "DigitalOcean's)")
+    from .registry_secret import check_push_credentials
+
+    warning = check_push_credentials(conn, config)  # over its tier, missing or expired: one line, no run
+    if warning:
+        reporter.warning(warning)
     user = opts.environ.get("USER", "")
     run = conn.create(pipeline_run(config, app.name, pipeline, _params(conn, app.name), revision=opts.revision,
                                    user=user))
@@ -527,6 +528,11 @@ def run(opts: BuildOptions, *, reporter: Reporter | None = None) -> BuildResult:
         except KubeError:
             pass  # the label only helps `builds` list the commit
     reporter.success(f"built {result.reference} from {result.commit[:12] or '?'} in {result.seconds or 0:g}s")
+    from .prune import prune_runs
+
+    pruned = prune_runs(conn, opts.app, max(1, config.pipeline_runs_to_keep))
+    if pruned:
+        reporter.detail(f"pruned {len(pruned)} old run{'s' * (len(pruned) != 1)} of {opts.app}")
     if opts.deploy:
         wait_deployed(conn, opts.app, result, deadline=deadline, reporter=reporter)
         result = replace(result, deployed=True)

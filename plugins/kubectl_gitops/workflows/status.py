@@ -255,6 +255,14 @@ def _application(name: str, app: str, environment: str, found: dict[str, dict], 
     )
 
 
+def _push_secret(conn: Any) -> dict | None:
+    """The registry push Secret (for its expiry annotation); None when it cannot be read."""
+    try:
+        return conn.get("v1", "Secret", "registry-push", "ci")
+    except KubeError:
+        return None
+
+
 def cluster_context(config: Config, name: str) -> str | None:
     if config.provider == "digitalocean":
         from ..core import infra  # its import costs more than this one name needs, so only for this provider
@@ -316,6 +324,7 @@ def run(opts: StatusOptions, *, reporter: Reporter | None = None) -> StatusRepor
             applications = pool.submit(conn.list, *APPLICATION, ARGOCD_NAMESPACE)
             probes = [pool.submit(_probe, config, name, opts) for name in others]
             head_future = pool.submit(_repository_head, config)
+            push_secret = pool.submit(_push_secret, conn)
             git_version = version.result()[2]
             workloads: dict[str, list[dict]] = {}
             errors: dict[str, str] = {}
@@ -327,6 +336,10 @@ def run(opts: StatusOptions, *, reporter: Reporter | None = None) -> StatusRepor
             found = {a["metadata"]["name"]: a for a in applications.result()}
             clusters = [ClusterStatus(management.name, conn.context, management=True, reachable=True,
                                       version=git_version), *(p.result() for p in probes)]
+        from .registry_secret import expiry_warning
+
+        if warning := expiry_warning(push_secret.result()):
+            reporter.warning(warning)
         components = tuple(_component(c, workloads.get(c.namespace, []), errors.get(c.namespace))
                            for c in COMPONENTS)
         if not any(c.installed for c in components) and not errors and not found:
