@@ -64,6 +64,9 @@ def test_scenario_lints_strict_and_renders(any_helm, scenario):
     assert "[WARNING]" not in linted.output and "[ERROR]" not in linted.output
     objs, omitted = _render(str(any_helm), scenario)
     assert set(omitted) == set(DEPENDENCIES)
+    if values.get("phase") == "operator":  # the Tekton operator chart alone: nothing of ours
+        assert not objs
+        return
     assert objs, f"{scenario} rendered nothing"
     for obj in objs:
         assert obj["metadata"]["labels"]["app.kubernetes.io/part-of"] == (
@@ -76,7 +79,8 @@ def test_there_are_the_promised_scenarios():
 
 
 def test_every_phase_has_a_scenario():
-    assert {scenario_values(s).get("phase", "platform") for s in SCENARIOS} == {"platform", "tekton", "gitops"}
+    assert {scenario_values(s).get("phase", "platform") for s in SCENARIOS} == {"platform", "operator", "tekton",
+                                                                                 "gitops"}
 
 
 # ---------------------------------------------------------------- phase platform
@@ -254,7 +258,7 @@ def test_gitops_phase_renders_crs_and_nothing_from_the_other_phases(helm_bin, sc
 def test_poc_has_one_app_in_dev_in_the_default_project(helm_bin):
     objs = objects(helm_bin, "gitops-poc-values.yaml")
     apps = of_kind(objs, "Application")
-    assert set(apps) == {"poc-root", "fakeservice-dev", "poc-platform", "poc-tekton", "poc-gitops"}
+    assert set(apps) == {"poc-root", "fakeservice-dev", "poc-platform", "poc-operator", "poc-tekton", "poc-gitops"}
     assert set(of_kind(objs, "AppProject")) == {"poc-platform"}, "apps use Argo CD's default project"
     root = apps["poc-root"]
     assert root["spec"]["source"] == {"repoURL": "https://github.com/example/poc-gitops.git",
@@ -366,16 +370,19 @@ def test_self_management_hands_every_release_to_argo_cd(helm_bin):
     objs = objects(helm_bin, "gitops-dev-prod-values.yaml")
     apps = of_kind(objs, "Application")
     chart = values["selfManagement"]["chart"]
-    for phase in ("platform", "tekton", "gitops"):
+    for phase in ("platform", "operator", "tekton", "gitops"):
         app = apps[f"shop-{phase}"]
         spec = app["spec"]
         assert spec["source"] == {**chart, "helm": {"releaseName": f"shop-{phase}",
                                                     "valueFiles": [f"../values/{phase}.yaml"]}}
         assert spec["project"] == "shop-platform"
-        assert spec["destination"] == {"server": "https://kubernetes.default.svc", "namespace": "argocd"}
-        assert spec["syncPolicy"]["automated"] == {"prune": phase != "platform", "selfHeal": True}
+        namespace = "tekton-operator" if phase == "operator" else "argocd"
+        assert spec["destination"] == {"server": "https://kubernetes.default.svc", "namespace": namespace}
+        holds_crds = phase in ("platform", "operator")
+        assert spec["syncPolicy"]["automated"] == {"prune": not holds_crds, "selfHeal": True}
         assert "finalizers" not in app["metadata"], "deleting the Application must not delete the platform"
     assert apps["shop-platform"]["spec"]["syncPolicy"]["syncOptions"] == ["ServerSideApply=true"]
+    assert apps["shop-operator"]["spec"]["syncPolicy"]["syncOptions"] == ["ServerSideApply=true"]
     assert "syncOptions" not in apps["shop-tekton"]["spec"]["syncPolicy"]
     project = of_kind(objs, "AppProject")["shop-platform"]["spec"]
     assert project["sourceRepos"] == [chart["repoURL"]]
@@ -491,8 +498,11 @@ def test_schema_describes_every_property():
     ({"apps": [{"name": "web", "repoURL": "https://x/a' || true"}]}, "repoURL"),
     ({"ingress": {"argocd": {"enabled": "yes"}}}, "yes"),
     ({"phase": "gitops"}, "enabled"),
-    ({"phase": "gitops", "argo-cd": {"enabled": False}, "ingress-nginx": {"enabled": False}}, "enabled"),
+    ({"phase": "gitops", "argo-cd": {"enabled": False}, "ingress-nginx": {"enabled": False},
+      "tekton-operator": {"enabled": True}}, "enabled"),
     ({"phase": "tekton"}, "enabled"),
+    ({"phase": "platform", "tekton-operator": {"enabled": True}}, "enabled"),
+    ({"phase": "operator", "tekton-operator": {"enabled": True}}, "enabled"),
     ({"selfManagement": {"chart": {"path": "/charts/gitops-platform/"}}}, "path"),
     ({"selfManagement": {"valueFiles": {"staging": "x.yaml"}}}, "staging"),
 ])
@@ -528,7 +538,7 @@ def test_helm_itself_rejects_bad_values(any_helm, overrides):
                                                               "ingress-nginx.enabled=false"),
     ({"phase": "tekton", "tekton-operator": {"enabled": True}}, "phase tekton installs no dependency: set "
                                                                 "tekton-operator.enabled=false"),
-    ({"phase": "both"}, 'phase "both" is not one of platform, tekton, gitops'),
+    ({"phase": "both"}, 'phase "both" is not one of platform, operator, tekton, gitops'),
     ({"ingress-nginx": {"controller": {"admissionWebhooks": {"annotations": {"argocd.argoproj.io/hook": "Skip"}}}}},
      'ingress-nginx.controller.admissionWebhooks.annotations has "argocd.argoproj.io/hook": the ingress-nginx '
      'chart also puts these annotations on its ValidatingWebhookConfiguration'),

@@ -18,6 +18,9 @@ def test_rendered_objects_are_valid(scenario, helm_bin):
     result = helm.render(chart_dir(), release="gitops", namespace="argocd", values=values, kube_version="1.34",
                          helm=helm_bin)
     documents = list(manifests.parse_documents(result.manifest_text, source=scenario))
+    if values.get("phase") == "operator":  # the Tekton operator chart alone, left out offline
+        assert documents == [] and result.omitted_dependencies
+        return
     assert documents, "the scenario renders nothing"
     registry = schema.SchemaRegistry(kubernetes_version="1.34")
     results = schema.validate(documents, registry=registry)

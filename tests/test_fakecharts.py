@@ -33,14 +33,24 @@ def config(repo_root):
     return config_file.load(repo_root / "examples" / "proof-of-concept" / "gitops.yaml")
 
 
-def render(chart, helm_bin, release, data):
-    return helm_adapter.render(chart, release=release, namespace="argocd", values=data, helm=str(helm_bin))
+def render(chart, helm_bin, release, data, namespace="argocd"):
+    return helm_adapter.render(chart, release=release, namespace=namespace, values=data, helm=str(helm_bin))
+
+
+def release_namespace(phase):
+    return values.OPERATOR_NAMESPACE if phase == "operator" else "argocd"
 
 
 @pytest.fixture(scope="module")
 def platform_release(chart, helm_bin, config):
     return render(chart, helm_bin, "bl-k8s-platform", values.chart_values(config, phase="platform",
                                                                           load_balancer_id="4de7ac8b"))
+
+
+@pytest.fixture(scope="module")
+def operator_release(chart, helm_bin, config):
+    return render(chart, helm_bin, "bl-k8s-operator", values.chart_values(config, phase="operator"),
+                  namespace=values.OPERATOR_NAMESPACE)
 
 
 def by_key(objs):
@@ -63,10 +73,12 @@ def test_archives_are_named_and_versioned_as_pinned_and_reproducible(tmp_path, s
     assert helm_adapter.missing_dependencies(fakecharts.chart_with_dependencies(tmp_path / "c", shared_reference)) == ()
 
 
-def test_the_platform_release_renders_what_bootstrap_waits_for(platform_release, config):
-    assert platform_release.omitted_dependencies == ()
-    rendered = by_key(platform_release.objects())
-    for ref in values.readiness_after(config, "platform"):
+@pytest.mark.parametrize("phase", ["platform", "operator"])
+def test_the_release_renders_what_bootstrap_waits_for(phase, platform_release, operator_release, config):
+    release = platform_release if phase == "platform" else operator_release
+    assert release.omitted_dependencies == ()
+    rendered = by_key(release.objects())
+    for ref in values.readiness_after(config, phase):
         namespace = ref["namespace"]
         # the tekton-operator chart leaves its namespaced objects to the release namespace, like upstream
         keys = {(ref["kind"], namespace, ref["name"]), (ref["kind"], None, ref["name"])}
@@ -101,14 +113,21 @@ def test_the_umbrella_values_reach_the_dependencies(platform_release):
     assert objs[("ConfigMap", "argocd", "argocd-cmd-params-cm")]["data"] == {"server.insecure": "true"}
     assert "resource.customizations.health.argoproj.io_Application" in objs[("ConfigMap", "argocd", "argocd-cm")][
         "data"]
+    assert not [k for k in objs if k[2].startswith("tekton-operator") or k[2].endswith("operator.tekton.dev")], \
+        "the operator has a release of its own"
+    assert ("Job", "argocd", "argocd-redis-secret-init") in objs
+    server = objs[("Service", "argocd", "argocd-server")]
+    assert [p["name"] for p in server["spec"]["ports"]] == ["http", "https"], "the Ingress backend port name"
+
+
+def test_the_operator_release_holds_the_operator_alone(operator_release):
+    objs = by_key(operator_release.objects())
     operator = objs[("Deployment", None, "tekton-operator")]
     env = {e["name"]: e.get("value") for e in operator["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["AUTOINSTALL_COMPONENTS"] == "false" and env["KUBERNETES_MIN_VERSION"] == "v1.32.0"
     assert env["DEFAULT_TARGET_NAMESPACE"] == "tekton-pipelines"
     assert ("CustomResourceDefinition", None, "tektonconfigs.operator.tekton.dev") in objs
-    assert ("Job", "argocd", "argocd-redis-secret-init") in objs
-    server = objs[("Service", "argocd", "argocd-server")]
-    assert [p["name"] for p in server["spec"]["ports"]] == ["http", "https"], "the Ingress backend port name"
+    assert not [k for k in objs if "argocd" in k[2] or "ingress" in k[2]]
 
 
 def test_argo_cd_links_to_its_own_ingress_over_plain_http(platform_release, config):
@@ -145,10 +164,12 @@ def test_upstream_defaults_apply_without_the_umbrella_overrides(chart, helm_bin)
                         "configs": {"cm": {"url": None}}, "notifications": {"argocdUrl": None}},
             "ingress": {"argocd": {"enabled": False}},
             "ingress-nginx": {"fullnameOverride": "", "namespaceOverride": "",
-                              "controller": {"admissionWebhooks": {"annotations": hook}}},
-            "tekton-operator": {"fullnameOverride": "", "installCRDs": False,
-                                "operator": {"autoInstallComponents": True}}}
+                              "controller": {"admissionWebhooks": {"annotations": hook}}}}
     objs = by_key(render(chart, helm_bin, "edge", data).objects())
+    operator = {"phase": "operator", "argo-cd": {"enabled": False}, "ingress-nginx": {"enabled": False},
+                "tekton-operator": {"enabled": True, "fullnameOverride": "", "installCRDs": False,
+                                    "operator": {"autoInstallComponents": True}}}
+    objs.update(by_key(render(chart, helm_bin, "edge", operator, namespace="ops").objects()))
     names = {(k[0], k[2]) for k in objs}
     assert {("StatefulSet", "edge-argocd-application-controller"), ("Deployment", "edge-argocd-server"),
             ("Deployment", "edge-ingress-nginx-controller"), ("Service", "edge-ingress-nginx-controller-admission"),
@@ -182,13 +203,13 @@ def conditions(obj):
     return (obj.get("status") or {}).get("conditions") or []
 
 
-def apply(kube, objs):
+def apply(kube, objs, namespace="argocd"):
     """Create rendered objects in helm's kind order (namespaces and CRDs first), hooks included."""
     order = ["Namespace", "CustomResourceDefinition", "ServiceAccount", "Secret", "ConfigMap"]
     for obj in sorted(objs, key=lambda o: order.index(o["kind"]) if o["kind"] in order else len(order)):
         meta = obj["metadata"]
         if meta.get("namespace") is None and kube.resolve(obj["kind"]).namespaced:
-            meta["namespace"] = "argocd"
+            meta["namespace"] = namespace
         if meta.get("namespace") and kube.get("namespaces", meta["namespace"]) is None:
             kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": meta["namespace"]}})
         kube.create(obj)
@@ -205,7 +226,8 @@ def test_controllers_bring_the_platform_up_and_honour_their_switches(stand_in, c
     controllers.failed_rollouts.add(("Deployment", "tekton-pipelines", "tekton-dashboard"))
     controllers.failing_applications["fakeservice-dev"] = "one or more objects failed to apply"
     for phase in values.PHASES:
-        apply(kube, render(chart, helm_bin, f"bl-k8s-{phase}", values.chart_values(config, phase=phase)).objects())
+        apply(kube, render(chart, helm_bin, f"bl-k8s-{phase}", values.chart_values(config, phase=phase),
+                           namespace=release_namespace(phase)).objects(), release_namespace(phase))
         controllers.settle()
 
     dex = kube.get("deployments", "argocd-dex-server", "argocd")
@@ -282,8 +304,9 @@ def test_the_operator_takes_its_target_namespace_even_an_existing_one(stand_in, 
                                                                         "labels": {"team": "ci"}}})
     kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "owned-elsewhere", "ownerReferences": [
         {"apiVersion": "v1", "kind": "ConfigMap", "name": "x", "uid": "u-1"}]}})
-    for phase in ("platform", "tekton"):
-        apply(kube, render(chart, helm_bin, f"bl-k8s-{phase}", values.chart_values(config, phase=phase)).objects())
+    for phase in ("platform", "operator", "tekton"):
+        apply(kube, render(chart, helm_bin, f"bl-k8s-{phase}", values.chart_values(config, phase=phase),
+                           namespace=release_namespace(phase)).objects(), release_namespace(phase))
         controllers.settle()
     tekton_config = kube.get("tektonconfigs.operator.tekton.dev", "config")
     owner = {"apiVersion": "operator.tekton.dev/v1alpha1", "kind": "TektonConfig", "name": "config",
@@ -311,8 +334,9 @@ def test_the_operator_installs_chains_and_pipelines_as_code_only_as_the_tekton_c
     assert FakePlatform.optional_components({"profile": "all", "addon": {"enablePipelinesAsCode": False},
                                              "chain": {"disabled": True}}) == {
         "chains": False, "pipelines-as-code": False}
-    for phase in ("platform", "tekton"):
-        apply(kube, render(chart, helm_bin, f"bl-k8s-{phase}", values.chart_values(config, phase=phase)).objects())
+    for phase in ("platform", "operator", "tekton"):
+        apply(kube, render(chart, helm_bin, f"bl-k8s-{phase}", values.chart_values(config, phase=phase),
+                           namespace=release_namespace(phase)).objects(), release_namespace(phase))
         controllers.settle()
     optional = (*CHAINS_DEPLOYMENTS, *PIPELINES_AS_CODE_DEPLOYMENTS)
     assert [n for n in optional if kube.get("deployments", n, "tekton-pipelines")] == []
@@ -325,9 +349,11 @@ def test_the_operator_installs_chains_and_pipelines_as_code_only_as_the_tekton_c
 
 def test_the_operator_installs_its_own_tekton_config_when_told_to(stand_in, chart, helm_bin):
     kube, controllers = stand_in
-    data = {"tekton-operator": {"operator": {"autoInstallComponents": True, "defaultTargetNamespace": "tekton"}},
+    data = {"phase": "operator", "tekton-operator": {"enabled": True, "operator": {
+        "autoInstallComponents": True, "defaultTargetNamespace": "tekton"}},
             "argo-cd": {"enabled": False}, "ingress-nginx": {"enabled": False}}
-    apply(kube, [o for o in render(chart, helm_bin, "p", data).objects() if o["kind"] != "Job"])
+    apply(kube, [o for o in render(chart, helm_bin, "p", data, namespace="ops").objects() if o["kind"] != "Job"],
+          "ops")
     controllers.settle()
     config = kube.get("tektonconfigs.operator.tekton.dev", "config")
     assert config["spec"] == {"profile": "all", "targetNamespace": "tekton"}

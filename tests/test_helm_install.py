@@ -91,7 +91,8 @@ def install(chart, kube, config, release, helm, **kwargs):
     return helm_adapter.upgrade_install(
         chart, release=release.name, namespace=release.namespace,
         values=values.chart_values(config, phase=release.phase, load_balancer_id="lb-4de7ac8b"),
-        create_namespace=release.phase == "platform", timeout=120, helm=str(helm), **kube_args(kube), **kwargs)
+        create_namespace=release.phase in ("platform", "operator"), timeout=120, helm=str(helm), **kube_args(kube),
+        **kwargs)
 
 
 def prerequisites(kube, config):
@@ -127,12 +128,15 @@ def is_ready(kube, ref: dict) -> bool:
     raise AssertionError(f"no readiness rule for {ref}")
 
 
+RELEASE_SECRETS = [f"sh.helm.release.v1.bl-k8s-{p}.v1" for p in ("gitops", "operator", "platform", "tekton")]
+
+
 def release_secrets(kube) -> list[str]:
-    return sorted(s["metadata"]["name"] for s in kube.list("secrets", "argocd")
+    return sorted(s["metadata"]["name"] for s in kube.list("secrets")
                   if s["metadata"]["name"].startswith("sh.helm.release.v1."))
 
 
-def test_three_releases_install_in_order_and_a_rerun_changes_nothing(any_helm, fake_kube, platform, config,
+def test_four_releases_install_in_order_and_a_rerun_changes_nothing(any_helm, fake_kube, platform, config,
                                                                       prepared_chart, gitops_repo):
     prerequisites(fake_kube, config)
     for release in values.releases(config):
@@ -141,13 +145,14 @@ def test_three_releases_install_in_order_and_a_rerun_changes_nothing(any_helm, f
         platform.settle()
         waiting = [ref for ref in values.readiness_after(config, release.phase) if not is_ready(fake_kube, ref)]
         assert waiting == [], f"after {release.phase}"
-    assert release_secrets(fake_kube) == [f"sh.helm.release.v1.bl-k8s-{p}.v1" for p in ("gitops", "platform", "tekton")]
+    assert release_secrets(fake_kube) == RELEASE_SECRETS
     controller = fake_kube.get("services", "ingress-nginx-controller", "ingress-nginx")
     assert controller["metadata"]["annotations"]["kubernetes.digitalocean.com/load-balancer-id"] == "lb-4de7ac8b"
     assert controller["status"]["loadBalancer"]["ingress"] == [{"ip": "203.0.113.10"}]
     assert fake_kube.get("secrets", "argocd-initial-admin-secret", "argocd")["data"]["password"]
     apps = {a["metadata"]["name"]: a["status"] for a in fake_kube.list("applications.argoproj.io", "argocd")}
-    assert set(apps) == {"bl-k8s-root", "fakeservice-dev", "bl-k8s-platform", "bl-k8s-tekton", "bl-k8s-gitops"}
+    assert set(apps) == {"bl-k8s-root", "fakeservice-dev", "bl-k8s-platform", "bl-k8s-operator", "bl-k8s-tekton",
+                         "bl-k8s-gitops"}
     for name, status in apps.items():  # every one resolved in the GitOps repository, at its commit
         assert (status["sync"]["status"], status["health"]["status"], status["sync"]["revision"]) == (
             "Synced", "Healthy", gitops_repo[1]), name
@@ -162,7 +167,7 @@ def test_three_releases_install_in_order_and_a_rerun_changes_nothing(any_helm, f
             action="unchanged", revision=1)
     assert fake_kube.writes == 0
     assert [r for r in fake_kube.requests if r.method not in ("GET",)] == []
-    assert release_secrets(fake_kube) == [f"sh.helm.release.v1.bl-k8s-{p}.v1" for p in ("gitops", "platform", "tekton")]
+    assert release_secrets(fake_kube) == RELEASE_SECRETS
 
 
 def test_a_change_upgrades_the_releases_it_concerns(helm_bin, fake_kube, platform, config, config_data,
@@ -174,6 +179,7 @@ def test_a_change_upgrades_the_releases_it_concerns(helm_bin, fake_kube, platfor
     changed = config_file.load_text(yaml.safe_dump(config_data), source="gitops.yaml")
     results = {r.phase: install(prepared_chart, fake_kube, changed, r, helm_bin) for r in values.releases(changed)}
     assert results == {"platform": helm_adapter.ReleaseResult("unchanged", 1),
+                       "operator": helm_adapter.ReleaseResult("unchanged", 1),
                        "tekton": helm_adapter.ReleaseResult("upgraded", 2),
                        "gitops": helm_adapter.ReleaseResult("unchanged", 1)}  # the pruner: tekton's alone
     assert fake_kube.get("tektonconfigs.operator.tekton.dev", "config")["spec"]["pruner"]["keep"] == 3
@@ -185,8 +191,9 @@ def test_the_gitops_release_cannot_come_before_the_tekton_release(helm_bin, fake
                                                                    prepared_chart):
     """Why TektonConfig has a release of its own: the Tekton kinds exist only once the operator reconciled it."""
     prerequisites(fake_kube, config)
-    platform_release, _, gitops_release = values.releases(config)
+    platform_release, operator_release, _, gitops_release = values.releases(config)
     install(prepared_chart, fake_kube, config, platform_release, helm_bin)
+    install(prepared_chart, fake_kube, config, operator_release, helm_bin)
     with pytest.raises(HelmError) as err:
         install(prepared_chart, fake_kube, config, gitops_release, helm_bin)
     assert "no matches for kind" in str(err.value) and "tekton.dev" in str(err.value)

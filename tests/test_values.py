@@ -14,16 +14,17 @@ def load(repo_root, name):
     return config_file.load(repo_root / "examples" / name / "gitops.yaml")
 
 
-def test_three_releases_in_order_toggle_dependencies(repo_root):
+def test_four_releases_in_order_toggle_dependencies(repo_root):
     config = load(repo_root, "proof-of-concept")
     assert [(r.phase, r.name, r.namespace) for r in values.releases(config)] == [
-        ("platform", "bl-k8s-platform", "argocd"), ("tekton", "bl-k8s-tekton", "argocd"),
-        ("gitops", "bl-k8s-gitops", "argocd")]
+        ("platform", "bl-k8s-platform", "argocd"), ("operator", "bl-k8s-operator", "tekton-operator"),
+        ("tekton", "bl-k8s-tekton", "argocd"), ("gitops", "bl-k8s-gitops", "argocd")]
     by_phase = {p: values.chart_values(config, phase=p) for p in values.PHASES}
+    installs = {"platform": {"argo-cd", "ingress-nginx"}, "operator": {"tekton-operator"}}
     for phase, data in by_phase.items():
         assert data["phase"] == phase
         for dep in values.DEPENDENCIES:
-            assert data[dep]["enabled"] is (phase == "platform"), (phase, dep)
+            assert data[dep]["enabled"] is (dep in installs.get(phase, ())), (phase, dep)
     with pytest.raises(ValueError, match="unknown phase"):
         values.chart_values(config, phase="both")
 
@@ -118,16 +119,20 @@ def test_readiness_after_each_phase(repo_root):
     assert {
         ("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, "applications.argoproj.io"),
         ("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, "applicationsets.argoproj.io"),
-        ("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, "tektonconfigs.operator.tekton.dev"),
         ("apps/v1", "StatefulSet", "argocd", "argocd-application-controller"),
         ("apps/v1", "Deployment", "argocd", "argocd-server"),
         ("apps/v1", "Deployment", "argocd", "argocd-repo-server"),
         ("apps/v1", "Deployment", "ingress-nginx", "ingress-nginx-controller"),
-        ("apps/v1", "Deployment", "argocd", "tekton-operator"),
-        ("apps/v1", "Deployment", "argocd", "tekton-operator-webhook"),
         ("v1", "Service", "ingress-nginx", "ingress-nginx-controller-admission"),
-        ("v1", "Service", "argocd", "tekton-operator-webhook"),
     } <= platform
+    assert not any("tekton" in name for *_, name in platform), "the operator has a release of its own"
+    operator = {(r["api_version"], r["kind"], r["namespace"], r["name"]) for r in refs["operator"]}
+    assert operator == {
+        ("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, "tektonconfigs.operator.tekton.dev"),
+        ("apps/v1", "Deployment", "tekton-operator", "tekton-operator"),
+        ("apps/v1", "Deployment", "tekton-operator", "tekton-operator-webhook"),
+        ("v1", "Service", "tekton-operator", "tekton-operator-webhook"),
+    }
     tekton = {(r["kind"], r["namespace"], r["name"]) for r in refs["tekton"]}
     assert {
         ("TektonConfig", None, "config"),

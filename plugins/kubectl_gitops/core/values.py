@@ -1,14 +1,17 @@
 """gitops.yaml to chart values, and what to wait for after each install phase; no I/O.
 
-The umbrella chart installs as three releases of the same chart, in this order (see the chart
+The umbrella chart installs as four releases of the same chart, in this order (see the chart
 README, "Phases and CRD ordering"):
 
-1. ``platform`` brings the dependency charts (Argo CD, ingress-nginx, the Tekton operator) with
-   their CRDs, and our plain Kubernetes objects;
-2. ``tekton`` holds only the TektonConfig, whose CRD the operator chart brought; the operator
+1. ``platform`` (namespace argocd) brings Argo CD and ingress-nginx with their CRDs, and our plain
+   Kubernetes objects;
+2. ``operator`` (namespace tekton-operator) brings the Tekton operator alone, with its CRDs: its
+   chart puts everything in the release namespace, so it needs a release of its own to keep it
+   out of Argo CD's namespace;
+3. ``tekton`` holds only the TektonConfig, whose CRD the operator chart brought; the operator
    reconciles it into Tekton Pipelines, Triggers and the Dashboard and their CRDs;
-3. ``gitops`` holds the objects of those CRDs (Tasks, Pipeline, Triggers) and the Argo CD
-   project and Applications, including the ones through which Argo CD manages all three releases.
+4. ``gitops`` holds the objects of those CRDs (Tasks, Pipeline, Triggers) and the Argo CD
+   project and Applications, including the ones through which Argo CD manages all four releases.
 
 The dependency ``enabled`` flags are the Chart.yaml conditions, so each phase sets them.
 :func:`readiness_after` lists what must be ready before the next phase may start, with the
@@ -22,13 +25,14 @@ from typing import Any
 
 from .config import Config
 
-PHASES = ("platform", "tekton", "gitops")
+PHASES = ("platform", "operator", "tekton", "gitops")
 DEPENDENCIES = ("argo-cd", "ingress-nginx", "tekton-operator")
 IN_CLUSTER = "https://kubernetes.default.svc"
 # namespaces: the chart's defaults (values.yaml `namespaces`), which the mapping does not change
 ARGOCD_NAMESPACE = "argocd"
 INGRESS_NAMESPACE = "ingress-nginx"
 TEKTON_NAMESPACE = "tekton-pipelines"
+OPERATOR_NAMESPACE = "tekton-operator"
 # gitops.yaml `versions` keys that are chart values (the chart versions are Chart.yaml's)
 _IMAGE_OVERRIDES = {"kaniko_image": "kanikoImage", "golang_image": "golangImage"}
 CHART_VERSION_OVERRIDES = {
@@ -40,6 +44,7 @@ CHART_VERSION_OVERRIDES = {
 # change that concerns one release (an app, the pruner) does not upgrade the others
 _PHASE_VALUES = {
     "platform": ("phase", "platform", "environments", "registry", "ingress", "versions", *DEPENDENCIES),
+    "operator": ("phase", "platform", *DEPENDENCIES),
     "tekton": ("phase", "platform", "tekton", *DEPENDENCIES),
     "gitops": ("phase", "platform", "environments", "registry", "ingress", "gitops", "apps", "versions",
                *DEPENDENCIES, "selfManagement"),
@@ -59,7 +64,8 @@ class Release:
 
 def releases(config: Config) -> tuple[Release, ...]:
     """The releases bootstrap installs, in order: ``<name>-platform``, ``<name>-tekton``, ``<name>-gitops``."""
-    return tuple(Release(phase=p, name=f"{config.name}-{p}", namespace=ARGOCD_NAMESPACE) for p in PHASES)
+    return tuple(Release(phase=p, name=f"{config.name}-{p}",
+                         namespace=OPERATOR_NAMESPACE if p == "operator" else ARGOCD_NAMESPACE) for p in PHASES)
 
 
 def ingress_release(config: Config) -> Release:
@@ -198,7 +204,7 @@ def chart_values(
                     if enabled else {"enabled": False}),
         "ingress-nginx": ({"enabled": True, "controller": {"service": {"annotations": annotations}}}
                           if enabled or phase == INGRESS_PHASE else {"enabled": False}),
-        "tekton-operator": {"enabled": enabled},
+        "tekton-operator": {"enabled": phase == "operator"},
     }
     images = {_IMAGE_OVERRIDES[k]: v for k, v in config.versions if k in _IMAGE_OVERRIDES}
     if images:
@@ -289,9 +295,10 @@ def readiness_after(config: Config, phase: str) -> list[dict[str, Any]]:
     endpoints (the webhook behind it answers), a TektonConfig has condition Ready, an
     Application is Synced and Healthy.
 
-    - after ``platform``: the Argo CD CRDs and the operator's TektonConfig CRD Established; Argo CD,
-      the ingress-nginx controller and the Tekton operator rolled out; the ingress-nginx admission
-      webhook and the operator's webhook answering (their Services have ready endpoints);
+    - after ``platform``: the Argo CD CRDs Established; Argo CD and the ingress-nginx controller
+      rolled out; the ingress-nginx admission webhook answering (its Service has ready endpoints);
+    - after ``operator``: the TektonConfig CRD Established; the Tekton operator rolled out and its
+      webhook answering;
     - after ``tekton``: TektonConfig ``config`` Ready; its target namespace, which the operator
       creates and owns (no release may hold it), Active, so the gitops release can put the dashboard
       Ingress there; the Tekton Pipelines and Triggers CRDs the gitops release and the builds use
@@ -308,14 +315,17 @@ def readiness_after(config: Config, phase: str) -> list[dict[str, Any]]:
     if phase == "platform":
         return [
             *(_crd(f"{plural}.argoproj.io") for plural in ("applications", "applicationsets", "appprojects")),
-            _crd("tektonconfigs.operator.tekton.dev"),
             _ref("apps/v1", "StatefulSet", "argocd-application-controller", ARGOCD_NAMESPACE),
             *(_deployment(name, ARGOCD_NAMESPACE) for name in _ARGOCD_DEPLOYMENTS),
             _deployment("ingress-nginx-controller", INGRESS_NAMESPACE),
-            _deployment("tekton-operator", ARGOCD_NAMESPACE),
-            _deployment("tekton-operator-webhook", ARGOCD_NAMESPACE),
             _webhook("ingress-nginx-controller-admission", INGRESS_NAMESPACE),
-            _webhook("tekton-operator-webhook", ARGOCD_NAMESPACE),
+        ]
+    if phase == "operator":
+        return [
+            _crd("tektonconfigs.operator.tekton.dev"),
+            _deployment("tekton-operator", OPERATOR_NAMESPACE),
+            _deployment("tekton-operator-webhook", OPERATOR_NAMESPACE),
+            _webhook("tekton-operator-webhook", OPERATOR_NAMESPACE),
         ]
     if phase == "tekton":
         return [

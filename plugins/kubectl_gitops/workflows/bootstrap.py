@@ -506,7 +506,8 @@ def _install(config: Config, conn: Any, chart: Path, binary: Any, release: value
             changes.append(Change(obj["kind"], obj["metadata"]["name"], action, f"before release {release.name}"))
     _wait_for_admission_webhooks(config, conn, deadline, reporter)
     outcome = helm.upgrade_install(chart, release=release.name, namespace=release.namespace,
-                                   values=release_values, create_namespace=release.phase == "platform",
+                                   values=release_values,
+                                   create_namespace=release.phase in ("platform", "operator"),
                                    timeout=deadline.left(f"installing {release.name}"), helm=binary, **kube_args)
     word = {"unchanged": "up to date"}.get(outcome.action, outcome.action)
     (reporter.success if outcome.action == "unchanged" else reporter.created)(

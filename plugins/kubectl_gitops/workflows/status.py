@@ -165,7 +165,7 @@ def _label(key: str, value: str) -> Callable[[Mapping[str, str]], bool]:
 
 COMPONENTS = (
     _Component("argo-cd", ARGOCD_NAMESPACE, _label("app.kubernetes.io/part-of", "argocd"), "argocd-server"),
-    _Component("tekton-operator", ARGOCD_NAMESPACE, _label("app.kubernetes.io/name", "tekton-operator"),
+    _Component("tekton-operator", "tekton-operator", _label("app.kubernetes.io/name", "tekton-operator"),
                "tekton-operator"),
     _Component("ingress-nginx", "ingress-nginx",
                lambda labels: labels.get("app.kubernetes.io/name") == "ingress-nginx"
