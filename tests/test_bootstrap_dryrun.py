@@ -68,7 +68,7 @@ def test_dry_run_json_lists_phases_releases_and_validated_objects(offline_env, t
     assert plan["dryRun"] is True and plan["offline"] is True and plan["invalidObjects"] == []
     assert [p["name"] for p in plan["phases"]] == ["infrastructure", "platform", "repository", "handover"]
     releases = [c["name"] for p in plan["phases"] for c in p["changes"] if c["kind"] == "release"]
-    assert releases == ["shop-platform", "shop-tekton", "shop-ingress (prod)", "shop-gitops"]
+    assert releases == ["shop-platform", "shop-operator", "shop-tekton", "shop-ingress (prod)", "shop-gitops"]
     repo = plan["phases"][2]["changes"]
     assert repo[0]["kind"] == "commit" and repo[0]["action"] == "commit"
     assert "against an empty repository (offline)" in repo[0]["detail"]

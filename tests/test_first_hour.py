@@ -158,7 +158,7 @@ def test_validate_given_a_gitops_yaml_validates_the_platform(env, tmp_path):
     import json
 
     data = json.loads(out.stdout)
-    assert [r["phase"] for r in data["releases"]] == ["platform", "tekton", "gitops"]
+    assert [r["phase"] for r in data["releases"]] == ["platform", "operator", "tekton", "gitops"]
 
 
 # ---------------------------------------------------------------- bad inputs: one line each

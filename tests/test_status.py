@@ -71,7 +71,7 @@ def test_healthy_platform_text(platform, fake_kube, capsys):
     assert lines[0] == f"Platform shop on context fake ({fake_kube.url}): healthy"
     rows = {line.split()[0]: line.split() for line in lines if line}
     assert rows["argo-cd"][1:4] == ["argocd", "yes", v["argocd"]]
-    assert rows["tekton-operator"][1:4] == ["argocd", "yes", v["tektonOperator"]]
+    assert rows["tekton-operator"][1:4] == ["tekton-operator", "yes", v["tektonOperator"]]
     assert rows["ingress-nginx"][1:4] == ["ingress-nginx", "yes", v["ingressNginx"]]
     assert rows["tekton-pipelines"][1:4] == ["tekton-pipelines", "yes", v["tektonPipelines"]]
     assert rows["tekton-triggers"][1:4] == ["tekton-pipelines", "yes", v["tektonTriggers"]]
@@ -116,6 +116,7 @@ def test_fetches_only_what_the_answer_needs(platform, fake_kube, capsys):
         ("GET", "/apis/apps/v1/namespaces/argocd/statefulsets"),
         ("GET", "/apis/apps/v1/namespaces/ingress-nginx/deployments"),
         ("GET", "/apis/apps/v1/namespaces/ingress-nginx/deployments"),  # prod's own ingress controller
+        ("GET", "/apis/apps/v1/namespaces/tekton-operator/deployments"),
         ("GET", "/apis/apps/v1/namespaces/tekton-pipelines/deployments"),
         ("GET", "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications"),
         ("GET", "/api/v1/namespaces/ci/secrets/registry-push"),  # when the push credentials expire

@@ -127,7 +127,7 @@ def install_platform(
     v = versions()
     release = f"{platform}-platform"
     install_crds(kube)
-    for ns in ("argocd", "ingress-nginx", "tekton-pipelines"):
+    for ns in ("argocd", "tekton-operator", "ingress-nginx", "tekton-pipelines"):
         _namespace(kube, ns)
 
     def workload(kind, name, namespace, labels, image, replicas=1):
@@ -161,10 +161,10 @@ def install_platform(
     operator = {"app.kubernetes.io/name": "tekton-operator", "app.kubernetes.io/instance": release,
                 "app.kubernetes.io/version": v["tektonOperator"]}
     registry_tekton = "ghcr.io/tekton-releases/github.com/tektoncd/operator/cmd/kubernetes"
-    workload("Deployment", f"{release}-tekton-operator", "argocd",
+    workload("Deployment", f"{release}-tekton-operator", "tekton-operator",
              {**operator, "app.kubernetes.io/component": "operator"},
              f"{registry_tekton}/operator:{v['tektonOperator']}")
-    workload("Deployment", f"{release}-tekton-operator-webhook", "argocd",
+    workload("Deployment", f"{release}-tekton-operator-webhook", "tekton-operator",
              {**operator, "app.kubernetes.io/component": "webhook"}, f"{registry_tekton}/webhook:{v['tektonOperator']}")
 
     nginx = {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/instance": release,
