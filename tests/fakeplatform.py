@@ -37,6 +37,9 @@ bootstrap waits on what they report. :class:`FakePlatform` plays them as one rea
   in real git repositories and syncs them as Argo CD does (see its docstring; ``helm_charts``,
   ``kubectl`` and ``remote_kubes`` are passed to it); a deleted Application with the resources
   finalizer has its objects deleted and the finalizer released, as has a deleted AppProject;
+- cert-manager (once the Deployment ``cert-manager``, component ``controller``, has rolled out):
+  :class:`fakecertmanager.FakeCertManager` (``certmanager``) registers ACME issuers, turns annotated
+  Ingresses into Certificates and issues them into ``kubernetes.io/tls`` Secrets (see its docstring);
 - Tekton Pipelines' controller and webhook (once the ``tekton-pipelines-controller`` Deployment has
   rolled out; its admission checks of Tekton objects from the start): :class:`faketekton.FakeTekton`
   (``tekton``) turns PipelineRuns into TaskRuns and Pods with scripted step logs (see its docstring).
@@ -75,6 +78,7 @@ import bcrypt
 import yaml
 
 from fakeargocd import FakeArgoCD
+from fakecertmanager import FakeCertManager
 from faketekton import FakeTekton
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -184,6 +188,7 @@ class FakePlatform:
         self.argocd = FakeArgoCD(kube, helm_charts=helm_charts, kubectl=kubectl, remote_kubes=remote_kubes,
                                  failing_applications=self.failing_applications, running=self._argocd_running)
         self.argocd.errors = self.errors
+        self.certmanager = FakeCertManager(kube)
         self._tekton_was_running = False
         self.tekton = FakeTekton(kube, self.reference, running=lambda: self._tekton_was_running)
         self.tekton.errors = self.errors
@@ -270,6 +275,7 @@ class FakePlatform:
                 self._application(namespace, name)
             return
         self.argocd.resource_event(api_version, kind, namespace, name)
+        self.certmanager.handle(event, api_version, kind, namespace, name)
         if event == "DELETED":
             if kind in _WORKLOADS and namespace:
                 self._sync_endpoints(namespace)
@@ -313,6 +319,9 @@ class FakePlatform:
                 for app in self._list("applications.argoproj.io"):
                     if _meta(app).get("deletionTimestamp"):
                         self._application(_meta(app).get("namespace"), _meta(app)["name"])
+        if kind == "Deployment" and component == "controller" and _labels(obj).get("app.kubernetes.io/name") == \
+                "cert-manager":
+            self.certmanager.started(namespace)
         if kind == "Deployment" and any(c.get("name") == "tekton-operator-lifecycle" for c in _containers(obj)):
             self._operator_started(obj)
         if kind == "Deployment" and name == "tekton-pipelines-controller" and not self._tekton_was_running:

@@ -111,6 +111,20 @@ def test_bootstrap_then_status_then_noop_rerun(platform):
     platform.controllers.settle()  # bootstrap waits for the root Application only
     status = platform.kubectl("gitops", "status", "--config", platform.config)
     assert status.returncode == 0, status.stdout + status.stderr
+    assert "Edge: ingress-nginx (ingress-nginx), load balancer 203.0.113.10" in status.stdout
+    edge = json.loads(platform.kubectl("gitops", "status", "--config", platform.config, "-o", "json").stdout)["edge"]
+    hosts = {h["host"]: h for h in edge["hosts"]}
+    domain = yaml.safe_load(platform.config.read_text())["domain"]
+    assert {f"argo.{domain}", f"hooks.{domain}"} <= set(hosts), hosts
+    for host in hosts.values():  # every host on https with a certificate cert-manager issued
+        assert host["url"].startswith("https://") and host["certificate"] == "Ready", host
+        assert host["expires"] and host["dns"] is None, "no DNS lookup in tests"
+    secret = kube.get("secrets", "argocd-server-tls", "argocd")
+    assert secret["type"] == "kubernetes.io/tls" and secret["metadata"]["annotations"][
+        "cert-manager.io/issuer-name"] == "letsencrypt-production"
+    assert kube.get("clusterissuers.cert-manager.io", "letsencrypt-production")["status"]["conditions"][0][
+        "status"] == "True"
+    assert "Argo CD: https://argo." in out.stdout
 
     revisions = platform.helm_revisions()
     kube.reset_counters()

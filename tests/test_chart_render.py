@@ -17,7 +17,7 @@ from kubectl_gitops.core.errors import HelmError
 
 CHART = Path(__file__).resolve().parent.parent / "charts" / "gitops-platform"
 SCENARIOS = sorted(p.name for p in (CHART / "ci").glob("*-values.yaml"))
-DEPENDENCIES = ("argo-cd", "ingress-nginx", "tekton-operator")
+DEPENDENCIES = ("argo-cd", "ingress-nginx", "cert-manager", "tekton-operator")
 CUSTOM_GROUPS = ("argoproj.io", "tekton.dev", "operator.tekton.dev", "triggers.tekton.dev")
 
 
@@ -168,7 +168,7 @@ def test_load_balancer_annotations_reach_the_controller_service_only_when_given(
         values["ingress-nginx"] = {**values["ingress-nginx"], "enabled": True}
         result = helm_adapter.render(chart, release="p", namespace="argocd", values=values,
                                      helm=str(helm_bin))
-        assert result.omitted_dependencies == ("argo-cd", "tekton-operator")
+        assert result.omitted_dependencies == ("argo-cd", "cert-manager", "tekton-operator")
         services[scenario] = of_kind(result.objects(), "Service")["ingress-nginx-controller"]
     given = services["platform-digitalocean-values.yaml"]["metadata"]["annotations"]
     assert given["kubernetes.digitalocean.com/load-balancer-id"] == "4de7ac8b-495b-4884-9a69-1050c6793cd6"
@@ -180,10 +180,17 @@ def test_load_balancer_annotations_reach_the_controller_service_only_when_given(
 
 # ---------------------------------------------------------------- phase gitops
 
-def test_tekton_phase_renders_only_the_tekton_config(helm_bin):
+def tekton_config(objs: Any) -> dict[str, Any]:
+    (config,) = [o for o in objs if o["kind"] == "TektonConfig"]
+    return config
+
+
+def test_tekton_phase_renders_the_tekton_config_and_the_cluster_issuers(helm_bin):
     objs = objects(helm_bin, "tekton-default-values.yaml")
-    assert [(o["kind"], o["metadata"]["name"]) for o in objs] == [("TektonConfig", "config")]
-    config = objs[0]
+    assert sorted((o["kind"], o["metadata"]["name"]) for o in objs) == [
+        ("ClusterIssuer", "letsencrypt-production"), ("ClusterIssuer", "letsencrypt-staging"),
+        ("TektonConfig", "config")]
+    config = tekton_config(objs)
     assert "namespace" not in config["metadata"]
     assert config["metadata"]["labels"]["app.kubernetes.io/part-of"] == "gitops"
     assert config["spec"]["profile"] == "all"
@@ -218,7 +225,7 @@ def test_private_repositories_clone_with_the_git_credentials_secret_only_when_on
 
 def test_builds_name_their_service_account_and_tekton_keeps_its_default(helm_bin):
     """`pipeline.default-service-account` in the TektonConfig is cluster-wide: the runs set their own."""
-    spec = objects(helm_bin, "tekton-default-values.yaml")[0]["spec"]
+    spec = tekton_config(objects(helm_bin, "tekton-default-values.yaml"))["spec"]
     assert "default-service-account" not in spec["pipeline"]
     objs = objects(helm_bin, "gitops-poc-values.yaml")
     template = of_kind(objs, "TriggerTemplate")["build-and-push"]["spec"]["resourcetemplates"][0]
@@ -231,14 +238,14 @@ def test_builds_name_their_service_account_and_tekton_keeps_its_default(helm_bin
 def test_tekton_config_switches_off_chains_and_pipelines_as_code_unless_asked(helm_bin):
     """Operator v0.81: Chains comes with profiles all and basic unless `spec.chain.disabled`; on Kubernetes the
     defaulting webhook sets `spec.platforms.kubernetes.pipelinesAsCode.enable: true` when it is not given."""
-    spec = objects(helm_bin, "tekton-default-values.yaml")[0]["spec"]
+    spec = tekton_config(objects(helm_bin, "tekton-default-values.yaml"))["spec"]
     assert spec["chain"] == {"disabled": True}
     assert spec["platforms"] == {"kubernetes": {"pipelinesAsCode": {"enable": False}}}
     values = {**scenario_values("tekton-default-values.yaml"),
               "tekton": {"chains": {"enabled": True}, "pipelinesAsCode": {"enabled": True}}}
     objs = helm_adapter.render(CHART, release="t", namespace="argocd", values=values, helm=str(helm_bin)).objects()
-    assert objs[0]["spec"]["chain"] == {"disabled": False}
-    assert objs[0]["spec"]["platforms"]["kubernetes"]["pipelinesAsCode"] == {"enable": True}
+    assert tekton_config(objs)["spec"]["chain"] == {"disabled": False}
+    assert tekton_config(objs)["spec"]["platforms"]["kubernetes"]["pipelinesAsCode"] == {"enable": True}
 
 
 @pytest.mark.parametrize("scenario", ["gitops-poc-values.yaml", "gitops-dev-prod-values.yaml"])
@@ -546,21 +553,23 @@ def test_template_guard_names_the_problem_when_the_schema_is_skipped(helm_bin, t
 # ---------------------------------------------------------------- Argo CD's external URL
 
 TLS = {"enabled": True, "secretName": "acme-tls"}
+PLAIN = {"enabled": False}
 
 
 @pytest.mark.parametrize(("overrides", "message"), [
     ({"platform": {"domain": "acme.dev"}},
      'argo-cd.global.domain is "argo.example.com": set it to "argo.acme.dev"'),
-    ({"ingress": {"tls": TLS}},
-     'argo-cd.configs.cm.url is "http://argo.example.com": set it to "https://argo.example.com"'),
-    ({"ingress": {"tls": TLS}, "argo-cd": {"configs": {"cm": {"url": "https://argo.example.com"}}}},
-     'argo-cd.notifications.argocdUrl is "http://argo.example.com": set it to "https://argo.example.com"'),
+    ({"ingress": {"tls": PLAIN}},
+     'argo-cd.configs.cm.url is "https://argo.example.com": set it to "http://argo.example.com"'),
+    ({"ingress": {"tls": PLAIN}, "argo-cd": {"configs": {"cm": {"url": "http://argo.example.com"}}}},
+     'argo-cd.notifications.argocdUrl is "https://argo.example.com": set it to "http://argo.example.com"'),
     ({"argo-cd": {"configs": {"cm": {"url": ""}}}},
-     'argo-cd.configs.cm.url is "": set it to "http://argo.example.com"'),
+     'argo-cd.configs.cm.url is "": set it to "https://argo.example.com"'),
 ])
 def test_argo_cd_url_must_match_its_ingress_and_scheme(helm_bin, overrides, message):
     values = {**overrides, "argo-cd": {**overrides.get("argo-cd", {}), "enabled": True},
-              "ingress-nginx": {"enabled": False}, "tekton-operator": {"enabled": False}}
+              "ingress-nginx": {"enabled": False}, "cert-manager": {"enabled": False},
+              "tekton-operator": {"enabled": False}}
     with pytest.raises(HelmError) as err:
         helm_adapter.render(CHART, release="g", namespace="argocd", values=values, helm=str(helm_bin))
     assert message in str(err.value)
@@ -571,7 +580,8 @@ def test_argo_cd_url_follows_tls(helm_bin):
     values = {"platform": {"domain": "acme.dev"}, "ingress": {"tls": TLS},
               "argo-cd": {"enabled": True, "global": {"domain": "argo.acme.dev"}, "configs": {"cm": {"url": https}},
                           "notifications": {"argocdUrl": https}},
-              "ingress-nginx": {"enabled": False}, "tekton-operator": {"enabled": False}}
+              "ingress-nginx": {"enabled": False}, "cert-manager": {"enabled": False},
+              "tekton-operator": {"enabled": False}}
     objs = helm_adapter.render(CHART, release="g", namespace="argocd", values=values, helm=str(helm_bin)).objects()
     assert of_kind(objs, "Ingress")["argocd-server"]["spec"]["tls"][0]["hosts"] == ["argo.acme.dev"]
 

@@ -209,7 +209,7 @@ def test_krew_install_plugin_list_and_completion(krew_root, tools_dir, tmp_path)
         values = [line.split("\t")[0] for line in out.stdout.splitlines()[:-1]]
         assert sorted(values) == COMMANDS and out.stdout.splitlines()[-1] == ":4"
         out = run(["kubectl", "__complete", "gitops", "b"], env=env)
-        assert [line.split("\t")[0] for line in out.stdout.splitlines()] == ["bootstrap", ":4"]
+        assert [line.split("\t")[0] for line in out.stdout.splitlines()] == ["bootstrap", "build", "builds", ":4"]
     finally:
         (bin_dir / "kubectl_complete-gitops").unlink()
 

@@ -154,22 +154,30 @@ RELEASE_HEADER = ("# What runs here, written by kubectl gitops build / promote /
 
 
 def ingress_files(config: Config, app: Application, env: str, *, class_name: str = "nginx") -> dict[str, str]:
-    """The files of ``apps/<app>/<env>/ingress/``: the app's Ingress for its host in ``env``, or nothing."""
+    """The files of ``apps/<app>/<env>/ingress/``: the app's Ingress for its host in ``env``, or nothing.
+
+    With TLS (the default) the host is served over HTTPS, plain HTTP redirected, from Secret
+    ``<app>-tls`` that cert-manager issues (annotation ``cert-manager.io/cluster-issuer``), or from the
+    Secret gitops.yaml ``tls.secret`` brings.
+    """
     host = app.host(env)
     if not host:
         return {OVERLAY_FILE: _HEADER + dump({"apiVersion": KUSTOMIZE_API, "kind": "Kustomization",
                                               "resources": []})}
-    ingress = {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "Ingress",
-        "metadata": {"name": app.name, "labels": _labels(config, app)},
-        "spec": {
-            "ingressClassName": class_name,
-            "rules": [{"host": host, "http": {"paths": [{
-                "path": "/", "pathType": "Prefix",
-                "backend": {"service": {"name": app.name, "port": {"name": "http"}}}}]}}],
-        },
-    }
+    tls = config.tls
+    metadata: dict[str, Any] = {"name": app.name, "labels": _labels(config, app)}
+    spec: dict[str, Any] = {"ingressClassName": class_name}
+    if tls.enabled:
+        annotations = {"nginx.ingress.kubernetes.io/ssl-redirect": "true",
+                       "nginx.ingress.kubernetes.io/force-ssl-redirect": "true"}
+        if tls.cert_manager:
+            annotations["cert-manager.io/cluster-issuer"] = tls.issuer
+        metadata["annotations"] = annotations
+        spec["tls"] = [{"hosts": [host], "secretName": tls.secret or f"{app.name}-tls"}]
+    spec["rules"] = [{"host": host, "http": {"paths": [{
+        "path": "/", "pathType": "Prefix",
+        "backend": {"service": {"name": app.name, "port": {"name": "http"}}}}]}}]
+    ingress = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": metadata, "spec": spec}
     return {OVERLAY_FILE: _HEADER + dump({"apiVersion": KUSTOMIZE_API, "kind": "Kustomization",
                                           "resources": [INGRESS_FILE]}),
             INGRESS_FILE: _HEADER + dump(ingress)}

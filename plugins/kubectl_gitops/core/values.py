@@ -3,9 +3,10 @@
 The umbrella chart installs as three releases of the same chart, in this order (see the chart
 README, "Phases and CRD ordering"):
 
-1. ``platform`` brings the dependency charts (Argo CD, ingress-nginx, the Tekton operator) with
-   their CRDs, and our plain Kubernetes objects;
-2. ``tekton`` holds only the TektonConfig, whose CRD the operator chart brought; the operator
+1. ``platform`` brings the dependency charts (Argo CD, ingress-nginx, cert-manager, the Tekton
+   operator) with their CRDs, and our plain Kubernetes objects;
+2. ``tekton`` holds the TektonConfig, whose CRD the operator chart brought, and the Let's Encrypt
+   ClusterIssuers, whose CRD cert-manager brought; the operator
    reconciles it into Tekton Pipelines, Triggers and the Dashboard and their CRDs;
 3. ``gitops`` holds the objects of those CRDs (Tasks, Pipeline, Triggers) and the Argo CD
    project and Applications, including the ones through which Argo CD manages all three releases.
@@ -23,24 +24,29 @@ from typing import Any
 from .config import Config
 
 PHASES = ("platform", "tekton", "gitops")
-DEPENDENCIES = ("argo-cd", "ingress-nginx", "tekton-operator")
+DEPENDENCIES = ("argo-cd", "ingress-nginx", "cert-manager", "tekton-operator")
 IN_CLUSTER = "https://kubernetes.default.svc"
 # namespaces: the chart's defaults (values.yaml `namespaces`), which the mapping does not change
 ARGOCD_NAMESPACE = "argocd"
 INGRESS_NAMESPACE = "ingress-nginx"
 TEKTON_NAMESPACE = "tekton-pipelines"
+CERT_MANAGER_NAMESPACE = "cert-manager"
+# the Secret of the DNS-01 solver's DigitalOcean token (values.yaml `issuers.digitalocean`)
+DNS_TOKEN_SECRET = "digitalocean-dns"
+DNS_TOKEN_KEY = "access-token"
 # gitops.yaml `versions` keys that are chart values (the chart versions are Chart.yaml's)
 _IMAGE_OVERRIDES = {"kaniko_image": "kanikoImage", "golang_image": "golangImage"}
 CHART_VERSION_OVERRIDES = {
     "argo_cd_chart": "argo-cd",
     "ingress_nginx_chart": "ingress-nginx",
     "tekton_operator_chart": "tekton-operator",
+    "cert_manager_chart": "cert-manager",
 }
 # the top-level values each phase's templates read (the rest keep the chart's defaults), so that a
 # change that concerns one release (an app, the pruner) does not upgrade the others
 _PHASE_VALUES = {
     "platform": ("phase", "platform", "environments", "registry", "ingress", "versions", *DEPENDENCIES),
-    "tekton": ("phase", "platform", "tekton", *DEPENDENCIES),
+    "tekton": ("phase", "platform", "tekton", "issuers", *DEPENDENCIES),
     "gitops": ("phase", "platform", "environments", "registry", "ingress", "gitops", "apps", "versions",
                *DEPENDENCIES, "selfManagement"),
     "ingress": ("phase", "platform", *DEPENDENCIES),
@@ -92,11 +98,16 @@ def argocd_host(config: Config) -> str:
 def argocd_url(config: Config) -> str:
     """External URL of Argo CD (argocd-cm ``url``, notification links, SSO redirects).
 
-    The platform's ingresses serve plain HTTP (``server.insecure``; gitops.yaml has no TLS option and
-    the chart's ``ingress.tls.enabled`` stays off), so the URL is ``http://``. The argo-cd chart
-    would otherwise write ``https://<global.domain>``.
+    ``https://`` with TLS at the ingress (the default; argocd-server itself serves plain HTTP behind it,
+    ``server.insecure``), ``http://`` when gitops.yaml says ``tls: false``.
     """
-    return f"http://{argocd_host(config)}"
+    return f"{config.scheme}://{argocd_host(config)}"
+
+
+def tls_secret_name(config: Config, ingress: str) -> str:
+    """The Secret holding the certificate of the Ingress ``ingress``: the one brought, or ``<ingress>-tls``
+    (cert-manager's, one per host)."""
+    return config.tls.secret or f"{ingress}-tls"
 
 
 def chart_values(
@@ -167,6 +178,7 @@ def chart_values(
         annotations["service.beta.kubernetes.io/do-loadbalancer-name"] = load_balancer_name(
             config, cluster or management)
     enabled = phase == "platform"
+    tls = config.tls
     values: dict[str, Any] = {
         "phase": phase,
         "platform": {"name": config.name, "domain": config.domain},
@@ -180,7 +192,10 @@ def chart_values(
                 "host": f"tekton.{config.domain}",
                 "auth": {"secretName": config.dashboard_auth_secret or ""},
             },
+            "tls": {"enabled": tls.enabled, "secretName": tls.secret or "", "clusterIssuer": tls.issuer},
         },
+        "issuers": {"enabled": tls.cert_manager, "email": tls.email or "",
+                    "solver": "dns01-digitalocean" if tls.challenge == "dns01" else "http01"},
         "gitops": {
             "repoURL": repo,
             "targetRevision": config.gitops.branch,
@@ -198,6 +213,7 @@ def chart_values(
                     if enabled else {"enabled": False}),
         "ingress-nginx": ({"enabled": True, "controller": {"service": {"annotations": annotations}}}
                           if enabled or phase == INGRESS_PHASE else {"enabled": False}),
+        "cert-manager": {"enabled": enabled and tls.cert_manager},
         "tekton-operator": {"enabled": enabled},
     }
     images = {_IMAGE_OVERRIDES[k]: v for k, v in config.versions if k in _IMAGE_OVERRIDES}
@@ -272,6 +288,10 @@ _ARGOCD_DEPLOYMENTS = ("argocd-server", "argocd-repo-server", "argocd-applicatio
 _TEKTON_DEPLOYMENTS = ("tekton-pipelines-controller", "tekton-pipelines-webhook", "tekton-pipelines-remote-resolvers",
                        "tekton-events-controller", "tekton-triggers-controller", "tekton-triggers-webhook",
                        "tekton-triggers-core-interceptors", "tekton-dashboard")
+_CERT_MANAGER_CRDS = ("certificates.cert-manager.io", "certificaterequests.cert-manager.io",
+                      "issuers.cert-manager.io", "clusterissuers.cert-manager.io", "orders.acme.cert-manager.io",
+                      "challenges.acme.cert-manager.io")
+_CERT_MANAGER_DEPLOYMENTS = ("cert-manager", "cert-manager-cainjector", "cert-manager-webhook")
 _TEKTON_CRDS = ("tasks.tekton.dev", "pipelines.tekton.dev", "pipelineruns.tekton.dev", "taskruns.tekton.dev",
                 "resolutionrequests.resolution.tekton.dev", "eventlisteners.triggers.tekton.dev",
                 "triggerbindings.triggers.tekton.dev", "triggertemplates.triggers.tekton.dev",
@@ -291,11 +311,14 @@ def readiness_after(config: Config, phase: str) -> list[dict[str, Any]]:
 
     - after ``platform``: the Argo CD CRDs and the operator's TektonConfig CRD Established; Argo CD,
       the ingress-nginx controller and the Tekton operator rolled out; the ingress-nginx admission
-      webhook and the operator's webhook answering (their Services have ready endpoints);
+      webhook and the operator's webhook answering (their Services have ready endpoints); with
+      cert-manager issuing the certificates, its CRDs Established, its three Deployments rolled out and
+      its webhook answering, since phase tekton creates ClusterIssuers;
     - after ``tekton``: TektonConfig ``config`` Ready; its target namespace, which the operator
       creates and owns (no release may hold it), Active, so the gitops release can put the dashboard
       Ingress there; the Tekton Pipelines and Triggers CRDs the gitops release and the builds use
-      Established; their controllers rolled out and their webhooks answering;
+      Established; their controllers rolled out and their webhooks answering; the chosen ClusterIssuer
+      Ready (its ACME account registered);
     - after ``gitops``: the root Application Synced and Healthy at the GitOps branch;
     - after ``ingress`` (a workload cluster): its ingress-nginx controller rolled out and its
       admission webhook answering.
@@ -306,6 +329,11 @@ def readiness_after(config: Config, phase: str) -> list[dict[str, Any]]:
         return [_deployment("ingress-nginx-controller", INGRESS_NAMESPACE),
                 _webhook("ingress-nginx-controller-admission", INGRESS_NAMESPACE)]
     if phase == "platform":
+        cert_manager = [
+            *(_crd(name) for name in _CERT_MANAGER_CRDS),
+            *(_deployment(name, CERT_MANAGER_NAMESPACE) for name in _CERT_MANAGER_DEPLOYMENTS),
+            _webhook("cert-manager-webhook", CERT_MANAGER_NAMESPACE),
+        ] if config.tls.cert_manager else []
         return [
             *(_crd(f"{plural}.argoproj.io") for plural in ("applications", "applicationsets", "appprojects")),
             _crd("tektonconfigs.operator.tekton.dev"),
@@ -316,6 +344,7 @@ def readiness_after(config: Config, phase: str) -> list[dict[str, Any]]:
             _deployment("tekton-operator-webhook", ARGOCD_NAMESPACE),
             _webhook("ingress-nginx-controller-admission", INGRESS_NAMESPACE),
             _webhook("tekton-operator-webhook", ARGOCD_NAMESPACE),
+            *cert_manager,
         ]
     if phase == "tekton":
         return [
@@ -325,6 +354,7 @@ def readiness_after(config: Config, phase: str) -> list[dict[str, Any]]:
             *(_deployment(name, TEKTON_NAMESPACE) for name in _TEKTON_DEPLOYMENTS),
             _webhook("tekton-pipelines-webhook", TEKTON_NAMESPACE),
             _webhook("tekton-triggers-webhook", TEKTON_NAMESPACE),
+            *([_ref("cert-manager.io/v1", "ClusterIssuer", config.tls.issuer)] if config.tls.cert_manager else []),
         ]
     return [_ref("argoproj.io/v1alpha1", "Application", f"{config.name}-root", ARGOCD_NAMESPACE,
                  expected_revision=config.gitops.branch)]

@@ -65,12 +65,15 @@ class StatusOptions(NamedTuple):
         kubeconfig: kubeconfig path (default: ``KUBECONFIG`` or ``~/.kube/config``).
         context: context of the platform's cluster (default: the current context).
         request_timeout: seconds each request to a cluster may take.
+        resolve: looks a host name up in DNS (addresses, or an empty tuple when it does not resolve), to say
+            whether each host points at the load balancer; None skips the lookup (``--no-dns``).
     """
 
     config: str = "gitops.yaml"
     kubeconfig: str | None = None
     context: str | None = None
     request_timeout: float = 10.0
+    resolve: Callable[[str], tuple[str, ...]] | None = None
 
 
 class ComponentStatus(NamedTuple):
@@ -114,6 +117,31 @@ class AppStatus(NamedTuple):
         return next((image.split("@", 1)[1] for image in self.images if "@" in image), None)
 
 
+class HostStatus(NamedTuple):
+    """One host the platform's edge serves: its Ingress, its certificate, where DNS sends it."""
+
+    host: str
+    ingress: str  # <namespace>/<name>
+    url: str
+    certificate: str  # Ready | not ready | not found | brought (a Secret given, not cert-manager's) | none (HTTP)
+    expires: str | None  # cert-manager's status.notAfter
+    dns: str | None  # "ok" | "points at <addresses>" | "does not resolve" | None (not looked up)
+    ready: bool
+    message: str = ""
+
+
+class EdgeStatus(NamedTuple):
+    """The platform's edge: its controller, the load balancer in front of it, every host."""
+
+    controller: str
+    address: str | None
+    hosts: tuple[HostStatus, ...] = ()
+
+    @property
+    def ready(self) -> bool:
+        return all(h.ready for h in self.hosts)
+
+
 class StatusReport(NamedTuple):
     platform: str
     context: str
@@ -125,11 +153,13 @@ class StatusReport(NamedTuple):
     repository: str = ""
     repository_head: str | None = None
     repository_message: str = ""
+    edge: EdgeStatus | None = None
 
     @property
     def healthy(self) -> bool:
         return (all(c.ready for c in self.components) and all(c.ready for c in self.clusters)
-                and all(a.ready for a in (*self.applications, *self.platform_applications)))
+                and all(a.ready for a in (*self.applications, *self.platform_applications))
+                and (self.edge is None or self.edge.ready))
 
     def to_dict(self) -> dict[str, Any]:
         """The report as plain data (``-o json|yaml``)."""
@@ -144,6 +174,9 @@ class StatusReport(NamedTuple):
             "platformApplications": [_app_dict(a) for a in self.platform_applications],
             "repository": {"url": self.repository, "branchHead": self.repository_head,
                            "message": self.repository_message},
+            "edge": None if self.edge is None else {
+                "controller": self.edge.controller, "address": self.edge.address, "ready": self.edge.ready,
+                "hosts": [h._asdict() for h in self.edge.hosts]},
         }
 
 
@@ -325,6 +358,7 @@ def run(opts: StatusOptions, *, reporter: Reporter | None = None) -> StatusRepor
             probes = [pool.submit(_probe, config, name, opts) for name in others]
             head_future = pool.submit(_repository_head, config)
             push_secret = pool.submit(_push_secret, conn)
+            edge = pool.submit(edge_status, config, conn, opts.resolve)
             git_version = version.result()[2]
             workloads: dict[str, list[dict]] = {}
             errors: dict[str, str] = {}
@@ -359,7 +393,87 @@ def run(opts: StatusOptions, *, reporter: Reporter | None = None) -> StatusRepor
         )
         return StatusReport(platform=config.name, context=conn.context, server=conn.server, components=components,
                             clusters=tuple(clusters), applications=apps, platform_applications=platform_apps,
-                            repository=config.gitops.repo, repository_head=head, repository_message=head_message)
+                            repository=config.gitops.repo, repository_head=head, repository_message=head_message,
+                            edge=edge.result())
+
+
+def edge_status(config: Config, conn: Any, resolve: Callable[[str], tuple[str, ...]] | None) -> EdgeStatus:
+    """The edge of the platform's cluster: the ingress controller, its load balancer's address, and every host of
+    the platform's Ingresses (label ``app.kubernetes.io/part-of: <platform>``) with the state and expiry of its
+    certificate (cert-manager's Certificate named after the TLS Secret, and the pending CertificateRequest's message
+    when it is not Ready) and, when ``resolve`` is given, whether DNS points the host at the load balancer.
+
+    Three lists, fetched in parallel (a fourth, the CertificateRequests, only when a certificate is not Ready); a
+    host whose certificate is not Ready makes the platform not healthy, a DNS
+    record that points elsewhere is reported only (it may still be propagating).
+    """
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        ingresses = pool.submit(conn.list, "networking.k8s.io/v1", "Ingress", None,
+                                label_selector=f"app.kubernetes.io/part-of={config.name}")
+        certificates = pool.submit(conn.list, "cert-manager.io/v1", "Certificate")
+        services = pool.submit(conn.list, "v1", "Service", _INGRESS_NAMESPACE, label_selector=_INGRESS_SELECTOR)
+        found_ingresses, found_services = ingresses.result(), services.result()
+        try:
+            certs = {(c["metadata"].get("namespace"), c["metadata"]["name"]): c for c in certificates.result()}
+        except KubeForbidden:
+            certs = {}
+    pending: dict[tuple[Any, Any], dict] = {}
+    if any(next((c.get("status") for c in (cert.get("status") or {}).get("conditions") or []
+                 if c.get("type") == "Ready"), None) != "True" for cert in certs.values()):
+        try:  # why a certificate is not issued: its pending CertificateRequest says
+            pending = {(r["metadata"].get("namespace"),
+                        (r["metadata"].get("annotations") or {}).get("cert-manager.io/certificate-name")): r
+                       for r in conn.list("cert-manager.io/v1", "CertificateRequest")}
+        except KubeForbidden:
+            pending = {}
+    address = None
+    for service in found_services:
+        for point in ((service.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []:
+            address = address or point.get("ip") or point.get("hostname")
+    hosts = []
+    for ingress in sorted(found_ingresses, key=lambda i: (i["metadata"].get("namespace", ""), i["metadata"]["name"])):
+        meta, spec = ingress["metadata"], ingress.get("spec") or {}
+        namespace = meta.get("namespace", "")
+        issued_by_cert_manager = any(k.startswith("cert-manager.io/") for k in meta.get("annotations") or {})
+        secrets = {h: t.get("secretName") for t in spec.get("tls") or [] for h in t.get("hosts") or []}
+        for host in sorted({r.get("host") for r in spec.get("rules") or [] if r.get("host")}):
+            secret = secrets.get(host)
+            expires, message = None, ""
+            if not secret:
+                state, ready = "none", True
+            elif not issued_by_cert_manager:
+                state, ready = "brought", True
+            elif (cert := certs.get((namespace, secret))) is None:
+                state, ready, message = "not found", False, f"no Certificate {namespace}/{secret} yet"
+            else:
+                condition = next((c for c in (cert.get("status") or {}).get("conditions") or []
+                                  if c.get("type") == "Ready"), {})
+                ready = condition.get("status") == "True"
+                state, expires = ("Ready" if ready else "not ready"), (cert.get("status") or {}).get("notAfter")
+                request = pending.get((namespace, secret))
+                why = next((c.get("message") for c in ((request or {}).get("status") or {}).get("conditions") or []
+                            if c.get("type") == "Ready" and c.get("status") != "True"), None)
+                message = "" if ready else (why or condition.get("message") or "not issued yet")
+            dns = None
+            if resolve is not None:
+                addresses = resolve(host)
+                dns = ("does not resolve" if not addresses else "ok" if address in addresses
+                       else f"points at {', '.join(addresses)}")
+            hosts.append(HostStatus(host=host, ingress=f"{namespace}/{meta['name']}",
+                                    url=f"{'https' if secret else 'http'}://{host}", certificate=state,
+                                    expires=expires, dns=dns, ready=ready, message=message))
+    controller = f"ingress-nginx ({_INGRESS_NAMESPACE})" if found_services else "ingress-nginx (not found)"
+    return EdgeStatus(controller=controller, address=address, hosts=tuple(hosts))
+
+
+def resolve_host(host: str) -> tuple[str, ...]:
+    """The addresses DNS gives ``host`` (empty when it does not resolve)."""
+    import socket
+
+    try:
+        return tuple(sorted({info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}))
+    except (OSError, UnicodeError):
+        return ()
 
 
 def _behind(config: Config, apps: tuple[AppStatus, ...]) -> tuple[AppStatus, ...]:
