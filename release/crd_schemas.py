@@ -35,6 +35,12 @@ KINDS: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("cert-manager.io", "Issuer", "v1"),
         ("cert-manager.io", "Certificate", "v1"),
     ),
+    "gateway-api-v1.6.1": (
+        ("gateway.networking.k8s.io", "GatewayClass", "v1"),
+        ("gateway.networking.k8s.io", "Gateway", "v1"),
+        ("gateway.networking.k8s.io", "HTTPRoute", "v1"),
+        ("gateway.networking.k8s.io", "GRPCRoute", "v1"),
+    ),
 }
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

@@ -35,6 +35,13 @@ resource names and the values keys of the real charts (checked against their tem
   ``<namespace>/<fullname>-webhook-ca``), all in ``namespace`` (default: the release namespace), and the
   post-install hook Job ``<fullname>-startupapicheck`` when ``startupapicheck.enabled``. Not here:
   RBAC, the ConfigMaps, network policies, monitoring.
+- ``gateway-crds-helm``: the Gateway API standard-channel CRDs of the reference data
+  (``crds.gatewayAPI.enabled``; the stand-in refuses ``channel: experimental``, which the reference data does
+  not hold) and Envoy Gateway's EnvoyProxy CRD (``crds.envoyGateway.enabled``; ours: a
+  preserve-unknown-fields schema with upstream's names), templated like upstream's.
+- ``gateway-helm``: Deployment and Service ``envoy-gateway`` (upstream's fixed names) in ``namespaceOverride``
+  (default: the release namespace) and the ``pre-install, pre-upgrade`` hook Job ``<fullname>-certgen``
+  there, as upstream; no CRDs (``crds.enabled`` is a dependency of its own upstream, off here).
 - ``tekton-operator``: Deployments ``<fullname>`` (containers ``tekton-operator-lifecycle`` and
   ``tekton-operator-cluster-operations``, env ``AUTOINSTALL_COMPONENTS``,
   ``DEFAULT_TARGET_NAMESPACE``, ``KUBERNETES_MIN_VERSION``) and ``<fullname>-webhook`` with their
@@ -1097,6 +1104,155 @@ def _cert_manager_crd_templates(reference: Path) -> dict[str, str]:
     return templates
 
 
+# ---------------------------------------------------------------- Envoy Gateway
+
+GATEWAY_API_CRD_DIR = "gateway-api-v1.6.1"
+GATEWAY_CRDS_VALUES = """\
+crds:
+  gatewayAPI:
+    enabled: false
+    channel: experimental
+  envoyGateway:
+    enabled: false
+"""
+ENVOY_PROXY_CRD = """\
+{{- if .Values.crds.envoyGateway.enabled }}
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: envoyproxies.gateway.envoyproxy.io
+spec:
+  group: gateway.envoyproxy.io
+  names:
+    kind: EnvoyProxy
+    listKind: EnvoyProxyList
+    plural: envoyproxies
+    shortNames: [eproxy]
+    singular: envoyproxy
+  scope: Namespaced
+  versions:
+    - name: v1alpha1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          x-kubernetes-preserve-unknown-fields: true
+      subresources:
+        status: {}
+{{- end }}
+"""
+GATEWAY_HELM_VALUES = """\
+nameOverride: ""
+fullnameOverride: ""
+namespaceOverride: ""
+crds:
+  enabled: true
+deployment:
+  replicas: 1
+"""
+GATEWAY_HELM_TEMPLATES = """\
+{{- $ns := default .Release.Namespace .Values.namespaceOverride }}
+{{- $fullname := .Values.fullnameOverride | default (printf "%s-%s" .Release.Name .Chart.Name) }}
+{{- $fullname = $fullname | trunc 63 | trimSuffix "-" }}
+{{- $labels := dict "app.kubernetes.io/name" "gateway-helm" "app.kubernetes.io/instance" .Release.Name }}
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: envoy-gateway
+  namespace: {{ $ns }}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: envoy-gateway
+  namespace: {{ $ns }}
+  labels:
+    control-plane: envoy-gateway
+spec:
+  type: ClusterIP
+  selector:
+    control-plane: envoy-gateway
+    {{- toYaml $labels | nindent 4 }}
+  ports:
+    - name: grpc
+      port: 18000
+      targetPort: 18000
+    - name: wasm
+      port: 18002
+      targetPort: 18002
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: envoy-gateway
+  namespace: {{ $ns }}
+  labels:
+    control-plane: envoy-gateway
+    {{- toYaml $labels | nindent 4 }}
+spec:
+  replicas: {{ .Values.deployment.replicas }}
+  selector:
+    matchLabels:
+      control-plane: envoy-gateway
+      {{- toYaml $labels | nindent 6 }}
+  template:
+    metadata:
+      labels:
+        control-plane: envoy-gateway
+        {{- toYaml $labels | nindent 8 }}
+    spec:
+      serviceAccountName: envoy-gateway
+      containers:
+        - name: envoy-gateway
+          image: docker.io/envoyproxy/gateway:{{ .Chart.AppVersion }}
+          args: ["server", "--config-path=/config/envoy-gateway.yaml"]
+          ports:
+            - name: grpc
+              containerPort: 18000
+            - name: wasm
+              containerPort: 18002
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {{ $fullname }}-certgen
+  namespace: {{ $ns }}
+  annotations:
+    helm.sh/hook: pre-install, pre-upgrade
+spec:
+  backoffLimit: 1
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: envoy-gateway-certgen
+          image: docker.io/envoyproxy/gateway:{{ .Chart.AppVersion }}
+          command: ["envoy-gateway", "certgen"]
+"""
+
+
+def _gateway_api_crd_templates(reference: Path) -> dict[str, str]:
+    templates = {"templates/channel.yaml": (
+        '{{- if and .Values.crds.gatewayAPI.enabled (ne .Values.crds.gatewayAPI.channel "standard") }}\n'
+        '{{- fail "stand-in: only the standard channel of the Gateway API CRDs is in the reference data" }}\n'
+        "{{- end }}\n")}
+    for path in sorted((reference / "crds" / GATEWAY_API_CRD_DIR).glob("*.yaml")):
+        crd = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+        body = yaml.dump({"spec": crd["spec"]}, Dumper=_Dumper, sort_keys=False, width=10_000)
+        if "{{" in body or "}}" in body:
+            raise ValueError(f"{path} contains template delimiters; it cannot be embedded in a template as is")
+        annotations = yaml.dump({"annotations": crd["metadata"].get("annotations") or {}}, Dumper=_Dumper,
+                                sort_keys=False, width=10_000)
+        templates[f"templates/{path.name}"] = (
+            "{{- if .Values.crds.gatewayAPI.enabled }}\n"
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n"
+            f"  name: {crd['metadata']['name']}\n"
+            + "".join(f"  {line}\n" for line in annotations.splitlines())
+            + body + "{{- end }}\n")
+    return templates
+
+
 # ---------------------------------------------------------------- building
 
 def pins(chart: Path = CHART) -> dict[str, str]:
@@ -1108,7 +1264,8 @@ def pins(chart: Path = CHART) -> dict[str, str]:
 def _app_versions(chart: Path = CHART) -> dict[str, str]:
     versions = yaml.safe_load((chart / "values.yaml").read_text(encoding="utf-8"))["versions"]
     return {"argo-cd": versions["argocd"], "ingress-nginx": versions["ingressNginx"].removeprefix("v"),
-            "cert-manager": versions["certManager"],
+            "cert-manager": versions["certManager"], "gateway-crds-helm": versions["envoyGateway"],
+            "gateway-helm": versions["envoyGateway"],
             "tekton-operator": versions["tektonOperator"]}
 
 
@@ -1149,6 +1306,11 @@ def _chart_files(name: str, version: str, app_version: str, reference: Path) -> 
     elif name == "cert-manager":
         files = {"values.yaml": CERT_MANAGER_VALUES, "templates/_helpers.tpl": CERT_MANAGER_HELPERS,
                  "templates/workloads.yaml": CERT_MANAGER_WORKLOADS, **_cert_manager_crd_templates(reference)}
+    elif name == "gateway-crds-helm":
+        files = {"values.yaml": GATEWAY_CRDS_VALUES, "templates/envoyproxy-crd.yaml": ENVOY_PROXY_CRD,
+                 **_gateway_api_crd_templates(reference)}
+    elif name == "gateway-helm":
+        files = {"values.yaml": GATEWAY_HELM_VALUES, "templates/envoy-gateway.yaml": GATEWAY_HELM_TEMPLATES}
     elif name == "tekton-operator":
         files = {"values.yaml": TEKTON_VALUES, "templates/_helpers.tpl": TEKTON_HELPERS,
                  "templates/operator.yaml": TEKTON_OPERATOR, "templates/crds.yaml": TEKTON_CRD}

@@ -17,7 +17,7 @@ from kubectl_gitops.core.errors import HelmError
 
 CHART = Path(__file__).resolve().parent.parent / "charts" / "gitops-platform"
 SCENARIOS = sorted(p.name for p in (CHART / "ci").glob("*-values.yaml"))
-DEPENDENCIES = ("argo-cd", "ingress-nginx", "cert-manager", "tekton-operator")
+DEPENDENCIES = ("argo-cd", "ingress-nginx", "cert-manager", "gateway-crds-helm", "gateway-helm", "tekton-operator")
 CUSTOM_GROUPS = ("argoproj.io", "tekton.dev", "operator.tekton.dev", "triggers.tekton.dev")
 
 
@@ -168,7 +168,8 @@ def test_load_balancer_annotations_reach_the_controller_service_only_when_given(
         values["ingress-nginx"] = {**values["ingress-nginx"], "enabled": True}
         result = helm_adapter.render(chart, release="p", namespace="argocd", values=values,
                                      helm=str(helm_bin))
-        assert result.omitted_dependencies == ("argo-cd", "cert-manager", "tekton-operator")
+        assert result.omitted_dependencies == ("argo-cd", "cert-manager", "gateway-crds-helm", "gateway-helm",
+                                               "tekton-operator")
         services[scenario] = of_kind(result.objects(), "Service")["ingress-nginx-controller"]
     given = services["platform-digitalocean-values.yaml"]["metadata"]["annotations"]
     assert given["kubernetes.digitalocean.com/load-balancer-id"] == "4de7ac8b-495b-4884-9a69-1050c6793cd6"
@@ -569,6 +570,7 @@ PLAIN = {"enabled": False}
 def test_argo_cd_url_must_match_its_ingress_and_scheme(helm_bin, overrides, message):
     values = {**overrides, "argo-cd": {**overrides.get("argo-cd", {}), "enabled": True},
               "ingress-nginx": {"enabled": False}, "cert-manager": {"enabled": False},
+              "gateway-crds-helm": {"enabled": False}, "gateway-helm": {"enabled": False},
               "tekton-operator": {"enabled": False}}
     with pytest.raises(HelmError) as err:
         helm_adapter.render(CHART, release="g", namespace="argocd", values=values, helm=str(helm_bin))
@@ -581,6 +583,7 @@ def test_argo_cd_url_follows_tls(helm_bin):
               "argo-cd": {"enabled": True, "global": {"domain": "argo.acme.dev"}, "configs": {"cm": {"url": https}},
                           "notifications": {"argocdUrl": https}},
               "ingress-nginx": {"enabled": False}, "cert-manager": {"enabled": False},
+              "gateway-crds-helm": {"enabled": False}, "gateway-helm": {"enabled": False},
               "tekton-operator": {"enabled": False}}
     objs = helm_adapter.render(CHART, release="g", namespace="argocd", values=values, helm=str(helm_bin)).objects()
     assert of_kind(objs, "Ingress")["argocd-server"]["spec"]["tls"][0]["hosts"] == ["argo.acme.dev"]
@@ -633,3 +636,56 @@ def test_build_pipeline_writes_the_digest_back_into_the_gitops_repository(helm_b
     task = of_kind(objs, "Task")["write-back"]["spec"]
     assert task["results"] == [{"name": "GITOPS_COMMIT", "description": task["results"][0]["description"]}]
     assert task["workspaces"][0]["optional"] is True
+
+
+# ---------------------------------------------------------------- edge gateway (Envoy Gateway)
+
+def test_gateway_edge_has_a_listener_per_host_a_redirect_and_routes_instead_of_ingresses(helm_bin):
+    objs = objects(helm_bin, "gitops-gateway-values.yaml")
+    assert "Ingress" not in {o["kind"] for o in objs}
+    gateway = of_kind(objs, "Gateway")["platform"]
+    assert gateway["metadata"]["namespace"] == "envoy-gateway-system"
+    assert gateway["metadata"]["annotations"] == {"cert-manager.io/cluster-issuer": "letsencrypt-production"}
+    assert gateway["spec"]["infrastructure"]["annotations"] == {
+        "kubernetes.digitalocean.com/load-balancer-id": "4de7ac8b-495b-4884-9a69-1050c6793cd6"}
+    listeners = {listener["name"]: listener for listener in gateway["spec"]["listeners"]}
+    assert set(listeners) == {"http", "https-argo-acme-dev", "https-hooks-acme-dev", "https-web-dev-acme-dev",
+                              "https-web-acme-dev"}
+    assert listeners["https-argo-acme-dev"]["tls"] == {"mode": "Terminate", "certificateRefs": [
+        {"kind": "Secret", "name": "argo-acme-dev-tls"}]}
+    redirect = of_kind(objs, "HTTPRoute")["https-redirect"]
+    assert redirect["spec"]["parentRefs"] == [{"name": "platform", "sectionName": "http"}]
+    assert redirect["spec"]["rules"][0]["filters"][0]["requestRedirect"] == {"scheme": "https", "statusCode": 301}
+    argocd = of_kind(objs, "HTTPRoute")["argocd-server"]
+    assert argocd["metadata"]["namespace"] == "argocd" and argocd["spec"]["hostnames"] == ["argo.acme.dev"]
+    assert of_kind(objs, "GRPCRoute")["argocd-server"]["spec"]["rules"][0]["backendRefs"] == [
+        {"name": "argocd-server", "port": 80}]
+    assert of_kind(objs, "HTTPRoute")["el-git-push"]["metadata"]["namespace"] == "ci"
+    assert of_kind(objs, "GatewayClass")["envoy-gateway"]["spec"]["controllerName"] == \
+        "gateway.envoyproxy.io/gatewayclass-controller"
+
+
+def test_gateway_edge_issuers_answer_http01_through_the_gateway(helm_bin):
+    values = {**scenario_values("tekton-default-values.yaml"), "edge": "gateway"}
+    objs = helm_adapter.render(CHART, release="t", namespace="argocd", values=values, helm=str(helm_bin)).objects()
+    solver = of_kind(objs, "ClusterIssuer")["letsencrypt-staging"]["spec"]["acme"]["solvers"][0]
+    assert solver == {"http01": {"gatewayHTTPRoute": {"parentRefs": [
+        {"name": "platform", "namespace": "envoy-gateway-system", "kind": "Gateway", "sectionName": "http"}]}}}
+
+
+def test_gateway_edge_needs_cert_managers_gateway_support(helm_bin, tmp_path, shared_reference):
+    import fakecharts
+
+    chart = fakecharts.chart_with_dependencies(tmp_path, shared_reference)
+    values = {"edge": "gateway", "gateway-crds-helm": {"enabled": True}, "gateway-helm": {"enabled": True}}
+    with pytest.raises(HelmError) as err:
+        helm_adapter.render(chart, release="p", namespace="argocd", values=values, helm=str(helm_bin))
+    assert "cert-manager.config.enableGatewayAPI=true" in str(err.value)
+    values["cert-manager"] = {"config": {"enableGatewayAPI": True}}
+    objs = helm_adapter.render(chart, release="p", namespace="argocd", values=values, helm=str(helm_bin)).objects()
+    names = {(o["kind"], o["metadata"]["name"]) for o in objs}
+    assert {("Deployment", "envoy-gateway"), ("Namespace", "envoy-gateway-system"),
+            ("CustomResourceDefinition", "gateways.gateway.networking.k8s.io"),
+            ("CustomResourceDefinition", "httproutes.gateway.networking.k8s.io"),
+            ("CustomResourceDefinition", "grpcroutes.gateway.networking.k8s.io")} <= names
+    assert not [o for o in objs if o["kind"] == "Ingress"], "edge gateway renders no Ingress"

@@ -24,7 +24,7 @@ from typing import Any
 from .config import Config
 
 PHASES = ("platform", "tekton", "gitops")
-DEPENDENCIES = ("argo-cd", "ingress-nginx", "cert-manager", "tekton-operator")
+DEPENDENCIES = ("argo-cd", "ingress-nginx", "cert-manager", "gateway-crds-helm", "gateway-helm", "tekton-operator")
 IN_CLUSTER = "https://kubernetes.default.svc"
 # namespaces: the chart's defaults (values.yaml `namespaces`), which the mapping does not change
 ARGOCD_NAMESPACE = "argocd"
@@ -214,6 +214,9 @@ def chart_values(
         "ingress-nginx": ({"enabled": True, "controller": {"service": {"annotations": annotations}}}
                           if enabled or phase == INGRESS_PHASE else {"enabled": False}),
         "cert-manager": {"enabled": enabled and tls.cert_manager},
+        # edge gateway (Envoy Gateway) is rendered and validated by the chart; gitops.yaml does not choose it yet
+        "gateway-crds-helm": {"enabled": False},
+        "gateway-helm": {"enabled": False},
         "tekton-operator": {"enabled": enabled},
     }
     images = {_IMAGE_OVERRIDES[k]: v for k, v in config.versions if k in _IMAGE_OVERRIDES}
