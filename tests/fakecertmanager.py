@@ -13,6 +13,10 @@ issuers/acme):
   gets one Certificate per ``spec.tls`` entry, named after its ``secretName``, in the Ingress's
   namespace, with ``dnsNames`` = the entry's hosts, the issuer referenced and the Ingress as controlling
   owner; a Certificate it owns whose entry is gone is deleted.
+- gateway-shim: a Gateway (gateway.networking.k8s.io) annotated the same way gets one Certificate per Secret its
+  HTTPS listeners name in ``tls.certificateRefs`` (in the Gateway's namespace), ``dnsNames`` the hostnames of
+  those listeners, the Gateway as controlling owner. (Upstream runs it only with ``config.enableGatewayAPI``;
+  the stand-in does not read the controller's configuration, the chart's own check requires it.)
 - Certificates: issued when the referenced issuer exists and is Ready: Secret ``spec.secretName`` of type
   ``kubernetes.io/tls`` (``tls.crt``, ``tls.key``, ``ca.crt``; annotations ``cert-manager.io/*`` naming
   the certificate, issuer and alt names), condition ``Ready`` True ("Certificate is up to date and has
@@ -123,6 +127,8 @@ class FakeCertManager:
             self._all_certificates()
         elif kind == "Ingress" and api_version.startswith("networking.k8s.io/"):
             self._ingress(namespace or "", name)
+        elif kind == "Gateway" and api_version.startswith("gateway.networking.k8s.io/"):
+            self._ingress(namespace or "", name, resource="gateways.gateway.networking.k8s.io")
         elif kind == "Certificate" and api_version.startswith(CM + "/"):
             self._certificate(namespace or "", name)
         elif kind == "Secret" and api_version == "v1" and namespace == self.namespace:
@@ -172,19 +178,27 @@ class FakeCertManager:
         self.kube.put_status(resource, name, status, namespace)
 
     # ------------------------------------------------------------ ingress-shim
-    def _ingress(self, namespace: str, name: str) -> None:
-        ingress = self._get("ingresses.networking.k8s.io", name, namespace)
+    def _ingress(self, namespace: str, name: str, resource: str = "ingresses.networking.k8s.io") -> None:
+        ingress = self._get(resource, name, namespace)
         if ingress is None:
             return
         annotations = _meta(ingress).get("annotations") or {}
         issuer = next(((kind, annotations[key]) for key, kind in ISSUER_ANNOTATIONS.items() if annotations.get(key)),
                       None)
         wanted: dict[str, list[str]] = {}
-        if issuer:
+        if issuer and ingress["kind"] == "Ingress":
             for entry in (ingress.get("spec") or {}).get("tls") or []:
                 if entry.get("secretName"):
                     wanted.setdefault(entry["secretName"], []).extend(entry.get("hosts") or [])
-        owner = {"apiVersion": ingress["apiVersion"], "kind": "Ingress", "name": name,
+        elif issuer:  # a Gateway: its HTTPS listeners
+            for listener in (ingress.get("spec") or {}).get("listeners") or []:
+                tls = listener.get("tls") or {}
+                if listener.get("protocol") != "HTTPS" or tls.get("mode", "Terminate") != "Terminate":
+                    continue
+                for ref in tls.get("certificateRefs") or []:
+                    if ref.get("kind", "Secret") == "Secret" and not ref.get("namespace") and listener.get("hostname"):
+                        wanted.setdefault(ref["name"], []).append(listener["hostname"])
+        owner = {"apiVersion": ingress["apiVersion"], "kind": ingress["kind"], "name": name,
                  "uid": _meta(ingress).get("uid", ""), "controller": True, "blockOwnerDeletion": True}
         for cert in self._list("certificates.cert-manager.io", namespace):
             owners = _meta(cert).get("ownerReferences") or []

@@ -128,3 +128,40 @@ def test_a_certificate_brought_and_plain_http_hosts(edge):
     assert (hosts["plain.shop.example.com"].certificate, hosts["plain.shop.example.com"].url) == (
         "none", "http://plain.shop.example.com")
     assert kube.list("certificates.cert-manager.io") == []
+
+
+@pytest.mark.parametrize("edge", ["ingress-nginx", "gateway"])
+def test_validate_renders_and_validates_every_object_of_both_edges(edge, tmp_path, helm_bin):
+    import platforms
+    from kubectl_gitops.core.progress import Reporter
+    from kubectl_gitops.workflows import validate
+
+    config = platforms.write_existing(tmp_path / "gitops.yaml")
+    data = yaml.safe_load(config.read_text())
+    config.write_text(yaml.safe_dump({**data, "edge": edge}, sort_keys=False))
+    report = validate.run(validate.ValidateOptions(config=str(config), helm=str(helm_bin)), reporter=Reporter())
+    assert report.ok, [(r.kind, r.name, r.problems) for r in report.results if r.status != "valid"]
+    kinds = {r.kind for r in report.results}
+    if edge == "gateway":
+        assert {"Gateway", "GatewayClass", "HTTPRoute", "GRPCRoute", "ClusterIssuer"} <= kinds
+        assert "Ingress" not in kinds
+    else:
+        assert {"Ingress", "ClusterIssuer"} <= kinds and "Gateway" not in kinds
+
+
+def test_validate_warns_in_one_line_when_tls_is_off(tmp_path, helm_bin):
+    import platforms
+    from kubectl_gitops.core.progress import WARNING, Reporter
+    from kubectl_gitops.workflows import validate
+
+    config = platforms.write_existing(tmp_path / "gitops.yaml")
+    lines: list[tuple[str, str]] = []
+    reporter = Reporter(emit=lambda symbol, message: lines.append((symbol, message)))
+    validate.run(validate.ValidateOptions(config=str(config), helm=str(helm_bin)), reporter=reporter)
+    assert not [m for s, m in lines if s == WARNING]
+    config.write_text(config.read_text() + "tls: false\n")
+    lines.clear()
+    report = validate.run(validate.ValidateOptions(config=str(config), helm=str(helm_bin)), reporter=reporter)
+    warnings = [m for s, m in lines if s == WARNING]
+    assert len(warnings) == 1 and "tls: false" in warnings[0] and "plain HTTP" in warnings[0]
+    assert report.ok and "ClusterIssuer" not in {r.kind for r in report.results}

@@ -167,7 +167,7 @@ def test_each_release_gets_only_the_values_its_templates_read(repo_root):
     """A change that concerns one release leaves the others' values alone, so their re-run changes nothing."""
     text = (repo_root / "examples/proof-of-concept/gitops.yaml").read_text()
     config = config_file.load_text(text, source="gitops.yaml")
-    assert set(values.chart_values(config, phase="tekton")) == {"phase", "platform", "tekton", "issuers",
+    assert set(values.chart_values(config, phase="tekton")) == {"phase", "edge", "platform", "tekton", "issuers",
                                                                 *values.DEPENDENCIES}
     assert "apps" not in values.chart_values(config, phase="platform")
     assert "ingress" in values.chart_values(config, phase="gitops"), "the dashboard Ingress is the gitops release's"
@@ -255,3 +255,21 @@ def test_tekton_chains_and_pipelines_as_code_are_off_unless_gitops_yaml_asks(rep
     tekton = values.chart_values(asked, phase="tekton")["tekton"]
     assert (tekton["chains"], tekton["pipelinesAsCode"]) == ({"enabled": True}, {"enabled": True})
     assert "tekton" not in values.chart_values(asked, phase="platform")
+
+
+def test_edge_gateway_installs_envoy_gateway_instead_of_ingress_nginx(repo_root):
+    config = _tls_config(repo_root, "proof-of-concept", "edge: gateway\n")
+    assert config.edge == "gateway"
+    platform = values.chart_values(config, phase="platform", load_balancer_id="lb-1")
+    assert (platform["edge"], platform["ingress-nginx"], platform["gateway-crds-helm"], platform["gateway-helm"]) == (
+        "gateway", {"enabled": False}, {"enabled": True}, {"enabled": True})
+    assert platform["cert-manager"] == {"enabled": True, "config": {"enableGatewayAPI": True}}
+    gitops = values.chart_values(config, phase="gitops", load_balancer_id="lb-1")
+    assert gitops["gateway"]["annotations"]["kubernetes.digitalocean.com/load-balancer-id"] == "lb-1"
+    waited = {(r["kind"], r["name"]) for r in values.readiness_after(config, "platform")}
+    assert ("Deployment", "envoy-gateway") in waited and ("Deployment", "ingress-nginx-controller") not in waited
+    assert ("CustomResourceDefinition", "httproutes.gateway.networking.k8s.io") in waited
+    assert [o["metadata"]["name"] for o in values.prerequisites(config, "platform")] == ["envoy-gateway-system"]
+    default = _tls_config(repo_root, "proof-of-concept")
+    assert default.edge == "ingress-nginx", "a gitops.yaml without edge keeps ingress-nginx"
+    assert values.chart_values(default, phase="gitops")["gateway"] == {"annotations": {}}

@@ -188,6 +188,12 @@ def _cross_field_problems(data: dict[str, Any], positions: _Positions, source: s
             "choose a larger tier" + (", or set registry.layer_cache to false" if per_app == 2 and len(apps) <= capacity
                                       else ""))
 
+    if data.get("edge") == "gateway":
+        management = (environments.get("dev") or {}).get("cluster")
+        elsewhere = sorted(e for e, env in environments.items() if env.get("cluster") != management)
+        if elsewhere:
+            add(("edge",), f"gateway serves the platform's cluster only so far, and environment "
+                f"{', '.join(elsewhere)} runs on another cluster: use ingress-nginx for this platform")
     tls = data.get("tls")
     if isinstance(tls, dict) and tls.get("challenge") == "dns01" and provider != "digitalocean":
         add(("tls", "challenge"), "dns01 solves through DigitalOcean DNS (provider digitalocean): use http01, "

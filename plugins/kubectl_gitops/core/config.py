@@ -158,6 +158,7 @@ class Config:
     pipelines_as_code: bool = False
     versions: tuple[tuple[str, str], ...] = ()
     tls: TLS = field(default_factory=TLS)
+    edge: str = "ingress-nginx"  # or "gateway" (Envoy Gateway)
     source: str = DEFAULT_FILE
 
     @property
@@ -283,6 +284,7 @@ def build(data: dict[str, Any], *, source: str = DEFAULT_FILE) -> Config:
     dns = data.get("dns") or {}
     gitops = data["gitops"]
     return Config(
+        edge=data.get("edge", "ingress-nginx"),
         tls=_tls(data.get("tls", {}), provider=data["provider"], manage_dns=dns.get("manage", True)),
         name=name,
         provider=data["provider"],

@@ -31,6 +31,8 @@ ARGOCD_NAMESPACE = "argocd"
 INGRESS_NAMESPACE = "ingress-nginx"
 TEKTON_NAMESPACE = "tekton-pipelines"
 CERT_MANAGER_NAMESPACE = "cert-manager"
+GATEWAY_NAMESPACE = "envoy-gateway-system"
+GATEWAY_NAME = "platform"
 # the Secret of the DNS-01 solver's DigitalOcean token (values.yaml `issuers.digitalocean`)
 DNS_TOKEN_SECRET = "digitalocean-dns"
 DNS_TOKEN_KEY = "access-token"
@@ -45,10 +47,10 @@ CHART_VERSION_OVERRIDES = {
 # the top-level values each phase's templates read (the rest keep the chart's defaults), so that a
 # change that concerns one release (an app, the pruner) does not upgrade the others
 _PHASE_VALUES = {
-    "platform": ("phase", "platform", "environments", "registry", "ingress", "versions", *DEPENDENCIES),
-    "tekton": ("phase", "platform", "tekton", "issuers", *DEPENDENCIES),
-    "gitops": ("phase", "platform", "environments", "registry", "ingress", "gitops", "apps", "versions",
-               *DEPENDENCIES, "selfManagement"),
+    "platform": ("phase", "edge", "platform", "environments", "registry", "ingress", "versions", *DEPENDENCIES),
+    "tekton": ("phase", "edge", "platform", "tekton", "issuers", *DEPENDENCIES),
+    "gitops": ("phase", "edge", "platform", "environments", "registry", "ingress", "gateway", "gitops", "apps",
+               "versions", *DEPENDENCIES, "selfManagement"),
     "ingress": ("phase", "platform", *DEPENDENCIES),
 }
 INGRESS_PHASE = "ingress"
@@ -179,8 +181,10 @@ def chart_values(
             config, cluster or management)
     enabled = phase == "platform"
     tls = config.tls
+    gateway = config.edge == "gateway"
     values: dict[str, Any] = {
         "phase": phase,
+        "edge": config.edge,
         "platform": {"name": config.name, "domain": config.domain},
         "environments": environments,
         "registry": {"server": config.registry.url if config.registry else "",
@@ -212,11 +216,13 @@ def chart_values(
                      "notifications": {"argocdUrl": argocd_url(config)}}
                     if enabled else {"enabled": False}),
         "ingress-nginx": ({"enabled": True, "controller": {"service": {"annotations": annotations}}}
-                          if enabled or phase == INGRESS_PHASE else {"enabled": False}),
-        "cert-manager": {"enabled": enabled and tls.cert_manager},
-        # edge gateway (Envoy Gateway) is rendered and validated by the chart; gitops.yaml does not choose it yet
-        "gateway-crds-helm": {"enabled": False},
-        "gateway-helm": {"enabled": False},
+                          if (enabled and not gateway) or phase == INGRESS_PHASE else {"enabled": False}),
+        "cert-manager": ({"enabled": True, **({"config": {"enableGatewayAPI": True}} if gateway else {})}
+                         if enabled and tls.cert_manager else {"enabled": False}),
+        "gateway-crds-helm": {"enabled": enabled and gateway},
+        "gateway-helm": {"enabled": enabled and gateway},
+        # the Gateway's load balancer Service: Envoy Gateway copies these from the Gateway's infrastructure
+        "gateway": {"annotations": annotations if gateway else {}},
         "tekton-operator": {"enabled": enabled},
     }
     images = {_IMAGE_OVERRIDES[k]: v for k, v in config.versions if k in _IMAGE_OVERRIDES}
@@ -254,12 +260,14 @@ def prerequisites(config: Config, phase: str) -> list[dict[str, Any]]:
     if phase != "platform":
         return []
     release = releases(config)[0]
+    # Envoy Gateway's certificate Job is a pre-install hook too, in its own namespace
+    namespace = GATEWAY_NAMESPACE if config.edge == "gateway" else INGRESS_NAMESPACE
     return [
         {
             "apiVersion": "v1",
             "kind": "Namespace",
             "metadata": {
-                "name": INGRESS_NAMESPACE,
+                "name": namespace,
                 "labels": {"app.kubernetes.io/managed-by": "Helm", "app.kubernetes.io/part-of": config.name},
                 "annotations": {"meta.helm.sh/release-name": release.name,
                                 "meta.helm.sh/release-namespace": release.namespace},
@@ -294,6 +302,7 @@ _TEKTON_DEPLOYMENTS = ("tekton-pipelines-controller", "tekton-pipelines-webhook"
 _CERT_MANAGER_CRDS = ("certificates.cert-manager.io", "certificaterequests.cert-manager.io",
                       "issuers.cert-manager.io", "clusterissuers.cert-manager.io", "orders.acme.cert-manager.io",
                       "challenges.acme.cert-manager.io")
+_GATEWAY_CRDS = ("gatewayclasses", "gateways", "httproutes", "grpcroutes", "referencegrants")
 _CERT_MANAGER_DEPLOYMENTS = ("cert-manager", "cert-manager-cainjector", "cert-manager-webhook")
 _TEKTON_CRDS = ("tasks.tekton.dev", "pipelines.tekton.dev", "pipelineruns.tekton.dev", "taskruns.tekton.dev",
                 "resolutionrequests.resolution.tekton.dev", "eventlisteners.triggers.tekton.dev",
@@ -337,16 +346,19 @@ def readiness_after(config: Config, phase: str) -> list[dict[str, Any]]:
             *(_deployment(name, CERT_MANAGER_NAMESPACE) for name in _CERT_MANAGER_DEPLOYMENTS),
             _webhook("cert-manager-webhook", CERT_MANAGER_NAMESPACE),
         ] if config.tls.cert_manager else []
+        edge = ([*(_crd(f"{plural}.gateway.networking.k8s.io") for plural in _GATEWAY_CRDS),
+                 _deployment("envoy-gateway", GATEWAY_NAMESPACE)] if config.edge == "gateway" else
+                [_deployment("ingress-nginx-controller", INGRESS_NAMESPACE),
+                 _webhook("ingress-nginx-controller-admission", INGRESS_NAMESPACE)])
         return [
             *(_crd(f"{plural}.argoproj.io") for plural in ("applications", "applicationsets", "appprojects")),
             _crd("tektonconfigs.operator.tekton.dev"),
             _ref("apps/v1", "StatefulSet", "argocd-application-controller", ARGOCD_NAMESPACE),
             *(_deployment(name, ARGOCD_NAMESPACE) for name in _ARGOCD_DEPLOYMENTS),
-            _deployment("ingress-nginx-controller", INGRESS_NAMESPACE),
             _deployment("tekton-operator", ARGOCD_NAMESPACE),
             _deployment("tekton-operator-webhook", ARGOCD_NAMESPACE),
-            _webhook("ingress-nginx-controller-admission", INGRESS_NAMESPACE),
             _webhook("tekton-operator-webhook", ARGOCD_NAMESPACE),
+            *edge,
             *cert_manager,
         ]
     if phase == "tekton":

@@ -9,6 +9,8 @@ platform, and answers three questions:
   rolled out (:mod:`kubectl_gitops.core.readiness`); its version is its image tag, else its
   ``app.kubernetes.io/version`` label. Components are found by the labels their charts and
   releases set, not by release-dependent names.
+- the edge (:func:`edge_status`): the ingress controller or Envoy Gateway, its load balancer's address, every
+  host with its certificate and whether DNS points at the load balancer.
 - clusters: the platform's cluster, and every other cluster of gitops.yaml through its context
   (``clusters.<name>.context``, or ``do-<region>-<platform>-<cluster>`` for provider digitalocean):
   reachable or not, Kubernetes version.
@@ -211,8 +213,24 @@ COMPONENTS = (
                "tekton-dashboard", ("dashboard.tekton.dev/release", "app.kubernetes.io/version")),
 )
 # (apiVersion, kind, namespace) of every list the components need
-_LISTS = sorted({("apps/v1", kind, c.namespace) for c in COMPONENTS for kind in ("Deployment", "StatefulSet")
-                 if kind == "Deployment" or c.namespace == ARGOCD_NAMESPACE})
+# edge gateway: Envoy Gateway's control plane in place of ingress-nginx
+ENVOY_GATEWAY = _Component("envoy-gateway", "envoy-gateway-system", _label("control-plane", "envoy-gateway"),
+                           "envoy-gateway")
+
+
+def _components(config: Config) -> tuple[_Component, ...]:
+    if config.edge != "gateway":
+        return COMPONENTS
+    return tuple(ENVOY_GATEWAY if c.name == "ingress-nginx" else c for c in COMPONENTS)
+
+
+def _lists(components: tuple[_Component, ...]) -> list[tuple[str, str, str]]:
+    """(apiVersion, kind, namespace) of every list the components need."""
+    return sorted({("apps/v1", kind, c.namespace) for c in components for kind in ("Deployment", "StatefulSet")
+                   if kind == "Deployment" or c.namespace == ARGOCD_NAMESPACE})
+
+
+_LISTS = _lists(COMPONENTS)
 
 
 def read_config(path: str) -> Config:
@@ -349,10 +367,12 @@ def run(opts: StatusOptions, *, reporter: Reporter | None = None) -> StatusRepor
                              f"looking at context {conn.context} (pass --context {named} for that one)")
         used = {e.cluster for e in config.environments}
         others = [c.name for c in config.clusters if c.name != management.name and c.name in used]
-        with ThreadPoolExecutor(max_workers=len(_LISTS) + 3 + len(others)) as pool:
+        specs = _components(config)
+        wanted = _lists(specs)
+        with ThreadPoolExecutor(max_workers=len(wanted) + 4 + len(others)) as pool:
             version = pool.submit(conn.server_version)
             lists: dict[tuple[str, str, str], Future] = {
-                key: pool.submit(conn.list, key[0], key[1], key[2]) for key in _LISTS
+                key: pool.submit(conn.list, key[0], key[1], key[2]) for key in wanted
             }
             applications = pool.submit(conn.list, *APPLICATION, ARGOCD_NAMESPACE)
             probes = [pool.submit(_probe, config, name, opts) for name in others]
@@ -375,7 +395,7 @@ def run(opts: StatusOptions, *, reporter: Reporter | None = None) -> StatusRepor
         if warning := expiry_warning(push_secret.result()):
             reporter.warning(warning)
         components = tuple(_component(c, workloads.get(c.namespace, []), errors.get(c.namespace))
-                           for c in COMPONENTS)
+                           for c in specs)
         if not any(c.installed for c in components) and not errors and not found:
             raise GitopsError(
                 f"the platform is not installed on context {conn.context} ({conn.server}): no Argo CD, "
@@ -398,21 +418,30 @@ def run(opts: StatusOptions, *, reporter: Reporter | None = None) -> StatusRepor
 
 
 def edge_status(config: Config, conn: Any, resolve: Callable[[str], tuple[str, ...]] | None) -> EdgeStatus:
-    """The edge of the platform's cluster: the ingress controller, its load balancer's address, and every host of
-    the platform's Ingresses (label ``app.kubernetes.io/part-of: <platform>``) with the state and expiry of its
-    certificate (cert-manager's Certificate named after the TLS Secret, and the pending CertificateRequest's message
-    when it is not Ready) and, when ``resolve`` is given, whether DNS points the host at the load balancer.
+    """The edge of the platform's cluster: its controller, its load balancer's address, and every host it serves
+    with the state and expiry of its certificate (cert-manager's Certificate named after the TLS Secret, and the
+    pending CertificateRequest's message when it is not Ready) and, when ``resolve`` is given, whether DNS points
+    the host at the load balancer.
 
-    Three lists, fetched in parallel (a fourth, the CertificateRequests, only when a certificate is not Ready); a
-    host whose certificate is not Ready makes the platform not healthy, a DNS
-    record that points elsewhere is reported only (it may still be propagating).
+    ``edge: ingress-nginx``: the hosts of the platform's Ingresses (label ``app.kubernetes.io/part-of:
+    <platform>``) and the controller's LoadBalancer Service; ``edge: gateway``: the HTTPS listeners of the
+    Gateway and the Envoy Service Envoy Gateway made for it. Three lists, fetched in parallel (a fourth, the
+    CertificateRequests, only when a certificate is not Ready); a host whose certificate is not Ready makes the
+    platform not healthy, a DNS record that points elsewhere is reported only (it may still be propagating).
     """
+    gateway = config.edge == "gateway"
+    gateway_namespace, gateway_name = "envoy-gateway-system", "platform"  # core.values.GATEWAY_NAMESPACE, _NAME
     with ThreadPoolExecutor(max_workers=3) as pool:
-        ingresses = pool.submit(conn.list, "networking.k8s.io/v1", "Ingress", None,
-                                label_selector=f"app.kubernetes.io/part-of={config.name}")
+        if gateway:
+            fronts_future = pool.submit(conn.list, "gateway.networking.k8s.io/v1", "Gateway", gateway_namespace)
+            services = pool.submit(conn.list, "v1", "Service", gateway_namespace,
+                                   label_selector=f"gateway.envoyproxy.io/owning-gateway-name={gateway_name}")
+        else:
+            fronts_future = pool.submit(conn.list, "networking.k8s.io/v1", "Ingress", None,
+                                        label_selector=f"app.kubernetes.io/part-of={config.name}")
+            services = pool.submit(conn.list, "v1", "Service", _INGRESS_NAMESPACE, label_selector=_INGRESS_SELECTOR)
         certificates = pool.submit(conn.list, "cert-manager.io/v1", "Certificate")
-        services = pool.submit(conn.list, "v1", "Service", _INGRESS_NAMESPACE, label_selector=_INGRESS_SELECTOR)
-        found_ingresses, found_services = ingresses.result(), services.result()
+        found_fronts, found_services = fronts_future.result(), services.result()
         try:
             certs = {(c["metadata"].get("namespace"), c["metadata"]["name"]): c for c in certificates.result()}
         except KubeForbidden:
@@ -430,18 +459,32 @@ def edge_status(config: Config, conn: Any, resolve: Callable[[str], tuple[str, .
     for service in found_services:
         for point in ((service.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []:
             address = address or point.get("ip") or point.get("hostname")
-    hosts = []
-    for ingress in sorted(found_ingresses, key=lambda i: (i["metadata"].get("namespace", ""), i["metadata"]["name"])):
-        meta, spec = ingress["metadata"], ingress.get("spec") or {}
-        namespace = meta.get("namespace", "")
-        issued_by_cert_manager = any(k.startswith("cert-manager.io/") for k in meta.get("annotations") or {})
-        secrets = {h: t.get("secretName") for t in spec.get("tls") or [] for h in t.get("hosts") or []}
-        for host in sorted({r.get("host") for r in spec.get("rules") or [] if r.get("host")}):
-            secret = secrets.get(host)
+    # (namespace, kind/name, cert-manager issues?, host -> TLS Secret or None)
+    fronts: list[tuple[str, str, bool, dict[str, str | None]]] = []
+    for obj in sorted(found_fronts, key=lambda i: (i["metadata"].get("namespace", ""), i["metadata"]["name"])):
+        meta, spec = obj["metadata"], obj.get("spec") or {}
+        by_cert_manager = any(k.startswith("cert-manager.io/") for k in meta.get("annotations") or {})
+        if gateway:
+            if meta["name"] != gateway_name:
+                continue
+            hosts: dict[str, str | None] = {}
+            for listener in spec.get("listeners") or []:
+                if listener.get("hostname"):
+                    refs = (listener.get("tls") or {}).get("certificateRefs") or [{}]
+                    hosts[listener["hostname"]] = refs[0].get("name") if listener.get("protocol") == "HTTPS" else \
+                        hosts.get(listener["hostname"])
+        else:
+            secrets = {h: tls.get("secretName") for tls in spec.get("tls") or [] for h in tls.get("hosts") or []}
+            hosts = {r["host"]: secrets.get(r["host"]) for r in spec.get("rules") or [] if r.get("host")}
+        fronts.append((meta.get("namespace", ""), meta["name"], by_cert_manager, hosts))
+    result = []
+    for namespace, name, by_cert_manager, hosts in fronts:
+        for host in sorted(hosts):
+            secret = hosts[host]
             expires, message = None, ""
             if not secret:
                 state, ready = "none", True
-            elif not issued_by_cert_manager:
+            elif not by_cert_manager:
                 state, ready = "brought", True
             elif (cert := certs.get((namespace, secret))) is None:
                 state, ready, message = "not found", False, f"no Certificate {namespace}/{secret} yet"
@@ -459,11 +502,13 @@ def edge_status(config: Config, conn: Any, resolve: Callable[[str], tuple[str, .
                 addresses = resolve(host)
                 dns = ("does not resolve" if not addresses else "ok" if address in addresses
                        else f"points at {', '.join(addresses)}")
-            hosts.append(HostStatus(host=host, ingress=f"{namespace}/{meta['name']}",
-                                    url=f"{'https' if secret else 'http'}://{host}", certificate=state,
-                                    expires=expires, dns=dns, ready=ready, message=message))
-    controller = f"ingress-nginx ({_INGRESS_NAMESPACE})" if found_services else "ingress-nginx (not found)"
-    return EdgeStatus(controller=controller, address=address, hosts=tuple(hosts))
+            result.append(HostStatus(host=host, ingress=f"{namespace}/{name}",
+                                     url=f"{'https' if secret else 'http'}://{host}", certificate=state,
+                                     expires=expires, dns=dns, ready=ready, message=message))
+    where = gateway_namespace if gateway else _INGRESS_NAMESPACE
+    controller = (f"{'envoy-gateway' if gateway else 'ingress-nginx'} "
+                  f"({where if found_services else 'not found'})")
+    return EdgeStatus(controller=controller, address=address, hosts=tuple(result))
 
 
 def resolve_host(host: str) -> tuple[str, ...]:
