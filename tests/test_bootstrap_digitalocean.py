@@ -130,6 +130,43 @@ def test_fresh_account_to_healthy_platform_and_a_noop_second_run(env, chart, acc
     assert controllers.errors == []
 
 
+def test_gateway_edge_adopts_the_load_balancer_and_issues_with_lets_encrypt_staging(
+        env, chart, account, fake_kube, shared_reference, capsys):
+    env["config"].write_text(env["config"].read_text().replace(
+        "applications:", "edge: gateway\ntls:\n  issuer: letsencrypt-staging\n  email: ops@shop.example.com\n"
+        "applications:", 1))
+    controllers = FakePlatform(fake_kube, shared_reference).install()
+    assert bootstrap(env, chart) == 0, capsys.readouterr().err
+    out = capsys.readouterr()
+    assert account.token not in out.out + out.err
+    # Envoy Gateway copies the Gateway's infrastructure annotations onto the Envoy Service: the same adoption
+    (lb,) = account.account.load_balancers
+    (service,) = [s for s in fake_kube.list("services", "envoy-gateway-system")
+                  if s["spec"].get("type") == "LoadBalancer"]
+    assert service["metadata"]["annotations"]["kubernetes.digitalocean.com/load-balancer-id"] == lb
+    assert fake_kube.list("deployments", "ingress-nginx") == []
+    assert_token_only_in_its_secret(fake_kube, env, account.token)
+    issuer = fake_kube.get("clusterissuers.cert-manager.io", "letsencrypt-staging")
+    assert issuer["spec"]["acme"]["email"] == "ops@shop.example.com"
+    controllers.settle()
+    assert cli_main._run(cli_main.cli, ["status", "--config", str(env["config"]), "-o", "json"],
+                         "kubectl gitops") == 0
+    edge = json.loads(capsys.readouterr().out)["edge"]
+    assert edge["controller"] == "envoy-gateway (envoy-gateway-system)" and edge["ready"]
+    assert {h["host"] for h in edge["hosts"]} >= {"argo.shop.example.com", "hooks.shop.example.com",
+                                                  "catalog.dev.shop.example.com", "catalog.shop.example.com"}
+    certificate = fake_kube.get("certificates.cert-manager.io", "argo-shop-example-com-tls", "envoy-gateway-system")
+    assert certificate["spec"]["issuerRef"]["name"] == "letsencrypt-staging"
+
+    before = len(account.log)
+    fake_kube.reset_counters()
+    assert bootstrap(env, chart, "-o", "json") == 0
+    assert json.loads(capsys.readouterr().out)["upToDate"] is True
+    assert {r.method for r in account.log[before:]} == {"GET"}
+    assert fake_kube.writes == 0, [(r.method, r.path) for r in fake_kube.requests if r.method not in ("GET",)]
+    assert controllers.errors == []
+
+
 def assert_token_only_in_its_secret(kube, env, token: str) -> None:
     """The DigitalOcean token is in Secret cert-manager/digitalocean-dns and nowhere else: no other Secret or
     ConfigMap, no helm release (values and manifests, as helm stores them), no file of the GitOps repository."""
