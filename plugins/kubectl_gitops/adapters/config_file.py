@@ -194,6 +194,9 @@ def _cross_field_problems(data: dict[str, Any], positions: _Positions, source: s
         if elsewhere:
             add(("edge",), f"gateway serves the platform's cluster only so far, and environment "
                 f"{', '.join(elsewhere)} runs on another cluster: use ingress-nginx for this platform")
+        if ((data.get("platform") or {}).get("tekton_dashboard") or {}).get("expose"):
+            add(("platform", "tekton_dashboard", "expose"), "the gateway edge does not expose the dashboard (no "
+                "basic authentication in front of it yet): reach it with kubectl port-forward, or use ingress-nginx")
     tls = data.get("tls")
     if isinstance(tls, dict) and tls.get("challenge") == "dns01" and provider != "digitalocean":
         add(("tls", "challenge"), "dns01 solves through DigitalOcean DNS (provider digitalocean): use http01, "
