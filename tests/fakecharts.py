@@ -1,6 +1,6 @@
 """Stand-ins for the upstream dependency charts of gitops-platform, built at test time.
 
-Tests and CI have no internet, so the real argo-cd, ingress-nginx and tekton-operator charts cannot
+Tests and CI have no internet, so the real argo-cd, ingress-nginx, cert-manager and tekton-operator charts cannot
 be downloaded. :func:`dependency_archives` builds small charts named and versioned exactly as
 ``charts/gitops-platform/Chart.yaml`` pins them, holding what bootstrap depends on, with the
 resource names and the values keys of the real charts (checked against their templates):
@@ -26,6 +26,22 @@ resource names and the values keys of the real charts (checked against their tem
   Jobs and the ValidatingWebhookConfiguration), run by the hook ServiceAccount ``<fullname>-admission``
   with its Role/ClusterRole and bindings (hooks too, without those annotations, as upstream);
   ``namespaceOverride`` honoured.
+- ``cert-manager``: the cert-manager CRDs of the reference data (``crds.enabled``, kept on uninstall with
+  ``crds.keep`` as upstream's ``helm.sh/resource-policy: keep``), Deployments ``<fullname>``,
+  ``<fullname>-cainjector`` and ``<fullname>-webhook`` (upstream's names) with their ServiceAccounts,
+  Service ``<fullname>`` (metrics) and ``<fullname>-webhook`` (443 -> ``https``), the webhook's
+  ValidatingWebhookConfiguration and MutatingWebhookConfiguration ``<fullname>-webhook`` (cert-manager.io
+  and acme.cert-manager.io, ``failurePolicy: Fail``, the CA injected by the cainjector from Secret
+  ``<namespace>/<fullname>-webhook-ca``), all in ``namespace`` (default: the release namespace), and the
+  post-install hook Job ``<fullname>-startupapicheck`` when ``startupapicheck.enabled``. Not here:
+  RBAC, the ConfigMaps, network policies, monitoring.
+- ``gateway-crds-helm``: the Gateway API standard-channel CRDs of the reference data
+  (``crds.gatewayAPI.enabled``; the stand-in refuses ``channel: experimental``, which the reference data does
+  not hold) and Envoy Gateway's EnvoyProxy CRD (``crds.envoyGateway.enabled``; ours: a
+  preserve-unknown-fields schema with upstream's names), templated like upstream's.
+- ``gateway-helm``: Deployment and Service ``envoy-gateway`` (upstream's fixed names) in ``namespaceOverride``
+  (default: the release namespace) and the ``pre-install, pre-upgrade`` hook Job ``<fullname>-certgen``
+  there, as upstream; no CRDs (``crds.enabled`` is a dependency of its own upstream, off here).
 - ``tekton-operator``: Deployments ``<fullname>`` (containers ``tekton-operator-lifecycle`` and
   ``tekton-operator-cluster-operations``, env ``AUTOINSTALL_COMPONENTS``,
   ``DEFAULT_TARGET_NAMESPACE``, ``KUBERNETES_MIN_VERSION``) and ``<fullname>-webhook`` with their
@@ -871,6 +887,372 @@ spec:
 """
 
 
+# ---------------------------------------------------------------- cert-manager
+
+CERT_MANAGER_CRD_DIR = "cert-manager-v1.21.1"
+CERT_MANAGER_VALUES = """\
+nameOverride: ""
+fullnameOverride: ""
+namespace: ""
+crds:
+  enabled: false
+  keep: true
+replicaCount: 1
+webhook:
+  replicaCount: 1
+  securePort: 10250
+cainjector:
+  enabled: true
+  replicaCount: 1
+startupapicheck:
+  enabled: true
+"""
+
+CERT_MANAGER_HELPERS = _naming_helpers("cert-manager").replace(
+    '{{- default .Release.Namespace .Values.namespaceOverride | trunc 63 | trimSuffix "-" -}}',
+    "{{- .Values.namespace | default .Release.Namespace -}}") + """\
+
+{{- define "cert-manager.labels" -}}
+app.kubernetes.io/name: {{ .name }}
+app.kubernetes.io/instance: {{ .context.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+app.kubernetes.io/version: {{ .context.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .context.Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .context.Chart.Name .context.Chart.Version }}
+{{- end -}}
+
+{{- /* A Deployment with its ServiceAccount. Argument: dict "context" $ "fullname" "name" "component"
+"replicas" "image" "ports" (name -> number) */ -}}
+{{- define "cert-manager.workload" -}}
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: {{ .fullname }}
+  namespace: {{ include "cert-manager.namespace" .context }}
+  labels:
+    {{- include "cert-manager.labels" . | nindent 4 }}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .fullname }}
+  namespace: {{ include "cert-manager.namespace" .context }}
+  labels:
+    {{- include "cert-manager.labels" . | nindent 4 }}
+spec:
+  replicas: {{ .replicas }}
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: {{ .name }}
+      app.kubernetes.io/instance: {{ .context.Release.Name }}
+      app.kubernetes.io/component: {{ .component }}
+  template:
+    metadata:
+      labels:
+        {{- include "cert-manager.labels" . | nindent 8 }}
+    spec:
+      serviceAccountName: {{ .fullname }}
+      containers:
+        - name: {{ .component }}
+          image: quay.io/jetstack/{{ .image }}:{{ .context.Chart.AppVersion }}
+          args:
+            - --v=2
+          {{- with .ports }}
+          ports:
+            {{- range $name, $port := . }}
+            - name: {{ $name }}
+              containerPort: {{ $port }}
+              protocol: TCP
+            {{- end }}
+          {{- end }}
+{{- end -}}
+"""
+
+CERT_MANAGER_WORKLOADS = """\
+{{- $fullname := include "cert-manager.fullname" . }}
+{{- $namespace := include "cert-manager.namespace" . }}
+{{- include "cert-manager.workload" (dict "context" . "fullname" $fullname "name" "cert-manager"
+    "component" "controller" "replicas" .Values.replicaCount "image" "cert-manager-controller"
+    "ports" (dict "http-metrics" 9402 "http-healthz" 9403)) }}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ $fullname }}
+  namespace: {{ $namespace }}
+spec:
+  type: ClusterIP
+  ports:
+    - name: tcp-prometheus-servicemonitor
+      port: 9402
+      protocol: TCP
+      targetPort: http-metrics
+  selector:
+    app.kubernetes.io/name: cert-manager
+    app.kubernetes.io/instance: {{ .Release.Name }}
+    app.kubernetes.io/component: controller
+{{- if .Values.cainjector.enabled }}
+---
+{{ include "cert-manager.workload" (dict "context" . "fullname" (printf "%s-cainjector" $fullname)
+    "name" "cainjector" "component" "cainjector" "replicas" .Values.cainjector.replicaCount
+    "image" "cert-manager-cainjector" "ports" (dict)) }}
+{{- end }}
+---
+{{ include "cert-manager.workload" (dict "context" . "fullname" (printf "%s-webhook" $fullname) "name" "webhook"
+    "component" "webhook" "replicas" .Values.webhook.replicaCount "image" "cert-manager-webhook"
+    "ports" (dict "https" .Values.webhook.securePort "healthcheck" 6080)) }}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ $fullname }}-webhook
+  namespace: {{ $namespace }}
+spec:
+  type: ClusterIP
+  ports:
+    - name: https
+      port: 443
+      protocol: TCP
+      targetPort: https
+  selector:
+    app.kubernetes.io/name: webhook
+    app.kubernetes.io/instance: {{ .Release.Name }}
+    app.kubernetes.io/component: webhook
+{{- range $kind := list "ValidatingWebhookConfiguration" "MutatingWebhookConfiguration" }}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: {{ $kind }}
+metadata:
+  name: {{ $fullname }}-webhook
+  annotations:
+    cert-manager.io/inject-ca-from-secret: {{ printf "%s/%s-webhook-ca" $namespace $fullname | quote }}
+webhooks:
+  - name: webhook.cert-manager.io
+    {{- if eq $kind "ValidatingWebhookConfiguration" }}
+    namespaceSelector:
+      matchExpressions:
+        - key: cert-manager.io/disable-validation
+          operator: NotIn
+          values:
+            - "true"
+    {{- end }}
+    rules:
+      - apiGroups:
+          - cert-manager.io
+          {{- if eq $kind "ValidatingWebhookConfiguration" }}
+          - acme.cert-manager.io
+          {{- end }}
+        apiVersions:
+          - v1
+        operations:
+          - CREATE
+          {{- if eq $kind "ValidatingWebhookConfiguration" }}
+          - UPDATE
+          {{- end }}
+        resources:
+          - {{ ternary "*/*" "certificaterequests" (eq $kind "ValidatingWebhookConfiguration") | quote }}
+    admissionReviewVersions: ["v1"]
+    matchPolicy: Equivalent
+    timeoutSeconds: 30
+    failurePolicy: Fail
+    sideEffects: None
+    clientConfig:
+      service:
+        name: {{ $fullname }}-webhook
+        namespace: {{ $namespace }}
+        path: {{ ternary "/validate" "/mutate" (eq $kind "ValidatingWebhookConfiguration") }}
+{{- end }}
+{{- if .Values.startupapicheck.enabled }}
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {{ $fullname }}-startupapicheck
+  namespace: {{ $namespace }}
+  annotations:
+    helm.sh/hook: post-install
+    helm.sh/hook-weight: "1"
+    helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
+spec:
+  backoffLimit: 4
+  template:
+    spec:
+      restartPolicy: OnFailure
+      containers:
+        - name: cert-manager-startupapicheck
+          image: quay.io/jetstack/cert-manager-startupapicheck:{{ .Chart.AppVersion }}
+          args: ["check", "api", "--wait=1m"]
+{{- end }}
+"""
+
+
+def _cert_manager_crd_templates(reference: Path) -> dict[str, str]:
+    templates = {}
+    for path in sorted((reference / "crds" / CERT_MANAGER_CRD_DIR).glob("*.yaml")):
+        crd = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+        body = yaml.dump({"spec": crd["spec"]}, Dumper=_Dumper, sort_keys=False, width=10_000)
+        if "{{" in body or "}}" in body:
+            raise ValueError(f"{path} contains template delimiters; it cannot be embedded in a template as is")
+        templates[f"templates/crd-{path.name}"] = (
+            "{{- if .Values.crds.enabled }}\n"
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n"
+            f"  name: {crd['metadata']['name']}\n"
+            "  labels:\n    app.kubernetes.io/name: cert-manager\n    app.kubernetes.io/instance: {{ .Release.Name }}\n"
+            "  {{- if .Values.crds.keep }}\n  annotations:\n    helm.sh/resource-policy: keep\n  {{- end }}\n"
+            + body + "{{- end }}\n"
+        )
+    return templates
+
+
+# ---------------------------------------------------------------- Envoy Gateway
+
+GATEWAY_API_CRD_DIR = "gateway-api-v1.6.1"
+GATEWAY_CRDS_VALUES = """\
+crds:
+  gatewayAPI:
+    enabled: false
+    channel: experimental
+  envoyGateway:
+    enabled: false
+"""
+ENVOY_PROXY_CRD = """\
+{{- if .Values.crds.envoyGateway.enabled }}
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: envoyproxies.gateway.envoyproxy.io
+spec:
+  group: gateway.envoyproxy.io
+  names:
+    kind: EnvoyProxy
+    listKind: EnvoyProxyList
+    plural: envoyproxies
+    shortNames: [eproxy]
+    singular: envoyproxy
+  scope: Namespaced
+  versions:
+    - name: v1alpha1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          x-kubernetes-preserve-unknown-fields: true
+      subresources:
+        status: {}
+{{- end }}
+"""
+GATEWAY_HELM_VALUES = """\
+nameOverride: ""
+fullnameOverride: ""
+namespaceOverride: ""
+crds:
+  enabled: true
+deployment:
+  replicas: 1
+"""
+GATEWAY_HELM_TEMPLATES = """\
+{{- $ns := default .Release.Namespace .Values.namespaceOverride }}
+{{- $fullname := .Values.fullnameOverride | default (printf "%s-%s" .Release.Name .Chart.Name) }}
+{{- $fullname = $fullname | trunc 63 | trimSuffix "-" }}
+{{- $labels := dict "app.kubernetes.io/name" "gateway-helm" "app.kubernetes.io/instance" .Release.Name }}
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: envoy-gateway
+  namespace: {{ $ns }}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: envoy-gateway
+  namespace: {{ $ns }}
+  labels:
+    control-plane: envoy-gateway
+spec:
+  type: ClusterIP
+  selector:
+    control-plane: envoy-gateway
+    {{- toYaml $labels | nindent 4 }}
+  ports:
+    - name: grpc
+      port: 18000
+      targetPort: 18000
+    - name: wasm
+      port: 18002
+      targetPort: 18002
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: envoy-gateway
+  namespace: {{ $ns }}
+  labels:
+    control-plane: envoy-gateway
+    {{- toYaml $labels | nindent 4 }}
+spec:
+  replicas: {{ .Values.deployment.replicas }}
+  selector:
+    matchLabels:
+      control-plane: envoy-gateway
+      {{- toYaml $labels | nindent 6 }}
+  template:
+    metadata:
+      labels:
+        control-plane: envoy-gateway
+        {{- toYaml $labels | nindent 8 }}
+    spec:
+      serviceAccountName: envoy-gateway
+      containers:
+        - name: envoy-gateway
+          image: docker.io/envoyproxy/gateway:{{ .Chart.AppVersion }}
+          args: ["server", "--config-path=/config/envoy-gateway.yaml"]
+          ports:
+            - name: grpc
+              containerPort: 18000
+            - name: wasm
+              containerPort: 18002
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {{ $fullname }}-certgen
+  namespace: {{ $ns }}
+  annotations:
+    helm.sh/hook: pre-install, pre-upgrade
+spec:
+  backoffLimit: 1
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: envoy-gateway-certgen
+          image: docker.io/envoyproxy/gateway:{{ .Chart.AppVersion }}
+          command: ["envoy-gateway", "certgen"]
+"""
+
+
+def _gateway_api_crd_templates(reference: Path) -> dict[str, str]:
+    templates = {"templates/channel.yaml": (
+        '{{- if and .Values.crds.gatewayAPI.enabled (ne .Values.crds.gatewayAPI.channel "standard") }}\n'
+        '{{- fail "stand-in: only the standard channel of the Gateway API CRDs is in the reference data" }}\n'
+        "{{- end }}\n")}
+    for path in sorted((reference / "crds" / GATEWAY_API_CRD_DIR).glob("*.yaml")):
+        crd = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+        body = yaml.dump({"spec": crd["spec"]}, Dumper=_Dumper, sort_keys=False, width=10_000)
+        if "{{" in body or "}}" in body:
+            raise ValueError(f"{path} contains template delimiters; it cannot be embedded in a template as is")
+        annotations = yaml.dump({"annotations": crd["metadata"].get("annotations") or {}}, Dumper=_Dumper,
+                                sort_keys=False, width=10_000)
+        templates[f"templates/{path.name}"] = (
+            "{{- if .Values.crds.gatewayAPI.enabled }}\n"
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n"
+            f"  name: {crd['metadata']['name']}\n"
+            + "".join(f"  {line}\n" for line in annotations.splitlines())
+            + body + "{{- end }}\n")
+    return templates
+
+
 # ---------------------------------------------------------------- building
 
 def pins(chart: Path = CHART) -> dict[str, str]:
@@ -882,6 +1264,8 @@ def pins(chart: Path = CHART) -> dict[str, str]:
 def _app_versions(chart: Path = CHART) -> dict[str, str]:
     versions = yaml.safe_load((chart / "values.yaml").read_text(encoding="utf-8"))["versions"]
     return {"argo-cd": versions["argocd"], "ingress-nginx": versions["ingressNginx"].removeprefix("v"),
+            "cert-manager": versions["certManager"], "gateway-crds-helm": versions["envoyGateway"],
+            "gateway-helm": versions["envoyGateway"],
             "tekton-operator": versions["tektonOperator"]}
 
 
@@ -919,6 +1303,14 @@ def _chart_files(name: str, version: str, app_version: str, reference: Path) -> 
         files = {"values.yaml": NGINX_VALUES, "templates/_helpers.tpl": NGINX_HELPERS,
                  "templates/controller.yaml": NGINX_CONTROLLER, "templates/admission-webhook.yaml": NGINX_WEBHOOK,
                  "templates/admission-jobs.yaml": NGINX_JOBS}
+    elif name == "cert-manager":
+        files = {"values.yaml": CERT_MANAGER_VALUES, "templates/_helpers.tpl": CERT_MANAGER_HELPERS,
+                 "templates/workloads.yaml": CERT_MANAGER_WORKLOADS, **_cert_manager_crd_templates(reference)}
+    elif name == "gateway-crds-helm":
+        files = {"values.yaml": GATEWAY_CRDS_VALUES, "templates/envoyproxy-crd.yaml": ENVOY_PROXY_CRD,
+                 **_gateway_api_crd_templates(reference)}
+    elif name == "gateway-helm":
+        files = {"values.yaml": GATEWAY_HELM_VALUES, "templates/envoy-gateway.yaml": GATEWAY_HELM_TEMPLATES}
     elif name == "tekton-operator":
         files = {"values.yaml": TEKTON_VALUES, "templates/_helpers.tpl": TEKTON_HELPERS,
                  "templates/operator.yaml": TEKTON_OPERATOR, "templates/crds.yaml": TEKTON_CRD}

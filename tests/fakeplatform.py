@@ -37,6 +37,16 @@ bootstrap waits on what they report. :class:`FakePlatform` plays them as one rea
   in real git repositories and syncs them as Argo CD does (see its docstring; ``helm_charts``,
   ``kubectl`` and ``remote_kubes`` are passed to it); a deleted Application with the resources
   finalizer has its objects deleted and the finalizer released, as has a deleted AppProject;
+- cert-manager (once the Deployment ``cert-manager``, component ``controller``, has rolled out):
+  :class:`fakecertmanager.FakeCertManager` (``certmanager``) registers ACME issuers, turns annotated
+  Ingresses into Certificates and issues them into ``kubernetes.io/tls`` Secrets (see its docstring);
+- Envoy Gateway (once the Deployment ``envoy-gateway`` has rolled out; v1.9, internal/provider and
+  infrastructure/kubernetes/proxy): a GatewayClass whose ``controllerName`` is
+  ``gateway.envoyproxy.io/gatewayclass-controller`` becomes Accepted; each Gateway of such a class gets, in
+  the controller's namespace, the Envoy Deployment and LoadBalancer Service ``envoy-<namespace>-<name>-<hash>``
+  (labels ``gateway.envoyproxy.io/owning-gateway-name``/``-namespace``, the Gateway's
+  ``spec.infrastructure.annotations`` and ``labels`` copied on), then Accepted and Programmed with the
+  Service's address once the cloud controller gave it one. Routes get no status and no traffic is served;
 - Tekton Pipelines' controller and webhook (once the ``tekton-pipelines-controller`` Deployment has
   rolled out; its admission checks of Tekton objects from the start): :class:`faketekton.FakeTekton`
   (``tekton``) turns PipelineRuns into TaskRuns and Pods with scripted step logs (see its docstring).
@@ -75,6 +85,7 @@ import bcrypt
 import yaml
 
 from fakeargocd import FakeArgoCD
+from fakecertmanager import FakeCertManager
 from faketekton import FakeTekton
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -184,6 +195,8 @@ class FakePlatform:
         self.argocd = FakeArgoCD(kube, helm_charts=helm_charts, kubectl=kubectl, remote_kubes=remote_kubes,
                                  failing_applications=self.failing_applications, running=self._argocd_running)
         self.argocd.errors = self.errors
+        self.certmanager = FakeCertManager(kube)
+        self._envoy_gateway: str | None = None  # Envoy Gateway's namespace, once it runs
         self._tekton_was_running = False
         self.tekton = FakeTekton(kube, self.reference, running=lambda: self._tekton_was_running)
         self.tekton.errors = self.errors
@@ -270,6 +283,7 @@ class FakePlatform:
                 self._application(namespace, name)
             return
         self.argocd.resource_event(api_version, kind, namespace, name)
+        self.certmanager.handle(event, api_version, kind, namespace, name)
         if event == "DELETED":
             if kind in _WORKLOADS and namespace:
                 self._sync_endpoints(namespace)
@@ -284,6 +298,11 @@ class FakePlatform:
             self._job(namespace, name)
         elif kind == "TektonConfig":
             self._tekton_config(name)
+        elif kind in ("Gateway", "GatewayClass") and api_version.startswith("gateway.networking.k8s.io/"):
+            gateways = self._list("gateways.gateway.networking.k8s.io") if kind == "GatewayClass" else []
+            for gateway in [(namespace, name)] if kind == "Gateway" else [
+                    (_meta(g)["namespace"], _meta(g)["name"]) for g in gateways]:
+                self._gateway(*gateway)
         elif kind == "AppProject" and api_version.startswith("argoproj.io/"):
             self._release_finalizer("appprojects.argoproj.io", namespace, name)
 
@@ -313,6 +332,13 @@ class FakePlatform:
                 for app in self._list("applications.argoproj.io"):
                     if _meta(app).get("deletionTimestamp"):
                         self._application(_meta(app).get("namespace"), _meta(app)["name"])
+        if kind == "Deployment" and name == "envoy-gateway" and not self._envoy_gateway:
+            self._envoy_gateway = namespace
+            for gateway in self._list("gateways.gateway.networking.k8s.io"):
+                self._gateway(_meta(gateway)["namespace"], _meta(gateway)["name"])
+        if kind == "Deployment" and component == "controller" and _labels(obj).get("app.kubernetes.io/name") == \
+                "cert-manager":
+            self.certmanager.started(namespace)
         if kind == "Deployment" and any(c.get("name") == "tekton-operator-lifecycle" for c in _containers(obj)):
             self._operator_started(obj)
         if kind == "Deployment" and name == "tekton-pipelines-controller" and not self._tekton_was_running:
@@ -352,6 +378,70 @@ class FakePlatform:
         self.kube.put_status(resource, meta["name"], new, meta.get("namespace"))
 
     # ------------------------------------------------------------ services and endpoints
+    # ------------------------------------------------------------ Envoy Gateway
+    def _gateway(self, namespace: str, name: str) -> None:
+        gateway = self._get("gateways.gateway.networking.k8s.io", name, namespace)
+        if gateway is None or self._envoy_gateway is None:
+            return
+        class_name = (gateway.get("spec") or {}).get("gatewayClassName", "")
+        gateway_class = self._get("gatewayclasses.gateway.networking.k8s.io", class_name)
+        if ((gateway_class or {}).get("spec") or {}).get("controllerName") != \
+                "gateway.envoyproxy.io/gatewayclass-controller":
+            return
+        now = _now()
+        if _condition(gateway_class, "Accepted").get("status") != "True":
+            self.kube.put_status("gatewayclasses.gateway.networking.k8s.io", class_name, {"conditions": [
+                {"type": "Accepted", "status": "True", "reason": "Accepted", "message": "Valid GatewayClass",
+                 "lastTransitionTime": now, "observedGeneration": _meta(gateway_class).get("generation", 1)}]})
+        suffix = hashlib.sha256(f"{namespace}/{name}".encode()).hexdigest()[:8]
+        proxy = f"envoy-{namespace}-{name}-{suffix}"[:63].rstrip("-")
+        infrastructure = (gateway.get("spec") or {}).get("infrastructure") or {}
+        labels = {**(infrastructure.get("labels") or {}), "app.kubernetes.io/name": "envoy",
+                  "app.kubernetes.io/component": "proxy", "app.kubernetes.io/managed-by": "envoy-gateway",
+                  "gateway.envoyproxy.io/owning-gateway-name": name,
+                  "gateway.envoyproxy.io/owning-gateway-namespace": namespace}
+        annotations = infrastructure.get("annotations") or {}
+        ns = self._envoy_gateway
+        if self._get("deployments", proxy, ns) is None:
+            self.kube.create({"apiVersion": "apps/v1", "kind": "Deployment",
+                              "metadata": {"name": proxy, "namespace": ns, "labels": labels,
+                                           "annotations": annotations},
+                              "spec": {"replicas": 1, "selector": {"matchLabels": labels},
+                                       "template": {"metadata": {"labels": labels}, "spec": {"containers": [
+                                           {"name": "envoy", "image": "docker.io/envoyproxy/envoy:distroless-v1.39.0",
+                                            "ports": [{"name": "http", "containerPort": 10080},
+                                                      {"name": "https", "containerPort": 10443}]}]}}}})
+        service = self._get("services", proxy, ns)
+        if service is None:
+            self.kube.create({"apiVersion": "v1", "kind": "Service",
+                              "metadata": {"name": proxy, "namespace": ns, "labels": labels,
+                                           "annotations": annotations},
+                              "spec": {"type": "LoadBalancer", "selector": labels, "ports": [
+                                  {"name": "http-80", "port": 80, "targetPort": 10080},
+                                  {"name": "https-443", "port": 443, "targetPort": 10443}]}})
+            service = self._get("services", proxy, ns)
+        elif (_meta(service).get("annotations") or {}) != annotations:
+            def mutate(obj: dict) -> None:
+                obj["metadata"]["annotations"] = dict(annotations)
+            self.kube.update("services", proxy, mutate, ns)
+        points = ((service.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+        addresses = [{"type": "IPAddress", "value": p["ip"]} if p.get("ip") else
+                     {"type": "Hostname", "value": p["hostname"]} for p in points]
+        generation = _meta(gateway).get("generation", 1)
+        programmed = bool(addresses)
+        status = {"addresses": addresses, "conditions": [
+            {"type": "Accepted", "status": "True", "reason": "Accepted", "message": "The Gateway has been scheduled "
+             "by Envoy Gateway", "lastTransitionTime": now, "observedGeneration": generation},
+            {"type": "Programmed", "status": "True" if programmed else "False",
+             "reason": "Programmed" if programmed else "AddressNotAssigned",
+             "message": "Sending translated listeners and routes to the data plane" if programmed else
+             "No addresses have been assigned to the Gateway", "lastTransitionTime": now,
+             "observedGeneration": generation}]}
+        old = gateway.get("status") or {}
+        if [dict(c, lastTransitionTime=None) for c in old.get("conditions") or []] != [
+                dict(c, lastTransitionTime=None) for c in status["conditions"]] or old.get("addresses") != addresses:
+            self.kube.put_status("gateways.gateway.networking.k8s.io", name, status, namespace)
+
     def _service(self, namespace: str, name: str) -> None:
         service = self._get("services", name, namespace)
         if service is None:
@@ -361,6 +451,10 @@ class FakePlatform:
         if spec.get("type") == "LoadBalancer" and self.load_balancer_ip and not ingress:
             self.kube.set_load_balancer_ip(name, namespace, ip=self.load_balancer_ip)
         self._sync_endpoints(namespace, only=name)
+        owner = _labels(service)
+        if owner.get("gateway.envoyproxy.io/owning-gateway-name"):  # the Gateway's address
+            self._gateway(owner.get("gateway.envoyproxy.io/owning-gateway-namespace", ""),
+                          owner["gateway.envoyproxy.io/owning-gateway-name"])
 
     def _sync_endpoints(self, namespace: str, only: str | None = None) -> None:
         if getattr(self.kube, "auto_endpoints", False):

@@ -70,6 +70,6 @@ def plugin_env(tmp_path: Path, kubeconfig: Path, kubectl: Path, helm: Path, **ex
         if not (path_dir / name).exists():
             (path_dir / name).symlink_to(target)
     env = make_kube_env(kubeconfig, tmp_path / "home")
-    env.update(PATH=f"{path_dir}:/usr/bin:/bin", LC_ALL="C.UTF-8", **extra)
+    env.update({"PATH": f"{path_dir}:/usr/bin:/bin", "LC_ALL": "C.UTF-8", "GITOPS_NO_DNS": "1", **extra})
     env.pop("GITOPS_HELM", None)
     return env

@@ -99,8 +99,23 @@ def test_fresh_account_to_healthy_platform_and_a_noop_second_run(env, chart, acc
     # the kubeconfig holds the new context, private
     assert oct(env["kubeconfig"].stat().st_mode & 0o777) == "0o600"
 
-    assert cli_main._run(cli_main.cli, ["status", "--config", str(env["config"])], "kubectl gitops") == 0
-    capsys.readouterr()
+    # DNS-01 through DigitalOcean: the token in a Secret of its own, cert-manager's namespace only
+    dns = fake_kube.get("secrets", "digitalocean-dns", "cert-manager")
+    assert base64.b64decode(dns["data"]["access-token"]).decode() == account.token
+    assert_token_only_in_its_secret(fake_kube, env, account.token)
+    issuer = fake_kube.get("clusterissuers.cert-manager.io", "letsencrypt-production")
+    assert issuer["spec"]["acme"]["solvers"] == [{"dns01": {"digitalocean": {"tokenSecretRef": {
+        "name": "digitalocean-dns", "key": "access-token"}}}}]
+
+    controllers.settle()
+    assert cli_main._run(cli_main.cli, ["status", "--config", str(env["config"]), "-o", "json"],
+                         "kubectl gitops") == 0
+    edge = json.loads(capsys.readouterr().out)["edge"]
+    assert edge["address"] and edge["ready"]
+    hosts = {h["host"]: h for h in edge["hosts"]}
+    # the apps' hosts come with their first build or promotion (an overlay runs nothing before)
+    assert {"argo.shop.example.com", "hooks.shop.example.com"} <= set(hosts), hosts
+    assert all(h["url"].startswith("https://") and h["certificate"] == "Ready" for h in hosts.values()), hosts
 
     before = len(account.log)
     fake_kube.reset_counters()
@@ -113,6 +128,66 @@ def test_fresh_account_to_healthy_platform_and_a_noop_second_run(env, chart, acc
     assert fake_kube.writes == 0, [(r.method, r.path) for r in fake_kube.requests if r.method not in ("GET",)]
     assert env["kubeconfig"].read_bytes() == kubeconfig_before
     assert controllers.errors == []
+
+
+def test_gateway_edge_adopts_the_load_balancer_and_issues_with_lets_encrypt_staging(
+        env, chart, account, fake_kube, shared_reference, capsys):
+    env["config"].write_text(env["config"].read_text().replace(
+        "applications:", "edge: gateway\ntls:\n  issuer: letsencrypt-staging\n  email: ops@shop.example.com\n"
+        "applications:", 1))
+    controllers = FakePlatform(fake_kube, shared_reference).install()
+    assert bootstrap(env, chart) == 0, capsys.readouterr().err
+    out = capsys.readouterr()
+    assert account.token not in out.out + out.err
+    # Envoy Gateway copies the Gateway's infrastructure annotations onto the Envoy Service: the same adoption
+    (lb,) = account.account.load_balancers
+    (service,) = [s for s in fake_kube.list("services", "envoy-gateway-system")
+                  if s["spec"].get("type") == "LoadBalancer"]
+    assert service["metadata"]["annotations"]["kubernetes.digitalocean.com/load-balancer-id"] == lb
+    assert fake_kube.list("deployments", "ingress-nginx") == []
+    assert_token_only_in_its_secret(fake_kube, env, account.token)
+    issuer = fake_kube.get("clusterissuers.cert-manager.io", "letsencrypt-staging")
+    assert issuer["spec"]["acme"]["email"] == "ops@shop.example.com"
+    controllers.settle()
+    assert cli_main._run(cli_main.cli, ["status", "--config", str(env["config"]), "-o", "json"],
+                         "kubectl gitops") == 0
+    edge = json.loads(capsys.readouterr().out)["edge"]
+    assert edge["controller"] == "envoy-gateway (envoy-gateway-system)" and edge["ready"]
+    assert {h["host"] for h in edge["hosts"]} >= {"argo.shop.example.com", "hooks.shop.example.com",
+                                                  "catalog.dev.shop.example.com", "catalog.shop.example.com"}
+    certificate = fake_kube.get("certificates.cert-manager.io", "argo-shop-example-com-tls", "envoy-gateway-system")
+    assert certificate["spec"]["issuerRef"]["name"] == "letsencrypt-staging"
+
+    before = len(account.log)
+    fake_kube.reset_counters()
+    assert bootstrap(env, chart, "-o", "json") == 0
+    assert json.loads(capsys.readouterr().out)["upToDate"] is True
+    assert {r.method for r in account.log[before:]} == {"GET"}
+    assert fake_kube.writes == 0, [(r.method, r.path) for r in fake_kube.requests if r.method not in ("GET",)]
+    assert controllers.errors == []
+
+
+def assert_token_only_in_its_secret(kube, env, token: str) -> None:
+    """The DigitalOcean token is in Secret cert-manager/digitalocean-dns and nowhere else: no other Secret or
+    ConfigMap, no helm release (values and manifests, as helm stores them), no file of the GitOps repository."""
+    import gzip
+    import subprocess
+
+    for kind in ("secrets", "configmaps"):
+        for obj in kube.list(kind):
+            if (obj["metadata"]["namespace"], obj["metadata"]["name"]) == ("cert-manager", "digitalocean-dns"):
+                continue
+            texts = [json.dumps(obj)]
+            for key, value in (obj.get("data") or {}).items():
+                raw = base64.b64decode(value) if kind == "secrets" else value.encode()
+                texts.append(raw.decode(errors="replace"))
+                if obj["metadata"]["name"].startswith("sh.helm.release.v1.") and key == "release":
+                    texts.append(gzip.decompress(base64.b64decode(raw)).decode())  # base64(gzip(json)) again
+            assert not [text for text in texts if token in text], (kind, obj["metadata"]["name"])
+    repo = env["config"].parent / "gitops.git"
+    found = subprocess.run(["git", "--git-dir", str(repo), "grep", "-l", token, "main"], capture_output=True,
+                           text=True)
+    assert found.returncode == 1 and not found.stdout, found.stdout
 
 
 def test_no_token_is_one_line_and_changes_nothing(env, chart, account, monkeypatch, capsys):

@@ -111,6 +111,20 @@ def test_bootstrap_then_status_then_noop_rerun(platform):
     platform.controllers.settle()  # bootstrap waits for the root Application only
     status = platform.kubectl("gitops", "status", "--config", platform.config)
     assert status.returncode == 0, status.stdout + status.stderr
+    assert "Edge: ingress-nginx (ingress-nginx), load balancer 203.0.113.10" in status.stdout
+    edge = json.loads(platform.kubectl("gitops", "status", "--config", platform.config, "-o", "json").stdout)["edge"]
+    hosts = {h["host"]: h for h in edge["hosts"]}
+    domain = yaml.safe_load(platform.config.read_text())["domain"]
+    assert {f"argo.{domain}", f"hooks.{domain}"} <= set(hosts), hosts
+    for host in hosts.values():  # every host on https with a certificate cert-manager issued
+        assert host["url"].startswith("https://") and host["certificate"] == "Ready", host
+        assert host["expires"] and host["dns"] is None, "no DNS lookup in tests"
+    secret = kube.get("secrets", "argocd-server-tls", "argocd")
+    assert secret["type"] == "kubernetes.io/tls" and secret["metadata"]["annotations"][
+        "cert-manager.io/issuer-name"] == "letsencrypt-production"
+    assert kube.get("clusterissuers.cert-manager.io", "letsencrypt-production")["status"]["conditions"][0][
+        "status"] == "True"
+    assert "Argo CD: https://argo." in out.stdout
 
     revisions = platform.helm_revisions()
     kube.reset_counters()
@@ -226,3 +240,75 @@ def test_bootstrap_writes_the_gitops_repository_argo_cd_syncs_from(platform, git
     for app in platform.kube.list("applications.argoproj.io", "argocd"):
         sync = app["status"]["sync"]
         assert (sync["status"], sync.get("revision")) == ("Synced", head), app["metadata"]["name"]
+
+
+def _edge(platform) -> dict:
+    out = platform.kubectl("gitops", "status", "--config", platform.config, "-o", "json")
+    assert out.returncode == 0, out.stdout + out.stderr
+    return json.loads(out.stdout)["edge"]
+
+
+def _set_edge(platform, edge: str) -> None:
+    data = yaml.safe_load(platform.config.read_text())
+    data["edge"] = edge
+    platform.config.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def test_gateway_edge_serves_every_host_over_https_and_a_rerun_writes_nothing(platform):
+    _set_edge(platform, "gateway")
+    out = platform.bootstrap()
+    assert out.returncode == 0, out.stderr
+    kube = platform.kube
+    platform.controllers.settle()
+    domain = yaml.safe_load(platform.config.read_text())["domain"]
+    gateway = kube.get("gateways.gateway.networking.k8s.io", "platform", "envoy-gateway-system")
+    assert {c["type"]: c["status"] for c in gateway["status"]["conditions"]} == {"Accepted": "True",
+                                                                                "Programmed": "True"}
+    assert kube.list("ingresses.networking.k8s.io") == [], "no Ingress on the gateway edge"
+    assert kube.list("deployments", "ingress-nginx") == []
+    assert kube.get("grpcroutes.gateway.networking.k8s.io", "argocd-server", "argocd") is not None
+    edge = _edge(platform)
+    assert edge["controller"] == "envoy-gateway (envoy-gateway-system)" and edge["address"] == "203.0.113.10"
+    hosts = {h["host"]: h for h in edge["hosts"]}
+    assert {f"argo.{domain}", f"hooks.{domain}"} <= set(hosts)
+    assert all(h["url"].startswith("https://") and h["certificate"] == "Ready" for h in hosts.values()), hosts
+    secret = kube.get("secrets", f"argo-{domain.replace('.', '-')}-tls", "envoy-gateway-system")
+    assert secret["type"] == "kubernetes.io/tls"
+
+    revisions = platform.helm_revisions()
+    kube.reset_counters()
+    again = platform.bootstrap("-o", "json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["upToDate"] is True
+    assert kube.writes == 0, [r for r in kube.requests if r.method not in ("GET",)]
+    assert platform.helm_revisions() == revisions
+
+
+def test_switching_an_ingress_nginx_platform_to_the_gateway_is_a_rerun_that_loses_nothing(platform, git_host):
+    assert platform.bootstrap().returncode == 0
+    platform.controllers.settle()
+    kube = platform.kube
+    repo = git_host.path("gitops")
+    before = gitopsrepo.git("--git-dir", str(repo), "rev-parse", "main")
+    secrets = {(s["metadata"]["namespace"], s["metadata"]["name"]) for s in kube.list("secrets")
+               if s["metadata"]["namespace"] in ("ci", "argocd", "cert-manager")
+               and not s["metadata"]["name"].startswith("sh.helm.release")}
+    namespaces = {n["metadata"]["name"] for n in kube.list("namespaces")}
+    applications = {a["metadata"]["name"] for a in kube.list("applications.argoproj.io", "argocd")}
+
+    _set_edge(platform, "gateway")
+    out = platform.bootstrap()
+    assert out.returncode == 0, out.stderr
+    platform.controllers.settle()
+    after = gitopsrepo.git("--git-dir", str(repo), "rev-parse", "main")
+    assert after != before
+    merged = subprocess.run(["git", "--git-dir", str(repo), "merge-base", "--is-ancestor", before, after])
+    assert merged.returncode == 0, "the GitOps branch moved forward: its history is kept"
+    assert namespaces <= {n["metadata"]["name"] for n in kube.list("namespaces")}
+    assert secrets <= {(s["metadata"]["namespace"], s["metadata"]["name"]) for s in kube.list("secrets")}
+    assert applications <= {a["metadata"]["name"] for a in kube.list("applications.argoproj.io", "argocd")}
+    assert kube.list("deployments", "ingress-nginx") == [], "the retired controller is gone"
+    assert kube.list("ingresses.networking.k8s.io", "argocd") == []
+    edge = _edge(platform)
+    assert edge["controller"].startswith("envoy-gateway") and edge["hosts"]
+    assert all(h["certificate"] == "Ready" and h["url"].startswith("https://") for h in edge["hosts"])

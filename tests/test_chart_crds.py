@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CHART = ROOT / "charts" / "gitops-platform"
 OURS = ROOT / "schemas" / "crds"
 SCENARIOS = sorted(p.name for p in (CHART / "ci").glob("*-values.yaml"))
-CUSTOM_GROUPS = ("argoproj.io", "tekton.dev", "operator.tekton.dev", "triggers.tekton.dev")
+CUSTOM_GROUPS = ("argoproj.io", "tekton.dev", "operator.tekton.dev", "triggers.tekton.dev", "cert-manager.io",
+                 "gateway.networking.k8s.io")
 Key = tuple[str, str, str]  # group, kind, version
 
 
@@ -125,7 +126,9 @@ def test_rendered_custom_objects_validate_against_upstream_crds_and_ours(helm_bi
     kinds = {key_of(o) for _, o in objs}
     assert kinds >= {("argoproj.io", "Application", "v1alpha1"), ("argoproj.io", "AppProject", "v1alpha1"),
                      ("tekton.dev", "Pipeline", "v1"), ("tekton.dev", "Task", "v1"),
-                     ("operator.tekton.dev", "TektonConfig", "v1alpha1")}
+                     ("operator.tekton.dev", "TektonConfig", "v1alpha1"), ("cert-manager.io", "ClusterIssuer", "v1"),
+            ("gateway.networking.k8s.io", "Gateway", "v1"), ("gateway.networking.k8s.io", "GatewayClass", "v1"),
+            ("gateway.networking.k8s.io", "HTTPRoute", "v1"), ("gateway.networking.k8s.io", "GRPCRoute", "v1")}
     schemas = ours()
     checked_upstream = 0
     for scenario, obj in objs:
@@ -222,9 +225,37 @@ def test_our_schemas_agree_with_the_upstream_crds(upstream):
             continue
         assert disagreements(schema, upstream[key]) == [], key
         compared += 1
-    assert compared == 9
+    assert compared == 16
     for kind in ("EventListener", "TriggerBinding", "TriggerTemplate"):
         assert "Go types" in ours()[("triggers.tekton.dev", kind, "v1beta1")]["description"]
+
+
+def test_generated_schemas_are_those_of_the_pinned_upstream_crds(shared_reference):
+    """release/crd_schemas.py regenerates the cert-manager schemas from the reference CRDs byte for byte."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("crd_schemas", ROOT / "release" / "crd_schemas.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    generated = module.generate(Path(shared_reference) / "crds")
+    assert {p.relative_to(OURS).as_posix() for p in generated} == {
+        "cert-manager.io/clusterissuer_v1.json", "cert-manager.io/issuer_v1.json",
+        "cert-manager.io/certificate_v1.json", "gateway.networking.k8s.io/gatewayclass_v1.json",
+        "gateway.networking.k8s.io/gateway_v1.json", "gateway.networking.k8s.io/httproute_v1.json",
+        "gateway.networking.k8s.io/grpcroute_v1.json"}
+    for path, text in generated.items():
+        assert path.read_text(encoding="utf-8") == text, f"{path}: run release/crd_schemas.py"
+
+
+def test_cluster_issuer_schema_rejects_a_misspelt_solver():
+    schema = ours()[("cert-manager.io", "ClusterIssuer", "v1")]
+    solver = {"dns01": {"digitalocean": {"tokenSecretRef": {"name": "t", "key": "k"}}}}
+    issuer = {"apiVersion": "cert-manager.io/v1", "kind": "ClusterIssuer", "metadata": {"name": "le"},
+              "spec": {"acme": {"server": "https://acme-v02.api.letsencrypt.org/directory",
+                                "privateKeySecretRef": {"name": "le"}, "solvers": [solver]}}}
+    assert _errors(schema, issuer) == []
+    issuer["spec"]["acme"]["solvers"][0]["dns01"]["digitalOcean"] = {}
+    assert any("digitalOcean" in e for e in _errors(schema, issuer))
 
 
 def test_disagreement_check_catches_a_made_up_field(upstream):

@@ -17,7 +17,7 @@ from kubectl_gitops.core.errors import HelmError
 
 CHART = Path(__file__).resolve().parent.parent / "charts" / "gitops-platform"
 SCENARIOS = sorted(p.name for p in (CHART / "ci").glob("*-values.yaml"))
-DEPENDENCIES = ("argo-cd", "ingress-nginx", "tekton-operator")
+DEPENDENCIES = ("argo-cd", "ingress-nginx", "cert-manager", "gateway-crds-helm", "gateway-helm", "tekton-operator")
 CUSTOM_GROUPS = ("argoproj.io", "tekton.dev", "operator.tekton.dev", "triggers.tekton.dev")
 
 
@@ -172,7 +172,8 @@ def test_load_balancer_annotations_reach_the_controller_service_only_when_given(
         values["ingress-nginx"] = {**values["ingress-nginx"], "enabled": True}
         result = helm_adapter.render(chart, release="p", namespace="argocd", values=values,
                                      helm=str(helm_bin))
-        assert result.omitted_dependencies == ("argo-cd", "tekton-operator")
+        assert result.omitted_dependencies == ("argo-cd", "cert-manager", "gateway-crds-helm", "gateway-helm",
+                                               "tekton-operator")
         services[scenario] = of_kind(result.objects(), "Service")["ingress-nginx-controller"]
     given = services["platform-digitalocean-values.yaml"]["metadata"]["annotations"]
     assert given["kubernetes.digitalocean.com/load-balancer-id"] == "4de7ac8b-495b-4884-9a69-1050c6793cd6"
@@ -184,10 +185,17 @@ def test_load_balancer_annotations_reach_the_controller_service_only_when_given(
 
 # ---------------------------------------------------------------- phase gitops
 
-def test_tekton_phase_renders_only_the_tekton_config(helm_bin):
+def tekton_config(objs: Any) -> dict[str, Any]:
+    (config,) = [o for o in objs if o["kind"] == "TektonConfig"]
+    return config
+
+
+def test_tekton_phase_renders_the_tekton_config_and_the_cluster_issuers(helm_bin):
     objs = objects(helm_bin, "tekton-default-values.yaml")
-    assert [(o["kind"], o["metadata"]["name"]) for o in objs] == [("TektonConfig", "config")]
-    config = objs[0]
+    assert sorted((o["kind"], o["metadata"]["name"]) for o in objs) == [
+        ("ClusterIssuer", "letsencrypt-production"), ("ClusterIssuer", "letsencrypt-staging"),
+        ("TektonConfig", "config")]
+    config = tekton_config(objs)
     assert "namespace" not in config["metadata"]
     assert config["metadata"]["labels"]["app.kubernetes.io/part-of"] == "gitops"
     assert config["spec"]["profile"] == "all"
@@ -222,7 +230,7 @@ def test_private_repositories_clone_with_the_git_credentials_secret_only_when_on
 
 def test_builds_name_their_service_account_and_tekton_keeps_its_default(helm_bin):
     """`pipeline.default-service-account` in the TektonConfig is cluster-wide: the runs set their own."""
-    spec = objects(helm_bin, "tekton-default-values.yaml")[0]["spec"]
+    spec = tekton_config(objects(helm_bin, "tekton-default-values.yaml"))["spec"]
     assert "default-service-account" not in spec["pipeline"]
     objs = objects(helm_bin, "gitops-poc-values.yaml")
     template = of_kind(objs, "TriggerTemplate")["build-and-push"]["spec"]["resourcetemplates"][0]
@@ -235,14 +243,14 @@ def test_builds_name_their_service_account_and_tekton_keeps_its_default(helm_bin
 def test_tekton_config_switches_off_chains_and_pipelines_as_code_unless_asked(helm_bin):
     """Operator v0.81: Chains comes with profiles all and basic unless `spec.chain.disabled`; on Kubernetes the
     defaulting webhook sets `spec.platforms.kubernetes.pipelinesAsCode.enable: true` when it is not given."""
-    spec = objects(helm_bin, "tekton-default-values.yaml")[0]["spec"]
+    spec = tekton_config(objects(helm_bin, "tekton-default-values.yaml"))["spec"]
     assert spec["chain"] == {"disabled": True}
     assert spec["platforms"] == {"kubernetes": {"pipelinesAsCode": {"enable": False}}}
     values = {**scenario_values("tekton-default-values.yaml"),
               "tekton": {"chains": {"enabled": True}, "pipelinesAsCode": {"enabled": True}}}
     objs = helm_adapter.render(CHART, release="t", namespace="argocd", values=values, helm=str(helm_bin)).objects()
-    assert objs[0]["spec"]["chain"] == {"disabled": False}
-    assert objs[0]["spec"]["platforms"]["kubernetes"]["pipelinesAsCode"] == {"enable": True}
+    assert tekton_config(objs)["spec"]["chain"] == {"disabled": False}
+    assert tekton_config(objs)["spec"]["platforms"]["kubernetes"]["pipelinesAsCode"] == {"enable": True}
 
 
 @pytest.mark.parametrize("scenario", ["gitops-poc-values.yaml", "gitops-dev-prod-values.yaml"])
@@ -556,21 +564,24 @@ def test_template_guard_names_the_problem_when_the_schema_is_skipped(helm_bin, t
 # ---------------------------------------------------------------- Argo CD's external URL
 
 TLS = {"enabled": True, "secretName": "acme-tls"}
+PLAIN = {"enabled": False}
 
 
 @pytest.mark.parametrize(("overrides", "message"), [
     ({"platform": {"domain": "acme.dev"}},
      'argo-cd.global.domain is "argo.example.com": set it to "argo.acme.dev"'),
-    ({"ingress": {"tls": TLS}},
-     'argo-cd.configs.cm.url is "http://argo.example.com": set it to "https://argo.example.com"'),
-    ({"ingress": {"tls": TLS}, "argo-cd": {"configs": {"cm": {"url": "https://argo.example.com"}}}},
-     'argo-cd.notifications.argocdUrl is "http://argo.example.com": set it to "https://argo.example.com"'),
+    ({"ingress": {"tls": PLAIN}},
+     'argo-cd.configs.cm.url is "https://argo.example.com": set it to "http://argo.example.com"'),
+    ({"ingress": {"tls": PLAIN}, "argo-cd": {"configs": {"cm": {"url": "http://argo.example.com"}}}},
+     'argo-cd.notifications.argocdUrl is "https://argo.example.com": set it to "http://argo.example.com"'),
     ({"argo-cd": {"configs": {"cm": {"url": ""}}}},
-     'argo-cd.configs.cm.url is "": set it to "http://argo.example.com"'),
+     'argo-cd.configs.cm.url is "": set it to "https://argo.example.com"'),
 ])
 def test_argo_cd_url_must_match_its_ingress_and_scheme(helm_bin, overrides, message):
     values = {**overrides, "argo-cd": {**overrides.get("argo-cd", {}), "enabled": True},
-              "ingress-nginx": {"enabled": False}, "tekton-operator": {"enabled": False}}
+              "ingress-nginx": {"enabled": False}, "cert-manager": {"enabled": False},
+              "gateway-crds-helm": {"enabled": False}, "gateway-helm": {"enabled": False},
+              "tekton-operator": {"enabled": False}}
     with pytest.raises(HelmError) as err:
         helm_adapter.render(CHART, release="g", namespace="argocd", values=values, helm=str(helm_bin))
     assert message in str(err.value)
@@ -581,7 +592,9 @@ def test_argo_cd_url_follows_tls(helm_bin):
     values = {"platform": {"domain": "acme.dev"}, "ingress": {"tls": TLS},
               "argo-cd": {"enabled": True, "global": {"domain": "argo.acme.dev"}, "configs": {"cm": {"url": https}},
                           "notifications": {"argocdUrl": https}},
-              "ingress-nginx": {"enabled": False}, "tekton-operator": {"enabled": False}}
+              "ingress-nginx": {"enabled": False}, "cert-manager": {"enabled": False},
+              "gateway-crds-helm": {"enabled": False}, "gateway-helm": {"enabled": False},
+              "tekton-operator": {"enabled": False}}
     objs = helm_adapter.render(CHART, release="g", namespace="argocd", values=values, helm=str(helm_bin)).objects()
     assert of_kind(objs, "Ingress")["argocd-server"]["spec"]["tls"][0]["hosts"] == ["argo.acme.dev"]
 
@@ -633,3 +646,56 @@ def test_build_pipeline_writes_the_digest_back_into_the_gitops_repository(helm_b
     task = of_kind(objs, "Task")["write-back"]["spec"]
     assert task["results"] == [{"name": "GITOPS_COMMIT", "description": task["results"][0]["description"]}]
     assert task["workspaces"][0]["optional"] is True
+
+
+# ---------------------------------------------------------------- edge gateway (Envoy Gateway)
+
+def test_gateway_edge_has_a_listener_per_host_a_redirect_and_routes_instead_of_ingresses(helm_bin):
+    objs = objects(helm_bin, "gitops-gateway-values.yaml")
+    assert "Ingress" not in {o["kind"] for o in objs}
+    gateway = of_kind(objs, "Gateway")["platform"]
+    assert gateway["metadata"]["namespace"] == "envoy-gateway-system"
+    assert gateway["metadata"]["annotations"] == {"cert-manager.io/cluster-issuer": "letsencrypt-production"}
+    assert gateway["spec"]["infrastructure"]["annotations"] == {
+        "kubernetes.digitalocean.com/load-balancer-id": "4de7ac8b-495b-4884-9a69-1050c6793cd6"}
+    listeners = {listener["name"]: listener for listener in gateway["spec"]["listeners"]}
+    assert set(listeners) == {"http", "https-argo-acme-dev", "https-hooks-acme-dev", "https-web-dev-acme-dev",
+                              "https-web-acme-dev"}
+    assert listeners["https-argo-acme-dev"]["tls"] == {"mode": "Terminate", "certificateRefs": [
+        {"kind": "Secret", "name": "argo-acme-dev-tls"}]}
+    redirect = of_kind(objs, "HTTPRoute")["https-redirect"]
+    assert redirect["spec"]["parentRefs"] == [{"name": "platform", "sectionName": "http"}]
+    assert redirect["spec"]["rules"][0]["filters"][0]["requestRedirect"] == {"scheme": "https", "statusCode": 301}
+    argocd = of_kind(objs, "HTTPRoute")["argocd-server"]
+    assert argocd["metadata"]["namespace"] == "argocd" and argocd["spec"]["hostnames"] == ["argo.acme.dev"]
+    assert of_kind(objs, "GRPCRoute")["argocd-server"]["spec"]["rules"][0]["backendRefs"] == [
+        {"name": "argocd-server", "port": 80}]
+    assert of_kind(objs, "HTTPRoute")["el-git-push"]["metadata"]["namespace"] == "ci"
+    assert of_kind(objs, "GatewayClass")["envoy-gateway"]["spec"]["controllerName"] == \
+        "gateway.envoyproxy.io/gatewayclass-controller"
+
+
+def test_gateway_edge_issuers_answer_http01_through_the_gateway(helm_bin):
+    values = {**scenario_values("tekton-default-values.yaml"), "edge": "gateway"}
+    objs = helm_adapter.render(CHART, release="t", namespace="argocd", values=values, helm=str(helm_bin)).objects()
+    solver = of_kind(objs, "ClusterIssuer")["letsencrypt-staging"]["spec"]["acme"]["solvers"][0]
+    assert solver == {"http01": {"gatewayHTTPRoute": {"parentRefs": [
+        {"name": "platform", "namespace": "envoy-gateway-system", "kind": "Gateway", "sectionName": "http"}]}}}
+
+
+def test_gateway_edge_needs_cert_managers_gateway_support(helm_bin, tmp_path, shared_reference):
+    import fakecharts
+
+    chart = fakecharts.chart_with_dependencies(tmp_path, shared_reference)
+    values = {"edge": "gateway", "gateway-crds-helm": {"enabled": True}, "gateway-helm": {"enabled": True}}
+    with pytest.raises(HelmError) as err:
+        helm_adapter.render(chart, release="p", namespace="argocd", values=values, helm=str(helm_bin))
+    assert "cert-manager.config.enableGatewayAPI=true" in str(err.value)
+    values["cert-manager"] = {"config": {"enableGatewayAPI": True}}
+    objs = helm_adapter.render(chart, release="p", namespace="argocd", values=values, helm=str(helm_bin)).objects()
+    names = {(o["kind"], o["metadata"]["name"]) for o in objs}
+    assert {("Deployment", "envoy-gateway"), ("Namespace", "envoy-gateway-system"),
+            ("CustomResourceDefinition", "gateways.gateway.networking.k8s.io"),
+            ("CustomResourceDefinition", "httproutes.gateway.networking.k8s.io"),
+            ("CustomResourceDefinition", "grpcroutes.gateway.networking.k8s.io")} <= names
+    assert not [o for o in objs if o["kind"] == "Ingress"], "edge gateway renders no Ingress"

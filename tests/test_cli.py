@@ -122,6 +122,7 @@ def test_init_non_interactive_writes_valid_config(tmp_path):
     assert [e.name for e in config.environments] == ["dev", "prod"]
     assert [c.name for c in config.clusters] == ["dev", "prod"]
     assert config.application("web").host("prod") == "web.example.com"
+    assert config.edge == "ingress-nginx", "a cluster per environment: the gateway edge serves one cluster so far"
     # never overwrite without --force
     before = target.read_text()
     again = run(args, input="")
@@ -129,6 +130,19 @@ def test_init_non_interactive_writes_valid_config(tmp_path):
     assert target.read_text() == before
     forced = run([*args, "--force", "--domain", "example.org"], input="")
     assert forced.returncode == 0 and "example.org" in target.read_text()
+
+
+def test_init_chooses_the_gateway_edge_for_a_new_platform_on_one_cluster(tmp_path):
+    target = tmp_path / "gitops.yaml"
+    out = run([BIN / "kubectl-gitops", "--config", str(target), "init", "--yes", "--name", "demo", "--provider",
+               "existing", "--domain", "example.com", "--gitops-repo", "https://github.com/example/gitops"], input="")
+    assert out.returncode == 0, out.stderr
+    text = target.read_text()
+    assert "# Envoy Gateway (Gateway API, maintained): ingress-nginx is retired upstream since March 2026.\n" \
+           "edge: gateway\n" in text
+    from kubectl_gitops.adapters import config_file
+
+    assert config_file.load(target).edge == "gateway"
 
 
 def test_init_without_terminal_needs_flags(tmp_path):

@@ -104,12 +104,38 @@ def test_empty_file_and_non_mapping():
         (lambda t: t.replace("count: 2}", "count: 9, autoscale: {min: 1, max: 3}}"), "9 is outside autoscale 1..3"),
         (lambda t: t + "platform: {tekton_dashboard: {expose: true}}\n", 'set "auth_secret"'),
         (lambda t: t.replace("provider: digitalocean", "provider: existing"), "only applies to provider digitalocean"),
+        (lambda t: t.replace("provider: digitalocean", "provider: existing").replace("{node_pool: {size: s-2vcpu-4gb, "
+                                                                                      "count: 2}}", "{}")
+         + "tls: {challenge: dns01}\n", "tls.challenge: dns01 solves through DigitalOcean DNS"),
+        (lambda t: t + "tls: {secret: wildcard, issuer: letsencrypt-staging}\n",
+         "tls.secret: a certificate you bring is used as is"),
+        (lambda t: t.replace("prod: {cluster: main}", "prod: {cluster: other}").replace(
+            "clusters:\n", "clusters:\n  other: {node_pool: {size: s-2vcpu-4gb, count: 2}}\n") + "edge: gateway\n",
+         "edge: gateway serves the platform's cluster only so far, and environment prod runs on another cluster"),
+        (lambda t: t + "edge: gateway\nplatform: {tekton_dashboard: {expose: true, auth_secret: dash}}\n",
+         "the gateway edge does not expose the dashboard"),
     ],
 )
 def test_cross_field_rules(patch, expected):
     found = problems(patch(BASE))
     assert any(expected in p for p in found), found
     assert all(p.startswith("gitops.yaml:") for p in found)
+
+
+def test_tls_is_on_by_default_and_false_opts_out():
+    default = config_file.load_text(BASE, source="gitops.yaml").tls
+    assert (default.enabled, default.issuer, default.challenge, default.email) == (
+        True, "letsencrypt-production", "dns01", None)
+    assert default.cert_manager
+    off = config_file.load_text(BASE + "tls: false\n", source="gitops.yaml")
+    assert off.tls.enabled is False and off.scheme == "http"
+    given = config_file.load_text(BASE + "tls: {issuer: letsencrypt-staging, email: ops@example.com, "
+                                  "challenge: http01}\n", source="gitops.yaml").tls
+    assert (given.issuer, given.email, given.challenge) == ("letsencrypt-staging", "ops@example.com", "http01")
+    brought = config_file.load_text(BASE + "tls: {secret: wildcard-tls}\n", source="gitops.yaml").tls
+    assert brought.enabled and not brought.cert_manager
+    assert problems(BASE + "tls: {issuer: letsencrypt}\n")
+    assert problems(BASE + "tls: true\n")
 
 
 def test_missing_file_is_a_config_error(tmp_path):

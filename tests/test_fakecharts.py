@@ -130,14 +130,33 @@ def test_the_operator_release_holds_the_operator_alone(operator_release):
     assert not [k for k in objs if "argocd" in k[2] or "ingress" in k[2]]
 
 
-def test_argo_cd_links_to_its_own_ingress_over_plain_http(platform_release, config):
+def test_argo_cd_links_to_its_own_ingress_over_https(platform_release, config):
     objs = by_key(platform_release.objects())
-    url = f"http://argo.{config.domain}"
+    url = f"https://argo.{config.domain}"
     assert objs[("ConfigMap", "argocd", "argocd-cm")]["data"]["url"] == url
     context = yaml.safe_load(objs[("ConfigMap", "argocd", "argocd-notifications-cm")]["data"]["context"])
     assert context == {"argocdUrl": url}
     ingress = objs[("Ingress", "argocd", "argocd-server")]
-    assert ingress["spec"]["rules"][0]["host"] == f"argo.{config.domain}" and "tls" not in ingress["spec"]
+    assert ingress["spec"]["rules"][0]["host"] == f"argo.{config.domain}"
+    assert ingress["spec"]["tls"] == [{"hosts": [f"argo.{config.domain}"], "secretName": "argocd-server-tls"}]
+    params = objs[("ConfigMap", "argocd", "argocd-cmd-params-cm")]["data"]
+    assert params["server.insecure"] == "true", "TLS ends at the ingress controller"
+
+
+def test_cert_manager_runs_under_upstream_names_in_its_namespace(platform_release):
+    objs = by_key(platform_release.objects())
+    for name in ("cert-manager", "cert-manager-cainjector", "cert-manager-webhook"):
+        assert ("Deployment", "cert-manager", name) in objs
+    assert ("Namespace", None, "cert-manager") in objs
+    webhook = objs[("ValidatingWebhookConfiguration", None, "cert-manager-webhook")]["webhooks"][0]
+    assert webhook["clientConfig"]["service"] == {"name": "cert-manager-webhook", "namespace": "cert-manager",
+                                                  "path": "/validate"}
+    crds = {k[2] for k in objs if k[0] == "CustomResourceDefinition" and "cert-manager" in k[2]}
+    assert crds == {"certificates.cert-manager.io", "certificaterequests.cert-manager.io", "issuers.cert-manager.io",
+                    "clusterissuers.cert-manager.io", "orders.acme.cert-manager.io",
+                    "challenges.acme.cert-manager.io"}
+    assert not [k for k, o in objs.items() if "helm.sh/hook" in (o["metadata"].get("annotations") or {})
+                and "cert-manager" in k[2]], "no startupapicheck hook Job"
 
 
 def test_argo_cd_manages_the_admission_webhook_and_runs_its_certificate_jobs_as_hooks(platform_release):
@@ -164,16 +183,21 @@ def test_upstream_defaults_apply_without_the_umbrella_overrides(chart, helm_bin)
                         "configs": {"cm": {"url": None}}, "notifications": {"argocdUrl": None}},
             "ingress": {"argocd": {"enabled": False}},
             "ingress-nginx": {"fullnameOverride": "", "namespaceOverride": "",
-                              "controller": {"admissionWebhooks": {"annotations": hook}}}}
+                              "controller": {"admissionWebhooks": {"annotations": hook}}},
+            "cert-manager": {"fullnameOverride": "", "namespace": "", "crds": {"enabled": False}},
+            "namespaces": {"certManager": "argocd"}}
     objs = by_key(render(chart, helm_bin, "edge", data).objects())
     operator = {"phase": "operator", "argo-cd": {"enabled": False}, "ingress-nginx": {"enabled": False},
+                "cert-manager": {"enabled": False},
                 "tekton-operator": {"enabled": True, "fullnameOverride": "", "installCRDs": False,
                                     "operator": {"autoInstallComponents": True}}}
     objs.update(by_key(render(chart, helm_bin, "edge", operator, namespace="ops").objects()))
     names = {(k[0], k[2]) for k in objs}
     assert {("StatefulSet", "edge-argocd-application-controller"), ("Deployment", "edge-argocd-server"),
             ("Deployment", "edge-ingress-nginx-controller"), ("Service", "edge-ingress-nginx-controller-admission"),
-            ("Deployment", "edge-tekton-operator"), ("Deployment", "edge-tekton-operator-webhook")} <= names
+            ("Deployment", "edge-tekton-operator"), ("Deployment", "edge-tekton-operator-webhook"),
+            ("Deployment", "edge-cert-manager"), ("Deployment", "edge-cert-manager-webhook")} <= names
+    assert ("Deployment", "argocd", "edge-cert-manager-cainjector") in objs, "release namespace without override"
     assert ("Deployment", "argocd", "edge-ingress-nginx-controller") in objs, "release namespace without override"
     assert not [k for k in objs if k[0] == "CustomResourceDefinition"]
     # as upstream, controller.admissionWebhooks.annotations reach the two Jobs and the webhook configuration
@@ -351,7 +375,7 @@ def test_the_operator_installs_its_own_tekton_config_when_told_to(stand_in, char
     kube, controllers = stand_in
     data = {"phase": "operator", "tekton-operator": {"enabled": True, "operator": {
         "autoInstallComponents": True, "defaultTargetNamespace": "tekton"}},
-            "argo-cd": {"enabled": False}, "ingress-nginx": {"enabled": False}}
+            "argo-cd": {"enabled": False}, "ingress-nginx": {"enabled": False}, "cert-manager": {"enabled": False}}
     apply(kube, [o for o in render(chart, helm_bin, "p", data, namespace="ops").objects() if o["kind"] != "Job"],
           "ops")
     controllers.settle()

@@ -294,3 +294,44 @@ def test_every_overlay_renders_with_kubectl_kustomize_and_validates(tmp_path, ku
         assert empty and all(not t.strip() for t in empty)  # before a build, an overlay runs nothing
         built = [text for source, text in rendered.rendered if source.endswith("(with an image digest)")]
         assert all(f"@{repository.EXAMPLE_DIGEST}" in text for text in built)
+
+
+def test_app_ingress_serves_https_with_a_certificate_per_host():
+    from kubectl_gitops.adapters import config_file
+    from kubectl_gitops.core import gitrepo
+
+    base = (Path(__file__).resolve().parent.parent / "examples/dev-prod-go/gitops.yaml").read_text()
+    config = config_file.load_text(base, source="gitops.yaml")
+    app = next(a for a in config.applications if a.host("dev"))
+    ingress = yaml.safe_load(gitrepo.ingress_files(config, app, "dev")[gitrepo.INGRESS_FILE])
+    host = app.host("dev")
+    assert ingress["spec"]["tls"] == [{"hosts": [host], "secretName": f"{app.name}-tls"}]
+    annotations = ingress["metadata"]["annotations"]
+    assert annotations["cert-manager.io/cluster-issuer"] == "letsencrypt-production"
+    assert annotations["nginx.ingress.kubernetes.io/force-ssl-redirect"] == "true"
+    brought = config_file.load_text(base + "tls: {secret: wildcard-tls}\n", source="gitops.yaml")
+    ingress = yaml.safe_load(gitrepo.ingress_files(brought, app, "dev")[gitrepo.INGRESS_FILE])
+    assert ingress["spec"]["tls"][0]["secretName"] == "wildcard-tls"
+    assert "cert-manager.io/cluster-issuer" not in ingress["metadata"]["annotations"]
+    plain = config_file.load_text(base + "tls: false\n", source="gitops.yaml")
+    ingress = yaml.safe_load(gitrepo.ingress_files(plain, app, "dev")[gitrepo.INGRESS_FILE])
+    assert "tls" not in ingress["spec"] and "annotations" not in ingress["metadata"]
+
+
+def test_app_route_attaches_to_the_gateway_with_edge_gateway():
+    from kubectl_gitops.adapters import config_file
+    from kubectl_gitops.core import gitrepo
+
+    base = (Path(__file__).resolve().parent.parent / "examples/dev-prod-go/gitops.yaml").read_text()
+    text = base.replace("environments:", "edge: gateway\nenvironments:", 1)
+    data = yaml.safe_load(text)
+    for env in data["environments"].values():  # the gateway edge serves the platform's cluster
+        env["cluster"] = data["environments"]["dev"]["cluster"]
+    config = config_file.load_text(yaml.safe_dump(data), source="gitops.yaml")
+    app = next(a for a in config.applications if a.host("dev"))
+    files = gitrepo.ingress_files(config, app, "dev")
+    assert gitrepo.INGRESS_FILE not in files
+    route = yaml.safe_load(files[gitrepo.ROUTE_FILE])
+    assert route["kind"] == "HTTPRoute" and route["spec"]["hostnames"] == [app.host("dev")]
+    assert route["spec"]["parentRefs"] == [{"name": "platform", "namespace": "envoy-gateway-system"}]
+    assert route["spec"]["rules"] == [{"backendRefs": [{"name": app.name, "port": 80}]}]

@@ -29,7 +29,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 RESOURCES = {"CustomResourceDefinition": "customresourcedefinitions", "Deployment": "deployments",
              "StatefulSet": "statefulsets", "Service": "services",
              "TektonConfig": "tektonconfigs.operator.tekton.dev", "Application": "applications.argoproj.io",
-             "Namespace": "namespaces"}
+             "Namespace": "namespaces", "ClusterIssuer": "clusterissuers.cert-manager.io"}
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +117,7 @@ def is_ready(kube, ref: dict) -> bool:
         slices = [s for s in kube.list("endpointslices.discovery.k8s.io", ref["namespace"])
                   if s["metadata"]["labels"].get("kubernetes.io/service-name") == ref["name"]]
         return any(e["conditions"]["ready"] for s in slices for e in s.get("endpoints") or [])
-    if ref["kind"] == "TektonConfig":
+    if ref["kind"] in ("TektonConfig", "ClusterIssuer"):
         return conditions.get("Ready") == "True"
     if ref["kind"] == "Namespace":
         return status.get("phase") == "Active" and not obj["metadata"].get("deletionTimestamp")

@@ -120,6 +120,10 @@ def test_fetches_only_what_the_answer_needs(platform, fake_kube, capsys):
         ("GET", "/apis/apps/v1/namespaces/tekton-pipelines/deployments"),
         ("GET", "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications"),
         ("GET", "/api/v1/namespaces/ci/secrets/registry-push"),  # when the push credentials expire
+        # the edge: the platform's Ingresses, the load balancer Service, cert-manager's Certificates (the kind
+        # is not served here: discovery says so)
+        ("GET", "/apis/networking.k8s.io/v1/ingresses"), ("GET", "/api/v1/namespaces/ingress-nginx/services"),
+        ("GET", "/apis/cert-manager.io/v1"),
     ])
     assert fake_kube.writes == 0
 

@@ -47,7 +47,9 @@ def test_plan_lists_what_would_be_installed(helm_bin):
     per_release = {name: [r for r in data["resources"] if r["filename"].startswith(f"{name}:")] for name in by_release}
     assert {name: len(objs) for name, objs in per_release.items()} == by_release
     assert not [r for r in per_release["shop-platform"] if r["kind"] in {"Application", "Pipeline", "TektonConfig"}]
-    assert [(r["kind"], r["name"]) for r in per_release["shop-tekton"]] == [("TektonConfig", "config")]
+    assert [(r["kind"], r["name"]) for r in per_release["shop-tekton"]] == [
+        ("ClusterIssuer", "letsencrypt-production"), ("ClusterIssuer", "letsencrypt-staging"),
+        ("TektonConfig", "config")]
     assert "TektonConfig" not in {r["kind"] for r in per_release["shop-gitops"]}
 
 

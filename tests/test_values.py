@@ -3,6 +3,8 @@ and what to wait for between phases."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import yaml
 
@@ -24,7 +26,8 @@ def test_four_releases_in_order_toggle_dependencies(repo_root):
     for phase, data in by_phase.items():
         assert data["phase"] == phase
         for dep in values.DEPENDENCIES:
-            assert data[dep]["enabled"] is (dep in installs.get(phase, ())), (phase, dep)
+            on = dep in installs.get(phase, ()) or (phase == "platform" and dep == "cert-manager")
+            assert data[dep]["enabled"] is on, (phase, dep)
     with pytest.raises(ValueError, match="unknown phase"):
         values.chart_values(config, phase="both")
 
@@ -67,8 +70,9 @@ def test_ingress_phase_for_a_workload_cluster(repo_root):
     assert values.ingress_release(config) == values.Release(phase="ingress", name="shop-ingress",
                                                             namespace="ingress-nginx")
     data = values.chart_values(config, phase="ingress", load_balancer_id="lb-prod", cluster="prod")
-    assert set(data) == {"phase", "platform", "argo-cd", "ingress-nginx", "tekton-operator"}
+    assert set(data) == {"phase", "platform", *values.DEPENDENCIES}
     assert (data["argo-cd"], data["tekton-operator"]) == ({"enabled": False}, {"enabled": False})
+    assert data["cert-manager"] == {"enabled": False}
     assert data["ingress-nginx"]["controller"]["service"]["annotations"] == {
         "kubernetes.digitalocean.com/load-balancer-id": "lb-prod",
         "service.beta.kubernetes.io/do-loadbalancer-name": "shop-prod-ingress"}
@@ -168,7 +172,8 @@ def test_each_release_gets_only_the_values_its_templates_read(repo_root):
     """A change that concerns one release leaves the others' values alone, so their re-run changes nothing."""
     text = (repo_root / "examples/proof-of-concept/gitops.yaml").read_text()
     config = config_file.load_text(text, source="gitops.yaml")
-    assert set(values.chart_values(config, phase="tekton")) == {"phase", "platform", "tekton", *values.DEPENDENCIES}
+    assert set(values.chart_values(config, phase="tekton")) == {"phase", "edge", "platform", "tekton", "issuers",
+                                                                *values.DEPENDENCIES}
     assert "apps" not in values.chart_values(config, phase="platform")
     assert "ingress" in values.chart_values(config, phase="gitops"), "the dashboard Ingress is the gitops release's"
     assert values.chart_values(config, phase="gitops")["ingress-nginx"] == {"enabled": False}
@@ -186,14 +191,64 @@ def test_each_release_gets_only_the_values_its_templates_read(repo_root):
     assert {p for p, v in by_phase(config, lb="lb-2").items() if v != base[p]} == {"platform"}
 
 
-def test_argo_cd_is_told_its_host_and_plain_http_url(repo_root):
+def test_argo_cd_is_told_its_host_and_https_url(repo_root):
     config = load(repo_root, "proof-of-concept")
     argo = values.chart_values(config, phase="platform")["argo-cd"]
     assert argo == {"enabled": True, "global": {"domain": "argo.homecooked.nl"},
-                    "configs": {"cm": {"url": "http://argo.homecooked.nl"}},
-                    "notifications": {"argocdUrl": "http://argo.homecooked.nl"}}
+                    "configs": {"cm": {"url": "https://argo.homecooked.nl"}},
+                    "notifications": {"argocdUrl": "https://argo.homecooked.nl"}}
     for phase in ("tekton", "gitops"):
         assert values.chart_values(config, phase=phase)["argo-cd"] == {"enabled": False}
+    plain = config_file.load_text((repo_root / "examples/proof-of-concept/gitops.yaml").read_text() + "tls: false\n",
+                                  source="gitops.yaml")
+    assert values.chart_values(plain, phase="platform")["argo-cd"]["configs"]["cm"]["url"] == "http://argo.homecooked.nl"
+
+
+def _tls_config(repo_root, example: str, tls: str = "") -> Any:
+    text = (repo_root / f"examples/{example}/gitops.yaml").read_text()
+    return config_file.load_text(text + tls, source="gitops.yaml")
+
+
+def test_https_by_default_with_cert_manager_and_lets_encrypt(repo_root):
+    config = _tls_config(repo_root, "proof-of-concept", "dns:\n  manage: false\n")
+    platform = values.chart_values(config, phase="platform")
+    assert platform["ingress"]["tls"] == {"enabled": True, "secretName": "", "clusterIssuer": "letsencrypt-production"}
+    assert platform["cert-manager"] == {"enabled": True}
+    tekton = values.chart_values(config, phase="tekton")
+    assert tekton["issuers"] == {"enabled": True, "email": "", "solver": "http01"}
+    assert tekton["cert-manager"] == {"enabled": False}
+    waited = {(r["kind"], r["name"]) for r in values.readiness_after(config, "platform")}
+    assert {("CustomResourceDefinition", "clusterissuers.cert-manager.io"), ("Deployment", "cert-manager-webhook"),
+            ("Service", "cert-manager-webhook"), ("Deployment", "cert-manager-cainjector")} <= waited
+    assert ("ClusterIssuer", "letsencrypt-production") in {
+        (r["kind"], r["name"]) for r in values.readiness_after(config, "tekton")}
+
+
+def test_issuer_email_and_challenge_come_from_gitops_yaml(repo_root):
+    staging = _tls_config(repo_root, "proof-of-concept", "dns:\n  manage: false\n"
+                          "tls:\n  issuer: letsencrypt-staging\n  email: ops@homecooked.nl\n")
+    assert values.chart_values(staging, phase="tekton")["issuers"] == {
+        "enabled": True, "email": "ops@homecooked.nl", "solver": "http01"}
+    assert values.chart_values(staging, phase="platform")["ingress"]["tls"]["clusterIssuer"] == "letsencrypt-staging"
+    assert ("ClusterIssuer", "letsencrypt-staging") in {
+        (r["kind"], r["name"]) for r in values.readiness_after(staging, "tekton")}
+    do = _tls_config(repo_root, "proof-of-concept")
+    assert do.provider == "digitalocean" and do.tls.challenge == "dns01", "DNS-01 where DigitalOcean serves DNS"
+    assert values.chart_values(do, phase="tekton")["issuers"]["solver"] == "dns01-digitalocean"
+    http = _tls_config(repo_root, "proof-of-concept", "tls:\n  challenge: http01\n")
+    assert values.chart_values(http, phase="tekton")["issuers"]["solver"] == "http01"
+
+
+def test_a_certificate_brought_or_tls_off_installs_no_cert_manager(repo_root):
+    brought = _tls_config(repo_root, "proof-of-concept", "tls:\n  secret: wildcard-tls\n")
+    platform = values.chart_values(brought, phase="platform")
+    assert platform["ingress"]["tls"]["secretName"] == "wildcard-tls"
+    assert platform["cert-manager"] == {"enabled": False}
+    assert values.chart_values(brought, phase="tekton")["issuers"]["enabled"] is False
+    assert not [r for r in values.readiness_after(brought, "platform") if "cert-manager" in r["name"]]
+    off = _tls_config(repo_root, "proof-of-concept", "tls: false\n")
+    assert values.chart_values(off, phase="platform")["ingress"]["tls"]["enabled"] is False
+    assert values.chart_values(off, phase="platform")["cert-manager"] == {"enabled": False}
 
 
 def test_tekton_chains_and_pipelines_as_code_are_off_unless_gitops_yaml_asks(repo_root):
@@ -205,3 +260,21 @@ def test_tekton_chains_and_pipelines_as_code_are_off_unless_gitops_yaml_asks(rep
     tekton = values.chart_values(asked, phase="tekton")["tekton"]
     assert (tekton["chains"], tekton["pipelinesAsCode"]) == ({"enabled": True}, {"enabled": True})
     assert "tekton" not in values.chart_values(asked, phase="platform")
+
+
+def test_edge_gateway_installs_envoy_gateway_instead_of_ingress_nginx(repo_root):
+    config = _tls_config(repo_root, "proof-of-concept", "edge: gateway\n")
+    assert config.edge == "gateway"
+    platform = values.chart_values(config, phase="platform", load_balancer_id="lb-1")
+    assert (platform["edge"], platform["ingress-nginx"], platform["gateway-crds-helm"], platform["gateway-helm"]) == (
+        "gateway", {"enabled": False}, {"enabled": True}, {"enabled": True})
+    assert platform["cert-manager"] == {"enabled": True, "config": {"enableGatewayAPI": True}}
+    gitops = values.chart_values(config, phase="gitops", load_balancer_id="lb-1")
+    assert gitops["gateway"]["annotations"]["kubernetes.digitalocean.com/load-balancer-id"] == "lb-1"
+    waited = {(r["kind"], r["name"]) for r in values.readiness_after(config, "platform")}
+    assert ("Deployment", "envoy-gateway") in waited and ("Deployment", "ingress-nginx-controller") not in waited
+    assert ("CustomResourceDefinition", "httproutes.gateway.networking.k8s.io") in waited
+    assert [o["metadata"]["name"] for o in values.prerequisites(config, "platform")] == ["envoy-gateway-system"]
+    default = _tls_config(repo_root, "proof-of-concept")
+    assert default.edge == "ingress-nginx", "a gitops.yaml without edge keeps ingress-nginx"
+    assert values.chart_values(default, phase="gitops")["gateway"] == {"annotations": {}}

@@ -37,13 +37,13 @@ def webhook(tmp_path, fake_kube, capsys, *args):
 def test_prints_url_content_type_events_and_hides_the_secret(tmp_path, fake_kube, capsys):
     code, out, err = webhook(tmp_path, fake_kube, capsys, "web")
     assert code == 0, err
-    assert "Payload URL:  http://hooks.shop.example.com/" in out
+    assert "Payload URL:  https://hooks.shop.example.com/" in out
     assert "Content type: application/json" in out and "Events:       push" in out
     assert "--show-secret" in out and "pushes to branch main" in out
     assert "https://github.com/example/web/settings/hooks" in out
     code, out, _ = webhook(tmp_path, fake_kube, capsys, "api", "-o", "json")
     data = json.loads(out)
-    assert data["payloadURL"] == "http://hooks.shop.example.com/" and data["events"] == ["push"]
+    assert data["payloadURL"] == "https://hooks.shop.example.com/" and data["events"] == ["push"]
     assert data["branch"] is None and data["tags"] == "v*" and "secret" not in data
 
 

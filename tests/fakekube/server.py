@@ -1546,7 +1546,8 @@ def _rule_matches(rule: dict, res, operation: str) -> bool:
         return "*" in (values or []) or value in (values or [])
 
     return (has(rule.get("apiGroups"), res.group) and has(rule.get("apiVersions"), res.version)
-            and has(rule.get("operations"), operation) and has(rule.get("resources"), res.plural))
+            and has(rule.get("operations"), operation)
+            and ("*/*" in (rule.get("resources") or []) or has(rule.get("resources"), res.plural)))
 
 
 def _dispatch(kube: FakeKube, handler, method: str) -> None:

@@ -176,3 +176,32 @@ delete a branch or tag build nothing. Argument: dict "app" <app entry> "root" $.
 {{- printf "body.repository.%s in ['%s', '%s.git'] && !body.deleted && (%s)" $field $url $url (join " || " $refs) -}}
 {{- end -}}
 {{- end }}
+
+{{- /*
+TLS of one Ingress: the annotations and the `tls` block. Argument: dict "context" $ "name" (the
+Ingress's name) "host". A certificate per host from cert-manager (Secret `<name>-tls`, annotation
+`cert-manager.io/cluster-issuer`) unless ingress.tls.secretName brings one for every host.
+*/ -}}
+{{- define "gitops-platform.tls.annotations" -}}
+{{- $tls := .context.Values.ingress.tls }}
+{{- if $tls.enabled }}
+nginx.ingress.kubernetes.io/ssl-redirect: "true"
+nginx.ingress.kubernetes.io/force-ssl-redirect: "true"
+{{- if not $tls.secretName }}
+cert-manager.io/cluster-issuer: {{ required "ingress.tls.clusterIssuer or ingress.tls.secretName is required when ingress.tls.enabled" $tls.clusterIssuer }}
+{{- end }}
+{{- with $tls.annotations }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{- define "gitops-platform.tls.block" -}}
+{{- $tls := .context.Values.ingress.tls }}
+{{- if $tls.enabled }}
+tls:
+  - hosts:
+      - {{ .host }}
+    secretName: {{ $tls.secretName | default (printf "%s-tls" .name) }}
+{{- end }}
+{{- end -}}

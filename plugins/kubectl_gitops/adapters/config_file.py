@@ -188,6 +188,22 @@ def _cross_field_problems(data: dict[str, Any], positions: _Positions, source: s
             "choose a larger tier" + (", or set registry.layer_cache to false" if per_app == 2 and len(apps) <= capacity
                                       else ""))
 
+    if data.get("edge") == "gateway":
+        management = (environments.get("dev") or {}).get("cluster")
+        elsewhere = sorted(e for e, env in environments.items() if env.get("cluster") != management)
+        if elsewhere:
+            add(("edge",), f"gateway serves the platform's cluster only so far, and environment "
+                f"{', '.join(elsewhere)} runs on another cluster: use ingress-nginx for this platform")
+        if ((data.get("platform") or {}).get("tekton_dashboard") or {}).get("expose"):
+            add(("platform", "tekton_dashboard", "expose"), "the gateway edge does not expose the dashboard (no "
+                "basic authentication in front of it yet): reach it with kubectl port-forward, or use ingress-nginx")
+    tls = data.get("tls")
+    if isinstance(tls, dict) and tls.get("challenge") == "dns01" and provider != "digitalocean":
+        add(("tls", "challenge"), "dns01 solves through DigitalOcean DNS (provider digitalocean): use http01, "
+            "or bring a certificate with tls.secret")
+    if isinstance(tls, dict) and "secret" in tls and ("challenge" in tls or "issuer" in tls):
+        add(("tls", "secret"), "a certificate you bring is used as is: remove issuer and challenge, or the secret")
+
     dashboard = (data.get("platform") or {}).get("tekton_dashboard") or {}
     if dashboard.get("expose") and not dashboard.get("auth_secret"):
         add(("platform", "tekton_dashboard", "expose"),

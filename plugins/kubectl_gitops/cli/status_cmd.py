@@ -39,6 +39,16 @@ def format_text(report: Any) -> str:
           c.version or "-", c.message) for c in report.clusters],
     )
     lines.append("")
+    edge = report.edge
+    if edge is not None:
+        lines.append(f"Edge: {edge.controller}, load balancer {edge.address or '(no address yet)'}")
+        if edge.hosts:
+            lines += _table(
+                ("HOST", "INGRESS", "CERTIFICATE", "EXPIRES", "DNS", "MESSAGE"),
+                [(h.url, h.ingress, h.certificate, h.expires or "-", h.dns or "not checked", h.message)
+                 for h in edge.hosts],
+            )
+        lines.append("")
     if report.platform_applications:
         lines += _table(
             ("PLATFORM APPLICATION", "PART", "SYNC", "HEALTH", "REVISION", "MESSAGE"),
@@ -67,13 +77,18 @@ def format_text(report: Any) -> str:
 @global_options()
 @click.option("--request-timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True, metavar="SECONDS",
               help="How long each request to a cluster may take.")
+@click.option("--no-dns", is_flag=True, envvar="GITOPS_NO_DNS",
+              help="Do not look the hosts up in DNS (offline); otherwise each host is checked to point at the "
+                   "load balancer. Environment: GITOPS_NO_DNS=1.")
 @click.pass_context
-def command(ctx: click.Context, request_timeout: float) -> int:
+def command(ctx: click.Context, request_timeout: float, no_dns: bool) -> int:
     """Show whether the platform is healthy: components, clusters, applications.
 
     \b
     Platform components (Argo CD, the Tekton operator, ingress-nginx, Tekton
-    Pipelines, Triggers and Dashboard) with their versions; every cluster of
+    Pipelines, Triggers and Dashboard) with their versions; the edge: the
+    load balancer's address and every host with its certificate's state and
+    expiry and whether DNS points at the load balancer; every cluster of
     gitops.yaml with its Kubernetes version; every application in every
     environment with its sync and health, synced revision and running image.
 
@@ -84,7 +99,7 @@ def command(ctx: click.Context, request_timeout: float) -> int:
 
     s = settings(ctx)
     opts = workflow.StatusOptions(config=s.config, kubeconfig=s.kubeconfig, context=s.context,
-                                  request_timeout=request_timeout)
+                                  request_timeout=request_timeout, resolve=None if no_dns else workflow.resolve_host)
     report = workflow.run(opts, reporter=reporter(s))
     if s.output in ("json", "yaml"):
         emit_data(report.to_dict(), s.output)

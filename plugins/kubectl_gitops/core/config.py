@@ -101,6 +101,33 @@ class Registry:
         return self.server == "registry.digitalocean.com"
 
 
+ISSUERS = ("letsencrypt-production", "letsencrypt-staging")
+
+
+@dataclass(frozen=True)
+class TLS:
+    """gitops.yaml ``tls``: HTTPS for every host (on unless ``tls: false``).
+
+    Attributes:
+        enabled: serve every host over TLS, plain HTTP redirected (``tls: false`` turns it off).
+        issuer: cert-manager ClusterIssuer of the certificates (:data:`ISSUERS`).
+        email: ACME account e-mail, or None.
+        challenge: ``http01`` (through the platform's ingress) or ``dns01`` (DigitalOcean DNS).
+        secret: bring your own: a TLS Secret for every host; cert-manager then issues nothing.
+    """
+
+    enabled: bool = True
+    issuer: str = "letsencrypt-production"
+    email: str | None = None
+    challenge: str = "http01"
+    secret: str | None = None
+
+    @property
+    def cert_manager(self) -> bool:
+        """Whether cert-manager issues the certificates (TLS on, no Secret brought)."""
+        return self.enabled and self.secret is None
+
+
 @dataclass(frozen=True)
 class GitopsRepo:
     repo: str
@@ -130,7 +157,14 @@ class Config:
     tekton_chains: bool = False
     pipelines_as_code: bool = False
     versions: tuple[tuple[str, str], ...] = ()
+    tls: TLS = field(default_factory=TLS)
+    edge: str = "ingress-nginx"  # or "gateway" (Envoy Gateway)
     source: str = DEFAULT_FILE
+
+    @property
+    def scheme(self) -> str:
+        """``https`` unless gitops.yaml opts out of TLS."""
+        return "https" if self.tls.enabled else "http"
 
     def environment(self, name: str) -> Environment:
         return next(e for e in self.environments if e.name == name)
@@ -177,6 +211,16 @@ def _seconds(text: str | None) -> float:
 
 def _pairs(mapping: dict[str, Any] | None) -> tuple[tuple[str, Any], ...]:
     return tuple(sorted((mapping or {}).items()))
+
+
+def _tls(data: Any, *, provider: str, manage_dns: bool) -> TLS:
+    """gitops.yaml ``tls``; DNS-01 by default where DigitalOcean serves the domain's DNS."""
+    if data is False:
+        return TLS(enabled=False)
+    data = data or {}
+    default = "dns01" if provider == "digitalocean" and manage_dns else "http01"
+    return TLS(issuer=data.get("issuer", "letsencrypt-production"), email=data.get("email"),
+               challenge=data.get("challenge", default), secret=data.get("secret"))
 
 
 def build(data: dict[str, Any], *, source: str = DEFAULT_FILE) -> Config:
@@ -240,6 +284,8 @@ def build(data: dict[str, Any], *, source: str = DEFAULT_FILE) -> Config:
     dns = data.get("dns") or {}
     gitops = data["gitops"]
     return Config(
+        edge=data.get("edge", "ingress-nginx"),
+        tls=_tls(data.get("tls", {}), provider=data["provider"], manage_dns=dns.get("manage", True)),
         name=name,
         provider=data["provider"],
         domain=data["domain"],

@@ -36,6 +36,8 @@ from .config import Application, Config
 KUSTOMIZE_API = "kustomize.config.k8s.io/v1beta1"
 OVERLAY_FILE = "kustomization.yaml"
 INGRESS_FILE = "ingress.yaml"
+ROUTE_FILE = "httproute.yaml"  # edge gateway: the app's HTTPRoute instead of an Ingress
+GATEWAY = {"name": "platform", "namespace": "envoy-gateway-system"}  # core.values.GATEWAY_NAME, GATEWAY_NAMESPACE
 BASE = "../base"
 PART_OF = "app.kubernetes.io/part-of"
 NAME = "app.kubernetes.io/name"
@@ -154,22 +156,39 @@ RELEASE_HEADER = ("# What runs here, written by kubectl gitops build / promote /
 
 
 def ingress_files(config: Config, app: Application, env: str, *, class_name: str = "nginx") -> dict[str, str]:
-    """The files of ``apps/<app>/<env>/ingress/``: the app's Ingress for its host in ``env``, or nothing."""
+    """The files of ``apps/<app>/<env>/ingress/``: the app's Ingress for its host in ``env``, or nothing.
+
+    With ``edge: gateway`` it is an HTTPRoute attached to the platform's Gateway, whose listener for the host
+    holds its certificate. With TLS (the default) the host is served over HTTPS, plain HTTP redirected, from Secret
+    ``<app>-tls`` that cert-manager issues (annotation ``cert-manager.io/cluster-issuer``), or from the
+    Secret gitops.yaml ``tls.secret`` brings.
+    """
     host = app.host(env)
     if not host:
         return {OVERLAY_FILE: _HEADER + dump({"apiVersion": KUSTOMIZE_API, "kind": "Kustomization",
                                               "resources": []})}
-    ingress = {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "Ingress",
-        "metadata": {"name": app.name, "labels": _labels(config, app)},
-        "spec": {
-            "ingressClassName": class_name,
-            "rules": [{"host": host, "http": {"paths": [{
-                "path": "/", "pathType": "Prefix",
-                "backend": {"service": {"name": app.name, "port": {"name": "http"}}}}]}}],
-        },
-    }
+    if config.edge == "gateway":  # the Gateway's listener for the host holds the certificate
+        route = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+                 "metadata": {"name": app.name, "labels": _labels(config, app)},
+                 "spec": {"parentRefs": [dict(GATEWAY)], "hostnames": [host],
+                          "rules": [{"backendRefs": [{"name": app.name, "port": 80}]}]}}
+        return {OVERLAY_FILE: _HEADER + dump({"apiVersion": KUSTOMIZE_API, "kind": "Kustomization",
+                                              "resources": [ROUTE_FILE]}),
+                ROUTE_FILE: _HEADER + dump(route)}
+    tls = config.tls
+    metadata: dict[str, Any] = {"name": app.name, "labels": _labels(config, app)}
+    spec: dict[str, Any] = {"ingressClassName": class_name}
+    if tls.enabled:
+        annotations = {"nginx.ingress.kubernetes.io/ssl-redirect": "true",
+                       "nginx.ingress.kubernetes.io/force-ssl-redirect": "true"}
+        if tls.cert_manager:
+            annotations["cert-manager.io/cluster-issuer"] = tls.issuer
+        metadata["annotations"] = annotations
+        spec["tls"] = [{"hosts": [host], "secretName": tls.secret or f"{app.name}-tls"}]
+    spec["rules"] = [{"host": host, "http": {"paths": [{
+        "path": "/", "pathType": "Prefix",
+        "backend": {"service": {"name": app.name, "port": {"name": "http"}}}}]}}]
+    ingress = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": metadata, "spec": spec}
     return {OVERLAY_FILE: _HEADER + dump({"apiVersion": KUSTOMIZE_API, "kind": "Kustomization",
                                           "resources": [INGRESS_FILE]}),
             INGRESS_FILE: _HEADER + dump(ingress)}

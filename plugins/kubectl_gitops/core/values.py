@@ -3,12 +3,13 @@
 The umbrella chart installs as four releases of the same chart, in this order (see the chart
 README, "Phases and CRD ordering"):
 
-1. ``platform`` (namespace argocd) brings Argo CD and ingress-nginx with their CRDs, and our plain
-   Kubernetes objects;
+1. ``platform`` (namespace argocd) brings Argo CD, the edge (ingress-nginx, or Envoy Gateway with
+   the Gateway API CRDs) and cert-manager with their CRDs, and our plain Kubernetes objects;
 2. ``operator`` (namespace tekton-operator) brings the Tekton operator alone, with its CRDs: its
    chart puts everything in the release namespace, so it needs a release of its own to keep it
    out of Argo CD's namespace;
-3. ``tekton`` holds only the TektonConfig, whose CRD the operator chart brought; the operator
+3. ``tekton`` holds the TektonConfig, whose CRD the operator chart brought, and the Let's Encrypt
+   ClusterIssuers, whose CRD cert-manager brought; the operator
    reconciles it into Tekton Pipelines, Triggers and the Dashboard and their CRDs;
 4. ``gitops`` holds the objects of those CRDs (Tasks, Pipeline, Triggers) and the Argo CD
    project and Applications, including the ones through which Argo CD manages all four releases.
@@ -26,28 +27,35 @@ from typing import Any
 from .config import Config
 
 PHASES = ("platform", "operator", "tekton", "gitops")
-DEPENDENCIES = ("argo-cd", "ingress-nginx", "tekton-operator")
+DEPENDENCIES = ("argo-cd", "ingress-nginx", "cert-manager", "gateway-crds-helm", "gateway-helm", "tekton-operator")
 IN_CLUSTER = "https://kubernetes.default.svc"
 # namespaces: the chart's defaults (values.yaml `namespaces`), which the mapping does not change
 ARGOCD_NAMESPACE = "argocd"
 INGRESS_NAMESPACE = "ingress-nginx"
 TEKTON_NAMESPACE = "tekton-pipelines"
 OPERATOR_NAMESPACE = "tekton-operator"
+CERT_MANAGER_NAMESPACE = "cert-manager"
+GATEWAY_NAMESPACE = "envoy-gateway-system"
+GATEWAY_NAME = "platform"
+# the Secret of the DNS-01 solver's DigitalOcean token (values.yaml `issuers.digitalocean`)
+DNS_TOKEN_SECRET = "digitalocean-dns"
+DNS_TOKEN_KEY = "access-token"
 # gitops.yaml `versions` keys that are chart values (the chart versions are Chart.yaml's)
 _IMAGE_OVERRIDES = {"kaniko_image": "kanikoImage", "golang_image": "golangImage"}
 CHART_VERSION_OVERRIDES = {
     "argo_cd_chart": "argo-cd",
     "ingress_nginx_chart": "ingress-nginx",
     "tekton_operator_chart": "tekton-operator",
+    "cert_manager_chart": "cert-manager",
 }
 # the top-level values each phase's templates read (the rest keep the chart's defaults), so that a
 # change that concerns one release (an app, the pruner) does not upgrade the others
 _PHASE_VALUES = {
-    "platform": ("phase", "platform", "environments", "registry", "ingress", "versions", *DEPENDENCIES),
+    "platform": ("phase", "edge", "platform", "environments", "registry", "ingress", "versions", *DEPENDENCIES),
     "operator": ("phase", "platform", *DEPENDENCIES),
-    "tekton": ("phase", "platform", "tekton", *DEPENDENCIES),
-    "gitops": ("phase", "platform", "environments", "registry", "ingress", "gitops", "apps", "versions",
-               *DEPENDENCIES, "selfManagement"),
+    "tekton": ("phase", "edge", "platform", "tekton", "issuers", *DEPENDENCIES),
+    "gitops": ("phase", "edge", "platform", "environments", "registry", "ingress", "gateway", "gitops", "apps",
+               "versions", *DEPENDENCIES, "selfManagement"),
     "ingress": ("phase", "platform", *DEPENDENCIES),
 }
 INGRESS_PHASE = "ingress"
@@ -98,11 +106,16 @@ def argocd_host(config: Config) -> str:
 def argocd_url(config: Config) -> str:
     """External URL of Argo CD (argocd-cm ``url``, notification links, SSO redirects).
 
-    The platform's ingresses serve plain HTTP (``server.insecure``; gitops.yaml has no TLS option and
-    the chart's ``ingress.tls.enabled`` stays off), so the URL is ``http://``. The argo-cd chart
-    would otherwise write ``https://<global.domain>``.
+    ``https://`` with TLS at the ingress (the default; argocd-server itself serves plain HTTP behind it,
+    ``server.insecure``), ``http://`` when gitops.yaml says ``tls: false``.
     """
-    return f"http://{argocd_host(config)}"
+    return f"{config.scheme}://{argocd_host(config)}"
+
+
+def tls_secret_name(config: Config, ingress: str) -> str:
+    """The Secret holding the certificate of the Ingress ``ingress``: the one brought, or ``<ingress>-tls``
+    (cert-manager's, one per host)."""
+    return config.tls.secret or f"{ingress}-tls"
 
 
 def chart_values(
@@ -173,8 +186,11 @@ def chart_values(
         annotations["service.beta.kubernetes.io/do-loadbalancer-name"] = load_balancer_name(
             config, cluster or management)
     enabled = phase == "platform"
+    tls = config.tls
+    gateway = config.edge == "gateway"
     values: dict[str, Any] = {
         "phase": phase,
+        "edge": config.edge,
         "platform": {"name": config.name, "domain": config.domain},
         "environments": environments,
         "registry": {"server": config.registry.url if config.registry else "",
@@ -186,7 +202,10 @@ def chart_values(
                 "host": f"tekton.{config.domain}",
                 "auth": {"secretName": config.dashboard_auth_secret or ""},
             },
+            "tls": {"enabled": tls.enabled, "secretName": tls.secret or "", "clusterIssuer": tls.issuer},
         },
+        "issuers": {"enabled": tls.cert_manager, "email": tls.email or "",
+                    "solver": "dns01-digitalocean" if tls.challenge == "dns01" else "http01"},
         "gitops": {
             "repoURL": repo,
             "targetRevision": config.gitops.branch,
@@ -203,7 +222,13 @@ def chart_values(
                      "notifications": {"argocdUrl": argocd_url(config)}}
                     if enabled else {"enabled": False}),
         "ingress-nginx": ({"enabled": True, "controller": {"service": {"annotations": annotations}}}
-                          if enabled or phase == INGRESS_PHASE else {"enabled": False}),
+                          if (enabled and not gateway) or phase == INGRESS_PHASE else {"enabled": False}),
+        "cert-manager": ({"enabled": True, **({"config": {"enableGatewayAPI": True}} if gateway else {})}
+                         if enabled and tls.cert_manager else {"enabled": False}),
+        "gateway-crds-helm": {"enabled": enabled and gateway},
+        "gateway-helm": {"enabled": enabled and gateway},
+        # the Gateway's load balancer Service: Envoy Gateway copies these from the Gateway's infrastructure
+        "gateway": {"annotations": annotations if gateway else {}},
         "tekton-operator": {"enabled": phase == "operator"},
     }
     images = {_IMAGE_OVERRIDES[k]: v for k, v in config.versions if k in _IMAGE_OVERRIDES}
@@ -241,12 +266,14 @@ def prerequisites(config: Config, phase: str) -> list[dict[str, Any]]:
     if phase != "platform":
         return []
     release = releases(config)[0]
+    # Envoy Gateway's certificate Job is a pre-install hook too, in its own namespace
+    namespace = GATEWAY_NAMESPACE if config.edge == "gateway" else INGRESS_NAMESPACE
     return [
         {
             "apiVersion": "v1",
             "kind": "Namespace",
             "metadata": {
-                "name": INGRESS_NAMESPACE,
+                "name": namespace,
                 "labels": {"app.kubernetes.io/managed-by": "Helm", "app.kubernetes.io/part-of": config.name},
                 "annotations": {"meta.helm.sh/release-name": release.name,
                                 "meta.helm.sh/release-namespace": release.namespace},
@@ -278,6 +305,11 @@ _ARGOCD_DEPLOYMENTS = ("argocd-server", "argocd-repo-server", "argocd-applicatio
 _TEKTON_DEPLOYMENTS = ("tekton-pipelines-controller", "tekton-pipelines-webhook", "tekton-pipelines-remote-resolvers",
                        "tekton-events-controller", "tekton-triggers-controller", "tekton-triggers-webhook",
                        "tekton-triggers-core-interceptors", "tekton-dashboard")
+_CERT_MANAGER_CRDS = ("certificates.cert-manager.io", "certificaterequests.cert-manager.io",
+                      "issuers.cert-manager.io", "clusterissuers.cert-manager.io", "orders.acme.cert-manager.io",
+                      "challenges.acme.cert-manager.io")
+_GATEWAY_CRDS = ("gatewayclasses", "gateways", "httproutes", "grpcroutes", "referencegrants")
+_CERT_MANAGER_DEPLOYMENTS = ("cert-manager", "cert-manager-cainjector", "cert-manager-webhook")
 _TEKTON_CRDS = ("tasks.tekton.dev", "pipelines.tekton.dev", "pipelineruns.tekton.dev", "taskruns.tekton.dev",
                 "resolutionrequests.resolution.tekton.dev", "eventlisteners.triggers.tekton.dev",
                 "triggerbindings.triggers.tekton.dev", "triggertemplates.triggers.tekton.dev",
@@ -295,14 +327,17 @@ def readiness_after(config: Config, phase: str) -> list[dict[str, Any]]:
     endpoints (the webhook behind it answers), a TektonConfig has condition Ready, an
     Application is Synced and Healthy.
 
-    - after ``platform``: the Argo CD CRDs Established; Argo CD and the ingress-nginx controller
-      rolled out; the ingress-nginx admission webhook answering (its Service has ready endpoints);
+    - after ``platform``: the Argo CD CRDs Established; Argo CD and the edge rolled out (the
+      ingress-nginx controller and its admission webhook answering, or Envoy Gateway with the Gateway
+      API CRDs); with cert-manager issuing the certificates, its CRDs Established, its three
+      Deployments rolled out and its webhook answering, since phase tekton creates ClusterIssuers;
     - after ``operator``: the TektonConfig CRD Established; the Tekton operator rolled out and its
       webhook answering;
     - after ``tekton``: TektonConfig ``config`` Ready; its target namespace, which the operator
       creates and owns (no release may hold it), Active, so the gitops release can put the dashboard
       Ingress there; the Tekton Pipelines and Triggers CRDs the gitops release and the builds use
-      Established; their controllers rolled out and their webhooks answering;
+      Established; their controllers rolled out and their webhooks answering; the chosen ClusterIssuer
+      Ready (its ACME account registered);
     - after ``gitops``: the root Application Synced and Healthy at the GitOps branch;
     - after ``ingress`` (a workload cluster): its ingress-nginx controller rolled out and its
       admission webhook answering.
@@ -313,12 +348,21 @@ def readiness_after(config: Config, phase: str) -> list[dict[str, Any]]:
         return [_deployment("ingress-nginx-controller", INGRESS_NAMESPACE),
                 _webhook("ingress-nginx-controller-admission", INGRESS_NAMESPACE)]
     if phase == "platform":
+        cert_manager = [
+            *(_crd(name) for name in _CERT_MANAGER_CRDS),
+            *(_deployment(name, CERT_MANAGER_NAMESPACE) for name in _CERT_MANAGER_DEPLOYMENTS),
+            _webhook("cert-manager-webhook", CERT_MANAGER_NAMESPACE),
+        ] if config.tls.cert_manager else []
+        edge = ([*(_crd(f"{plural}.gateway.networking.k8s.io") for plural in _GATEWAY_CRDS),
+                 _deployment("envoy-gateway", GATEWAY_NAMESPACE)] if config.edge == "gateway" else
+                [_deployment("ingress-nginx-controller", INGRESS_NAMESPACE),
+                 _webhook("ingress-nginx-controller-admission", INGRESS_NAMESPACE)])
         return [
             *(_crd(f"{plural}.argoproj.io") for plural in ("applications", "applicationsets", "appprojects")),
             _ref("apps/v1", "StatefulSet", "argocd-application-controller", ARGOCD_NAMESPACE),
             *(_deployment(name, ARGOCD_NAMESPACE) for name in _ARGOCD_DEPLOYMENTS),
-            _deployment("ingress-nginx-controller", INGRESS_NAMESPACE),
-            _webhook("ingress-nginx-controller-admission", INGRESS_NAMESPACE),
+            *edge,
+            *cert_manager,
         ]
     if phase == "operator":
         return [
@@ -335,6 +379,7 @@ def readiness_after(config: Config, phase: str) -> list[dict[str, Any]]:
             *(_deployment(name, TEKTON_NAMESPACE) for name in _TEKTON_DEPLOYMENTS),
             _webhook("tekton-pipelines-webhook", TEKTON_NAMESPACE),
             _webhook("tekton-triggers-webhook", TEKTON_NAMESPACE),
+            *([_ref("cert-manager.io/v1", "ClusterIssuer", config.tls.issuer)] if config.tls.cert_manager else []),
         ]
     return [_ref("argoproj.io/v1alpha1", "Application", f"{config.name}-root", ARGOCD_NAMESPACE,
                  expected_revision=config.gitops.branch)]

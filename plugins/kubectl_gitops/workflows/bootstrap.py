@@ -277,7 +277,7 @@ def run(opts: BootstrapOptions, *, reporter: Reporter | None = None) -> Bootstra
     phases.append(PhaseResult("infrastructure", tuple(infra_changes)))
 
     with _phase("platform", reporter):
-        chart, platform_changes = _platform(config, opts, binary, targets, push, deadline, reporter)
+        chart, platform_changes = _platform(config, opts, binary, targets, push, token, deadline, reporter)
     phases.append(PhaseResult("platform", tuple(platform_changes)))
 
     with _phase("repository", reporter):
@@ -288,7 +288,7 @@ def run(opts: BootstrapOptions, *, reporter: Reporter | None = None) -> Bootstra
         handover_changes = _handover(config, opts, binary, chart, targets, access, written, deadline, reporter)
     phases.append(PhaseResult("handover", tuple(handover_changes)))
     result = BootstrapResult(platform=config.name, provider=config.provider, dry_run=False, phases=tuple(phases),
-                             argocd_url=f"http://argo.{config.domain}", commit=written.sha)
+                             argocd_url=values.argocd_url(config), commit=written.sha)
     if result.changed:
         reporter.success(f"platform {config.name} is bootstrapped; Argo CD manages it from here")
     else:
@@ -515,8 +515,9 @@ def _install(config: Config, conn: Any, chart: Path, binary: Any, release: value
     return changes, Change("release", release.name, word, f"revision {outcome.revision}")
 
 
-def _platform(config, opts, binary, targets, push, deadline, reporter) -> tuple[Path, list[Change]]:
-    """Releases platform and tekton, the CI Secrets, and every workload cluster's ingress controller."""
+def _platform(config, opts, binary, targets, push, token, deadline, reporter) -> tuple[Path, list[Change]]:
+    """Releases platform and tekton, the CI Secrets, the DNS-01 token, and every workload cluster's ingress
+    controller."""
     management = targets[config.management_cluster.name]
     conn = management.conn
     source = Path(opts.chart) if opts.chart else chart_dir()
@@ -535,6 +536,8 @@ def _platform(config, opts, binary, targets, push, deadline, reporter) -> tuple[
         changes += [*before, change]
         if release.phase == "platform":
             changes += _platform_secrets(config, conn, push, reporter)
+            if _dns01(config) and token is not None:
+                changes.append(_dns_token_secret(config, conn, token, reporter))
         refs = [ObjectRef(**ref) for ref in values.readiness_after(config, release.phase)]
         conn.wait(refs, timeout=deadline.left(f"waiting for phase {release.phase}"), reporter=reporter,
                   what=f"phase {release.phase}")
@@ -747,6 +750,21 @@ def _platform_secrets(config: Config, conn: Any, push: _PushCredentials, reporte
     return changes
 
 
+def _dns01(config: Config) -> bool:
+    """Whether cert-manager solves DNS-01 through DigitalOcean (it then needs the token in a Secret)."""
+    return config.tls.cert_manager and config.tls.challenge == "dns01"
+
+
+def _dns_token_secret(config: Config, conn: Any, token: Any, reporter: Reporter) -> Change:
+    """The DigitalOcean token of the DNS-01 solver, in a Secret of its own in cert-manager's namespace (the
+    ClusterIssuers' cluster resource namespace): never in values, output or any other namespace."""
+    action = conn.ensure_secret(values.CERT_MANAGER_NAMESPACE, values.DNS_TOKEN_SECRET,
+                                string_data={values.DNS_TOKEN_KEY: token.reveal()},
+                                labels={**MANAGED_BY, PART_OF: config.name})
+    return _secret_change(f"{values.CERT_MANAGER_NAMESPACE}/{values.DNS_TOKEN_SECRET}", action,
+                          "DigitalOcean token of the DNS-01 solver", reporter)
+
+
 def _secret_change(name: str, action: str, what: str, reporter: Reporter) -> Change:
     word = {"unchanged": "up to date"}.get(action, action)
     (reporter.success if word == "up to date" else reporter.created)(f"Secret {name} ({what}): {word}")
@@ -851,6 +869,10 @@ def _plan(config: Config, opts: BootstrapOptions, reporter: Reporter) -> Bootstr
                                    "registry push credentials (read-write), CI namespace only"))
             platform.append(Change("secret", f"{CI_NAMESPACE}/{WEBHOOK_SECRET}", "create or keep",
                                    "git push webhook token"))
+            if _dns01(config):
+                platform.append(Change("secret", f"{values.CERT_MANAGER_NAMESPACE}/{values.DNS_TOKEN_SECRET}",
+                                       "create or keep", "DigitalOcean token of the DNS-01 solver, cert-manager "
+                                       "namespace only"))
         if rendered.phase == "gitops":
             continue
         refs = values.readiness_after(config, rendered.phase)

@@ -71,9 +71,14 @@ def render(opts: InitOptions) -> str:
     ]
     if opts.region:
         lines += ["# DigitalOcean region of the clusters and load balancers.", f"region: {_q(opts.region)}"]
+    shared = opts.shared_cluster or not do  # existing clusters: one context here, more by editing the file
     lines += [
         "# Argo CD is served at argo.<domain>; applications at the hosts they declare.",
         f"domain: {_q(opts.domain)}",
+        *(["# Envoy Gateway (Gateway API, maintained): ingress-nginx is retired upstream since March 2026.",
+           "edge: gateway"] if shared else
+          ["# ingress-nginx: the gateway edge (Envoy Gateway) serves a platform on one cluster only so far.",
+           "edge: ingress-nginx"]),
         "kubernetes:",
         "  # Minor version; new clusters get its newest patch.",
         f"  version: {_q(opts.kubernetes_version)}",
@@ -89,7 +94,6 @@ def render(opts: InitOptions) -> str:
         if opts.registry_server:
             lines += ["  # Registry host (a registry other than DigitalOcean's; push credentials: "
                       "bootstrap --registry-auth).", f"  server: {_q(opts.registry_server)}"]
-    shared = opts.shared_cluster or not do  # existing clusters: one context here, more by editing the file
     lines += ["# Clusters by name; environments point at them (a shared cluster separates them by namespace).",
               "clusters:"]
     for cname in ["main"] if shared else list(opts.environments):

@@ -9,6 +9,8 @@ platform, and answers three questions:
   rolled out (:mod:`kubectl_gitops.core.readiness`); its version is its image tag, else its
   ``app.kubernetes.io/version`` label. Components are found by the labels their charts and
   releases set, not by release-dependent names.
+- the edge (:func:`edge_status`): the ingress controller or Envoy Gateway, its load balancer's address, every
+  host with its certificate and whether DNS points at the load balancer.
 - clusters: the platform's cluster, and every other cluster of gitops.yaml through its context
   (``clusters.<name>.context``, or ``do-<region>-<platform>-<cluster>`` for provider digitalocean):
   reachable or not, Kubernetes version.
@@ -65,12 +67,15 @@ class StatusOptions(NamedTuple):
         kubeconfig: kubeconfig path (default: ``KUBECONFIG`` or ``~/.kube/config``).
         context: context of the platform's cluster (default: the current context).
         request_timeout: seconds each request to a cluster may take.
+        resolve: looks a host name up in DNS (addresses, or an empty tuple when it does not resolve), to say
+            whether each host points at the load balancer; None skips the lookup (``--no-dns``).
     """
 
     config: str = "gitops.yaml"
     kubeconfig: str | None = None
     context: str | None = None
     request_timeout: float = 10.0
+    resolve: Callable[[str], tuple[str, ...]] | None = None
 
 
 class ComponentStatus(NamedTuple):
@@ -114,6 +119,31 @@ class AppStatus(NamedTuple):
         return next((image.split("@", 1)[1] for image in self.images if "@" in image), None)
 
 
+class HostStatus(NamedTuple):
+    """One host the platform's edge serves: its Ingress, its certificate, where DNS sends it."""
+
+    host: str
+    ingress: str  # <namespace>/<name>
+    url: str
+    certificate: str  # Ready | not ready | not found | brought (a Secret given, not cert-manager's) | none (HTTP)
+    expires: str | None  # cert-manager's status.notAfter
+    dns: str | None  # "ok" | "points at <addresses>" | "does not resolve" | None (not looked up)
+    ready: bool
+    message: str = ""
+
+
+class EdgeStatus(NamedTuple):
+    """The platform's edge: its controller, the load balancer in front of it, every host."""
+
+    controller: str
+    address: str | None
+    hosts: tuple[HostStatus, ...] = ()
+
+    @property
+    def ready(self) -> bool:
+        return all(h.ready for h in self.hosts)
+
+
 class StatusReport(NamedTuple):
     platform: str
     context: str
@@ -125,11 +155,13 @@ class StatusReport(NamedTuple):
     repository: str = ""
     repository_head: str | None = None
     repository_message: str = ""
+    edge: EdgeStatus | None = None
 
     @property
     def healthy(self) -> bool:
         return (all(c.ready for c in self.components) and all(c.ready for c in self.clusters)
-                and all(a.ready for a in (*self.applications, *self.platform_applications)))
+                and all(a.ready for a in (*self.applications, *self.platform_applications))
+                and (self.edge is None or self.edge.ready))
 
     def to_dict(self) -> dict[str, Any]:
         """The report as plain data (``-o json|yaml``)."""
@@ -144,6 +176,9 @@ class StatusReport(NamedTuple):
             "platformApplications": [_app_dict(a) for a in self.platform_applications],
             "repository": {"url": self.repository, "branchHead": self.repository_head,
                            "message": self.repository_message},
+            "edge": None if self.edge is None else {
+                "controller": self.edge.controller, "address": self.edge.address, "ready": self.edge.ready,
+                "hosts": [h._asdict() for h in self.edge.hosts]},
         }
 
 
@@ -178,8 +213,24 @@ COMPONENTS = (
                "tekton-dashboard", ("dashboard.tekton.dev/release", "app.kubernetes.io/version")),
 )
 # (apiVersion, kind, namespace) of every list the components need
-_LISTS = sorted({("apps/v1", kind, c.namespace) for c in COMPONENTS for kind in ("Deployment", "StatefulSet")
-                 if kind == "Deployment" or c.namespace == ARGOCD_NAMESPACE})
+# edge gateway: Envoy Gateway's control plane in place of ingress-nginx
+ENVOY_GATEWAY = _Component("envoy-gateway", "envoy-gateway-system", _label("control-plane", "envoy-gateway"),
+                           "envoy-gateway")
+
+
+def _components(config: Config) -> tuple[_Component, ...]:
+    if config.edge != "gateway":
+        return COMPONENTS
+    return tuple(ENVOY_GATEWAY if c.name == "ingress-nginx" else c for c in COMPONENTS)
+
+
+def _lists(components: tuple[_Component, ...]) -> list[tuple[str, str, str]]:
+    """(apiVersion, kind, namespace) of every list the components need."""
+    return sorted({("apps/v1", kind, c.namespace) for c in components for kind in ("Deployment", "StatefulSet")
+                   if kind == "Deployment" or c.namespace == ARGOCD_NAMESPACE})
+
+
+_LISTS = _lists(COMPONENTS)
 
 
 def read_config(path: str) -> Config:
@@ -316,15 +367,18 @@ def run(opts: StatusOptions, *, reporter: Reporter | None = None) -> StatusRepor
                              f"looking at context {conn.context} (pass --context {named} for that one)")
         used = {e.cluster for e in config.environments}
         others = [c.name for c in config.clusters if c.name != management.name and c.name in used]
-        with ThreadPoolExecutor(max_workers=len(_LISTS) + 3 + len(others)) as pool:
+        specs = _components(config)
+        wanted = _lists(specs)
+        with ThreadPoolExecutor(max_workers=len(wanted) + 4 + len(others)) as pool:
             version = pool.submit(conn.server_version)
             lists: dict[tuple[str, str, str], Future] = {
-                key: pool.submit(conn.list, key[0], key[1], key[2]) for key in _LISTS
+                key: pool.submit(conn.list, key[0], key[1], key[2]) for key in wanted
             }
             applications = pool.submit(conn.list, *APPLICATION, ARGOCD_NAMESPACE)
             probes = [pool.submit(_probe, config, name, opts) for name in others]
             head_future = pool.submit(_repository_head, config)
             push_secret = pool.submit(_push_secret, conn)
+            edge = pool.submit(edge_status, config, conn, opts.resolve)
             git_version = version.result()[2]
             workloads: dict[str, list[dict]] = {}
             errors: dict[str, str] = {}
@@ -341,7 +395,7 @@ def run(opts: StatusOptions, *, reporter: Reporter | None = None) -> StatusRepor
         if warning := expiry_warning(push_secret.result()):
             reporter.warning(warning)
         components = tuple(_component(c, workloads.get(c.namespace, []), errors.get(c.namespace))
-                           for c in COMPONENTS)
+                           for c in specs)
         if not any(c.installed for c in components) and not errors and not found:
             raise GitopsError(
                 f"the platform is not installed on context {conn.context} ({conn.server}): no Argo CD, "
@@ -359,7 +413,112 @@ def run(opts: StatusOptions, *, reporter: Reporter | None = None) -> StatusRepor
         )
         return StatusReport(platform=config.name, context=conn.context, server=conn.server, components=components,
                             clusters=tuple(clusters), applications=apps, platform_applications=platform_apps,
-                            repository=config.gitops.repo, repository_head=head, repository_message=head_message)
+                            repository=config.gitops.repo, repository_head=head, repository_message=head_message,
+                            edge=edge.result())
+
+
+def edge_status(config: Config, conn: Any, resolve: Callable[[str], tuple[str, ...]] | None) -> EdgeStatus:
+    """The edge of the platform's cluster: its controller, its load balancer's address, and every host it serves
+    with the state and expiry of its certificate (cert-manager's Certificate named after the TLS Secret, and the
+    pending CertificateRequest's message when it is not Ready) and, when ``resolve`` is given, whether DNS points
+    the host at the load balancer.
+
+    ``edge: ingress-nginx``: the hosts of the platform's Ingresses (label ``app.kubernetes.io/part-of:
+    <platform>``) and the controller's LoadBalancer Service; ``edge: gateway``: the HTTPS listeners of the
+    Gateway and the Envoy Service Envoy Gateway made for it. Three lists, fetched in parallel (a fourth, the
+    CertificateRequests, only when a certificate is not Ready); a host whose certificate is not Ready makes the
+    platform not healthy, a DNS record that points elsewhere is reported only (it may still be propagating).
+    """
+    gateway = config.edge == "gateway"
+    gateway_namespace, gateway_name = "envoy-gateway-system", "platform"  # core.values.GATEWAY_NAMESPACE, _NAME
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        if gateway:
+            fronts_future = pool.submit(conn.list, "gateway.networking.k8s.io/v1", "Gateway", gateway_namespace)
+            services = pool.submit(conn.list, "v1", "Service", gateway_namespace,
+                                   label_selector=f"gateway.envoyproxy.io/owning-gateway-name={gateway_name}")
+        else:
+            fronts_future = pool.submit(conn.list, "networking.k8s.io/v1", "Ingress", None,
+                                        label_selector=f"app.kubernetes.io/part-of={config.name}")
+            services = pool.submit(conn.list, "v1", "Service", _INGRESS_NAMESPACE, label_selector=_INGRESS_SELECTOR)
+        certificates = pool.submit(conn.list, "cert-manager.io/v1", "Certificate")
+        found_fronts, found_services = fronts_future.result(), services.result()
+        try:
+            certs = {(c["metadata"].get("namespace"), c["metadata"]["name"]): c for c in certificates.result()}
+        except KubeForbidden:
+            certs = {}
+    pending: dict[tuple[Any, Any], dict] = {}
+    if any(next((c.get("status") for c in (cert.get("status") or {}).get("conditions") or []
+                 if c.get("type") == "Ready"), None) != "True" for cert in certs.values()):
+        try:  # why a certificate is not issued: its pending CertificateRequest says
+            pending = {(r["metadata"].get("namespace"),
+                        (r["metadata"].get("annotations") or {}).get("cert-manager.io/certificate-name")): r
+                       for r in conn.list("cert-manager.io/v1", "CertificateRequest")}
+        except KubeForbidden:
+            pending = {}
+    address = None
+    for service in found_services:
+        for point in ((service.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []:
+            address = address or point.get("ip") or point.get("hostname")
+    # (namespace, kind/name, cert-manager issues?, host -> TLS Secret or None)
+    fronts: list[tuple[str, str, bool, dict[str, str | None]]] = []
+    for obj in sorted(found_fronts, key=lambda i: (i["metadata"].get("namespace", ""), i["metadata"]["name"])):
+        meta, spec = obj["metadata"], obj.get("spec") or {}
+        by_cert_manager = any(k.startswith("cert-manager.io/") for k in meta.get("annotations") or {})
+        if gateway:
+            if meta["name"] != gateway_name:
+                continue
+            hosts: dict[str, str | None] = {}
+            for listener in spec.get("listeners") or []:
+                if listener.get("hostname"):
+                    refs = (listener.get("tls") or {}).get("certificateRefs") or [{}]
+                    hosts[listener["hostname"]] = refs[0].get("name") if listener.get("protocol") == "HTTPS" else \
+                        hosts.get(listener["hostname"])
+        else:
+            secrets = {h: tls.get("secretName") for tls in spec.get("tls") or [] for h in tls.get("hosts") or []}
+            hosts = {r["host"]: secrets.get(r["host"]) for r in spec.get("rules") or [] if r.get("host")}
+        fronts.append((meta.get("namespace", ""), meta["name"], by_cert_manager, hosts))
+    result = []
+    for namespace, name, by_cert_manager, hosts in fronts:
+        for host in sorted(hosts):
+            secret = hosts[host]
+            expires, message = None, ""
+            if not secret:
+                state, ready = "none", True
+            elif not by_cert_manager:
+                state, ready = "brought", True
+            elif (cert := certs.get((namespace, secret))) is None:
+                state, ready, message = "not found", False, f"no Certificate {namespace}/{secret} yet"
+            else:
+                condition = next((c for c in (cert.get("status") or {}).get("conditions") or []
+                                  if c.get("type") == "Ready"), {})
+                ready = condition.get("status") == "True"
+                state, expires = ("Ready" if ready else "not ready"), (cert.get("status") or {}).get("notAfter")
+                request = pending.get((namespace, secret))
+                why = next((c.get("message") for c in ((request or {}).get("status") or {}).get("conditions") or []
+                            if c.get("type") == "Ready" and c.get("status") != "True"), None)
+                message = "" if ready else (why or condition.get("message") or "not issued yet")
+            dns = None
+            if resolve is not None:
+                addresses = resolve(host)
+                dns = ("does not resolve" if not addresses else "ok" if address in addresses
+                       else f"points at {', '.join(addresses)}")
+            result.append(HostStatus(host=host, ingress=f"{namespace}/{name}",
+                                     url=f"{'https' if secret else 'http'}://{host}", certificate=state,
+                                     expires=expires, dns=dns, ready=ready, message=message))
+    where = gateway_namespace if gateway else _INGRESS_NAMESPACE
+    controller = (f"{'envoy-gateway' if gateway else 'ingress-nginx'} "
+                  f"({where if found_services else 'not found'})")
+    return EdgeStatus(controller=controller, address=address, hosts=tuple(result))
+
+
+def resolve_host(host: str) -> tuple[str, ...]:
+    """The addresses DNS gives ``host`` (empty when it does not resolve)."""
+    import socket
+
+    try:
+        return tuple(sorted({info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}))
+    except (OSError, UnicodeError):
+        return ()
 
 
 def _behind(config: Config, apps: tuple[AppStatus, ...]) -> tuple[AppStatus, ...]:

@@ -140,6 +140,9 @@ def platform_config_path(paths: Sequence[str]) -> str | None:
 
 def validate_platform(config: Config, opts: ValidateOptions, reporter: Reporter) -> ValidateReport:
     """Render every install phase of the chart for ``config`` and validate each object (what validate checks)."""
+    if not config.tls.enabled:
+        reporter.warning(f"{config.source}: tls: false serves every host over plain HTTP, so Argo CD's password and "
+                         "session tokens cross the network in clear text; remove it to get HTTPS")
     documents, releases = _platform_documents(config, opts, reporter)
     registry = schema.SchemaRegistry(
         kubernetes_version=opts.kubernetes_version or config.kubernetes_minor,

@@ -1,7 +1,7 @@
 """`kubectl gitops webhook <app>`: what to set on the app's repository so that its pushes start builds.
 
 The platform's EventListener ``git-push`` is reached through the webhook Ingress at
-``http://hooks.<domain>/`` (the ingresses serve plain HTTP). Every Trigger checks GitHub's signature
+``https://hooks.<domain>/`` (``http://`` with ``tls: false`` in gitops.yaml). Every Trigger checks GitHub's signature
 (``X-Hub-Signature-256``) with the token in Secret ``ci/git-push-webhook`` (key ``secretToken``, made
 by bootstrap), so the repository's webhook needs that token as its secret; it is read from the cluster
 only when asked (``--show-secret``). Which pushes build follows gitops.yaml: pushes to the ``revision``
@@ -70,7 +70,7 @@ class Webhook:
 
 def webhook_url(config: Config) -> str:
     """The payload URL of the push webhook (the webhook Ingress host ``hooks.<domain>``)."""
-    return f"http://hooks.{config.domain}/"
+    return f"{config.scheme}://hooks.{config.domain}/"
 
 
 def _settings_url(git_url: str) -> str | None:
