@@ -153,8 +153,11 @@ def test_gateway_edge_adopts_the_load_balancer_and_issues_with_lets_encrypt_stag
                          "kubectl gitops") == 0
     edge = json.loads(capsys.readouterr().out)["edge"]
     assert edge["controller"] == "envoy-gateway (envoy-gateway-system)" and edge["ready"]
-    assert {h["host"] for h in edge["hosts"]} >= {"argo.shop.example.com", "hooks.shop.example.com",
-                                                  "catalog.dev.shop.example.com", "catalog.shop.example.com"}
+    assert {h["host"] for h in edge["hosts"]} >= {"argo.shop.example.com", "grpc.argo.shop.example.com",
+                                                  "hooks.shop.example.com", "catalog.dev.shop.example.com",
+                                                  "catalog.shop.example.com"}
+    records = {r["name"] for r in account.account.records["shop.example.com"] if r["type"] == "A"}
+    assert {"argo", "grpc.argo", "hooks"} <= records, records
     certificate = fake_kube.get("certificates.cert-manager.io", "argo-shop-example-com-tls", "envoy-gateway-system")
     assert certificate["spec"]["issuerRef"]["name"] == "letsencrypt-staging"
 

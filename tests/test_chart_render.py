@@ -659,8 +659,8 @@ def test_gateway_edge_has_a_listener_per_host_a_redirect_and_routes_instead_of_i
     assert gateway["spec"]["infrastructure"]["annotations"] == {
         "kubernetes.digitalocean.com/load-balancer-id": "4de7ac8b-495b-4884-9a69-1050c6793cd6"}
     listeners = {listener["name"]: listener for listener in gateway["spec"]["listeners"]}
-    assert set(listeners) == {"http", "https-argo-acme-dev", "https-hooks-acme-dev", "https-web-dev-acme-dev",
-                              "https-web-acme-dev"}
+    assert set(listeners) == {"http", "https-argo-acme-dev", "https-grpc-argo-acme-dev", "https-hooks-acme-dev",
+                              "https-web-dev-acme-dev", "https-web-acme-dev"}
     assert listeners["https-argo-acme-dev"]["tls"] == {"mode": "Terminate", "certificateRefs": [
         {"kind": "Secret", "name": "argo-acme-dev-tls"}]}
     redirect = of_kind(objs, "HTTPRoute")["https-redirect"]
@@ -668,8 +668,12 @@ def test_gateway_edge_has_a_listener_per_host_a_redirect_and_routes_instead_of_i
     assert redirect["spec"]["rules"][0]["filters"][0]["requestRedirect"] == {"scheme": "https", "statusCode": 301}
     argocd = of_kind(objs, "HTTPRoute")["argocd-server"]
     assert argocd["metadata"]["namespace"] == "argocd" and argocd["spec"]["hostnames"] == ["argo.acme.dev"]
-    assert of_kind(objs, "GRPCRoute")["argocd-server"]["spec"]["rules"][0]["backendRefs"] == [
-        {"name": "argocd-server", "port": 80}]
+    grpc = of_kind(objs, "GRPCRoute")["argocd-server"]["spec"]
+    assert grpc["rules"][0]["backendRefs"] == [{"name": "argocd-server", "port": 80}]
+    # one listener takes only one of an HTTPRoute and a GRPCRoute whose hostnames intersect
+    assert grpc["hostnames"] == ["grpc.argo.acme.dev"]
+    http_hosts = {h for r in of_kind(objs, "HTTPRoute").values() for h in r["spec"].get("hostnames") or []}
+    assert not set(grpc["hostnames"]) & http_hosts
     assert of_kind(objs, "HTTPRoute")["el-git-push"]["metadata"]["namespace"] == "ci"
     assert of_kind(objs, "GatewayClass")["envoy-gateway"]["spec"]["controllerName"] == \
         "gateway.envoyproxy.io/gatewayclass-controller"

@@ -110,10 +110,13 @@ def record_name(fqdn: str, domain: str) -> str | None:
 
 
 def dns_hosts(config: Config) -> tuple[Host, ...]:
-    """Every host that needs an A record: Argo CD, the Tekton Dashboard (when exposed), the
+    """Every host that needs an A record: Argo CD (and its gRPC host on the gateway edge), the Tekton Dashboard
+    (when exposed), the
     webhooks (on the management cluster) and each application host per environment."""
     management = config.management_cluster.name
     wanted: list[tuple[str, str, str]] = [(f"argo.{config.domain}", management, "Argo CD")]
+    if config.edge == "gateway":  # the argocd CLI's gRPC has a host of its own on the Gateway
+        wanted.append((f"grpc.argo.{config.domain}", management, "Argo CD gRPC"))
     if config.dashboard_expose:
         wanted.append((f"tekton.{config.domain}", management, "Tekton Dashboard"))
     wanted.append((f"hooks.{config.domain}", management, "git push webhooks"))
