@@ -73,3 +73,8 @@ def plugin_env(tmp_path: Path, kubeconfig: Path, kubectl: Path, helm: Path, **ex
     env.update({"PATH": f"{path_dir}:/usr/bin:/bin", "LC_ALL": "C.UTF-8", "GITOPS_NO_DNS": "1", **extra})
     env.pop("GITOPS_HELM", None)
     return env
+
+
+def errors_of(out) -> list[str]:
+    """The ``error:`` lines a CLI run printed on stderr (progress lines left out)."""
+    return [line for line in out.stderr.splitlines() if line.startswith("error:")]

@@ -99,10 +99,6 @@ def world(tmp_path, shared_reference, kubectl_bin, helm_bin, stand_in_chart, fak
     assert controllers.errors == []
 
 
-def errors_of(out) -> list[str]:
-    return [line for line in out.stderr.splitlines() if line.startswith("error:")]
-
-
 def test_build_follows_tasks_and_logs_and_prints_the_digest(world):
     world.tekton.script("build-image", "build-and-push", "INFO Retrieving image manifest",
                         (0.05, "INFO Pushing image to registry.example.com/team/fakeservice:latest"),
@@ -142,7 +138,7 @@ def test_a_failing_step_names_task_step_reason_and_log_tail(world):
                         "error building image: COPY failed: file not found: go.sum", exit_code=1)
     out = world.gitops("build", "fakeservice", "--no-deploy")
     assert out.returncode == 1, out.stdout + out.stderr
-    (error,) = errors_of(out)
+    (error,) = platforms.errors_of(out)
     assert "task build-image, step build-and-push" in error and "exited with code 1" in error
     assert "COPY failed: file not found: go.sum" in out.stderr  # the log tail
     assert "Traceback" not in out.stderr
@@ -154,7 +150,7 @@ def test_timeout_cancels_the_run(world):
     out = world.gitops("build", "fakeservice", "--no-deploy", "--timeout", "5s")
     hold.set()
     assert out.returncode == 1, out.stderr
-    assert "cancelled" in errors_of(out)[0]
+    assert "cancelled" in platforms.errors_of(out)[0]
     (run,) = world.kube.list("pipelineruns.tekton.dev", "ci")
     assert run["spec"]["status"] == "Cancelled"
 

@@ -141,10 +141,6 @@ def world(tmp_path, shared_reference, kubectl_bin, helm_bin, stand_in_chart, fak
     assert controllers.errors == []
 
 
-def errors_of(out) -> list[str]:
-    return [line for line in out.stderr.splitlines() if line.startswith("error:")]
-
-
 def test_build_promote_rollback_and_history(world):
     status = world.gitops("status", "-o", "json")
     assert status.returncode == 0, status.stdout + status.stderr
@@ -213,11 +209,11 @@ def test_promote_refuses_with_one_line_and_no_commit(world, case):
     world.kube.reset_counters()
     out = world.gitops("promote", app, "--yes")
     assert out.returncode == 1, out.stdout + out.stderr
-    assert len(errors_of(out)) == 1 and "Traceback" not in out.stderr
+    assert len(platforms.errors_of(out)) == 1 and "Traceback" not in out.stderr
     expected = {"not healthy": "is not Synced and Healthy", "soak": "less than its soak time of 1h",
                 "live differs": "does not run what git says", "nothing to promote": "nothing to promote",
                 "never built": "names no image yet"}[case]
-    assert expected in errors_of(out)[0], out.stderr
+    assert expected in platforms.errors_of(out)[0], out.stderr
     assert world.head() == before
     assert world.kube.writes == 0
 
@@ -268,8 +264,8 @@ def test_concurrent_promotions(world):
     codes = sorted(results[k].returncode for k in "cd")
     assert codes == [0, 1], [results[k].stdout + results[k].stderr for k in "cd"]
     loser = next(results[k] for k in "cd" if results[k].returncode == 1)
-    assert len(errors_of(loser)) == 1
-    assert any(w in errors_of(loser)[0] for w in ("just changed", "changed while", "nothing to promote"))
+    assert len(platforms.errors_of(loser)) == 1
+    assert any(w in platforms.errors_of(loser)[0] for w in ("just changed", "changed while", "nothing to promote"))
     assert len(world.git("rev-list", f"{before}..main").splitlines()) == 1  # one promotion landed, nothing lost
 
 
@@ -279,10 +275,10 @@ def test_rejected_push_and_failed_sync_are_one_line(world):
     before = world.head()
     out = world.gitops("promote", "fakeservice", "--yes")
     world.host.refuse_push = False
-    assert out.returncode == 1 and len(errors_of(out)) == 1, out.stderr
-    assert "refused" in errors_of(out)[0] and TOKEN not in out.stderr
+    assert out.returncode == 1 and len(platforms.errors_of(out)) == 1, out.stderr
+    assert "refused" in platforms.errors_of(out)[0] and TOKEN not in out.stderr
     assert world.head() == before
     world.controllers.failing_applications["fakeservice-prod"] = "one or more objects failed to apply"
     out = world.gitops("promote", "fakeservice", "--yes", "--timeout", "60s")
-    assert out.returncode == 1 and len(errors_of(out)) == 1, out.stderr
-    assert "one or more objects failed to apply" in errors_of(out)[0]
+    assert out.returncode == 1 and len(platforms.errors_of(out)) == 1, out.stderr
+    assert "one or more objects failed to apply" in platforms.errors_of(out)[0]
