@@ -79,10 +79,15 @@ def test_prod_is_registered_with_least_privilege_and_rerun_changes_nothing(clust
     cluster_bindings = prod.list("clusterrolebindings.rbac.authorization.k8s.io")
     assert all("argocd-manager" not in json.dumps(b.get("subjects")) for b in cluster_bindings)
     assert prod.get("namespaces", "argocd") is None  # the platform itself stays in dev
-    # prod's own ingress controller, for its application hosts, and nothing else of the platform
+    # prod's own edge for its application hosts (ingress controller, cert-manager and the Let's Encrypt
+    # issuers), and nothing else of the platform
     assert prod.get("deployments", "ingress-nginx-controller", "ingress-nginx") is not None
-    assert {d["metadata"]["name"] for d in prod.list("deployments")} == {"ingress-nginx-controller"}
-    assert "shop-ingress" in out.out
+    assert {d["metadata"]["name"] for d in prod.list("deployments")} == {
+        "ingress-nginx-controller", "cert-manager", "cert-manager-cainjector", "cert-manager-webhook"}
+    issuer = prod.get("clusterissuers.cert-manager.io", "letsencrypt-production")
+    assert issuer["spec"]["acme"]["solvers"] == [{"http01": {"ingress": {"ingressClassName": "nginx"}}}]
+    assert {c["type"]: c["status"] for c in issuer["status"]["conditions"]} == {"Ready": "True"}
+    assert "shop-ingress" in out.out and "shop-edge" in out.out
 
     # in dev: Argo CD's cluster Secret, scoped to the prod namespace, holding the ServiceAccount's token
     secret = dev.get("secrets", "cluster-shop-prod", "argocd")
@@ -107,9 +112,62 @@ def test_prod_is_registered_with_least_privilege_and_rerun_changes_nothing(clust
     report = json.loads(capsys.readouterr().out)
     prod_status = next(c for c in report["clusters"] if c["name"] == "prod")
     assert (prod_status["ready"], prod_status["message"]) == (True, "ingress controller ready")
+    assert prod_status["edge"]["controller"] == "ingress-nginx (ingress-nginx)"
+    assert prod_status["edge"]["hosts"] == [], "prod's app hosts come with the first promotion"
     # right after bootstrap nothing was built or promoted: reported as such, not as unhealthy
     assert {(a["environment"], a["message"]) for a in report["applications"]} == {
         ("dev", "not built yet"), ("prod", "not promoted yet")}
+
+    dev.reset_counters()
+    prod.reset_counters()
+    assert cli_main._run(cli_main.cli, [*args, "-o", "json"], "kubectl gitops") == 0
+    assert json.loads(capsys.readouterr().out)["upToDate"] is True
+    assert (dev.writes, prod.writes) == (0, 0)
+
+
+def test_switching_both_clusters_to_the_gateway_gives_prod_its_own_gateway_and_certificates(
+        clusters, tmp_path, shared_reference, capsys):
+    dev, prod, controllers = clusters
+    chart = fakecharts.chart_with_dependencies(tmp_path / "chart", shared_reference)
+    config = tmp_path / "gitops.yaml"
+    config.write_text(CONFIG.replace("https://github.com/example/shop-gitops", "gitops.git").replace(
+        "hosts: {dev: catalog.dev.shop.example.com}",
+        "hosts: {dev: catalog.dev.shop.example.com, prod: catalog.shop.example.com}"))
+    platforms.bare_repo(config.parent / "gitops.git")
+    args = ["bootstrap", "--config", str(config), "--chart", str(chart), "--timeout", "120s"]
+    assert cli_main._run(cli_main.cli, args, "kubectl gitops") == 0, capsys.readouterr().err
+    capsys.readouterr()
+
+    config.write_text(config.read_text() + "edge: gateway\n")
+    assert cli_main._run(cli_main.cli, args, "kubectl gitops") == 0, capsys.readouterr().err
+    capsys.readouterr()
+    for c in controllers:
+        c.settle()
+    # prod: the retired controller gone, Envoy Gateway and a Gateway of its own, one listener per prod app host
+    assert prod.list("deployments", "ingress-nginx") == []
+    gateway = prod.get("gateways.gateway.networking.k8s.io", "platform", "envoy-gateway-system")
+    assert {listener.get("hostname") for listener in gateway["spec"]["listeners"]} == {None, "catalog.shop.example.com"}
+    assert {c["type"]: c["status"] for c in gateway["status"]["conditions"]} == {"Accepted": "True",
+                                                                                "Programmed": "True"}
+    certificate = prod.get("certificates.cert-manager.io", "catalog-shop-example-com-tls", "envoy-gateway-system")
+    assert {c["type"]: c["status"] for c in certificate["status"]["conditions"]}["Ready"] == "True"
+    issuer = prod.get("clusterissuers.cert-manager.io", "letsencrypt-production")
+    assert issuer["spec"]["acme"]["solvers"][0]["http01"]["gatewayHTTPRoute"]["parentRefs"][0]["name"] == "platform"
+    # dev keeps serving only its own hosts
+    dev_gateway = dev.get("gateways.gateway.networking.k8s.io", "platform", "envoy-gateway-system")
+    assert "catalog.shop.example.com" not in {listener.get("hostname") for listener in dev_gateway["spec"]["listeners"]}
+    assert prod.get("namespaces", "argocd") is None
+
+    assert cli_main._run(cli_main.cli, ["status", "--config", str(config), "-o", "json"], "kubectl gitops") == 0
+    report = json.loads(capsys.readouterr().out)
+    prod_status = next(c for c in report["clusters"] if c["name"] == "prod")
+    assert prod_status["ready"] and prod_status["message"] == "Envoy Gateway ready"
+    assert prod_status["edge"]["address"] == "203.0.113.20"
+    assert [(h["url"], h["certificate"]) for h in prod_status["edge"]["hosts"]] == [
+        ("https://catalog.shop.example.com", "Ready")]
+    assert cli_main._run(cli_main.cli, ["status", "--config", str(config)], "kubectl gitops") == 0
+    assert "Edge of cluster prod: envoy-gateway (envoy-gateway-system), load balancer 203.0.113.20" in \
+        capsys.readouterr().out
 
     dev.reset_counters()
     prod.reset_counters()

@@ -68,7 +68,8 @@ def test_dry_run_json_lists_phases_releases_and_validated_objects(offline_env, t
     assert plan["dryRun"] is True and plan["offline"] is True and plan["invalidObjects"] == []
     assert [p["name"] for p in plan["phases"]] == ["infrastructure", "platform", "repository", "handover"]
     releases = [c["name"] for p in plan["phases"] for c in p["changes"] if c["kind"] == "release"]
-    assert releases == ["shop-platform", "shop-operator", "shop-tekton", "shop-ingress (prod)", "shop-gitops"]
+    assert releases == ["shop-platform", "shop-operator", "shop-tekton", "shop-ingress (prod)", "shop-edge (prod)",
+                        "shop-gitops"]
     repo = plan["phases"][2]["changes"]
     assert repo[0]["kind"] == "commit" and repo[0]["action"] == "commit"
     assert "against an empty repository (offline)" in repo[0]["detail"]
@@ -135,7 +136,7 @@ def test_dry_run_does_not_touch_a_reachable_cluster(offline_env, tmp_path, fake_
     out = run_cli(["bootstrap", "--dry-run", "--provider", "existing", "--config", str(config)], offline_env,
                   tmp_path)
     assert out.returncode == 0, out.stderr
-    assert fake_kube.requests == []
+    assert fake_kube.requests == [], [(r.method, r.path, r.query) for r in fake_kube.requests]
 
 
 def test_dry_run_with_a_token_reads_the_account_and_writes_nothing(fake_do, tmp_path, monkeypatch, helm_bin, capsys):

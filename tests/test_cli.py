@@ -122,7 +122,7 @@ def test_init_non_interactive_writes_valid_config(tmp_path):
     assert [e.name for e in config.environments] == ["dev", "prod"]
     assert [c.name for c in config.clusters] == ["dev", "prod"]
     assert config.application("web").host("prod") == "web.example.com"
-    assert config.edge == "ingress-nginx", "a cluster per environment: the gateway edge serves one cluster so far"
+    assert config.edge == "gateway", "a cluster per environment: each gets its own Gateway"
     # never overwrite without --force
     before = target.read_text()
     again = run(args, input="")
@@ -132,7 +132,7 @@ def test_init_non_interactive_writes_valid_config(tmp_path):
     assert forced.returncode == 0 and "example.org" in target.read_text()
 
 
-def test_init_chooses_the_gateway_edge_for_a_new_platform_on_one_cluster(tmp_path):
+def test_init_chooses_the_gateway_edge_for_a_new_platform(tmp_path):
     target = tmp_path / "gitops.yaml"
     out = run([BIN / "kubectl-gitops", "--config", str(target), "init", "--yes", "--name", "demo", "--provider",
                "existing", "--domain", "example.com", "--gitops-repo", "https://github.com/example/gitops"], input="")

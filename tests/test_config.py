@@ -109,9 +109,6 @@ def test_empty_file_and_non_mapping():
          + "tls: {challenge: dns01}\n", "tls.challenge: dns01 solves through DigitalOcean DNS"),
         (lambda t: t + "tls: {secret: wildcard, issuer: letsencrypt-staging}\n",
          "tls.secret: a certificate you bring is used as is"),
-        (lambda t: t.replace("prod: {cluster: main}", "prod: {cluster: other}").replace(
-            "clusters:\n", "clusters:\n  other: {node_pool: {size: s-2vcpu-4gb, count: 2}}\n") + "edge: gateway\n",
-         "edge: gateway serves the platform's cluster only so far, and environment prod runs on another cluster"),
         (lambda t: t + "edge: gateway\nplatform: {tekton_dashboard: {expose: true, auth_secret: dash}}\n",
          "the gateway edge does not expose the dashboard"),
     ],

@@ -124,6 +124,9 @@ def test_fetches_only_what_the_answer_needs(platform, fake_kube, capsys):
         # is not served here: discovery says so)
         ("GET", "/apis/networking.k8s.io/v1/ingresses"), ("GET", "/api/v1/namespaces/ingress-nginx/services"),
         ("GET", "/apis/cert-manager.io/v1"),
+        # prod's own edge, the same three lists
+        ("GET", "/apis/networking.k8s.io/v1/ingresses"), ("GET", "/api/v1/namespaces/ingress-nginx/services"),
+        ("GET", "/apis/cert-manager.io/v1"),
     ])
     assert fake_kube.writes == 0
 

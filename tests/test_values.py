@@ -3,6 +3,7 @@ and what to wait for between phases."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -64,20 +65,46 @@ def test_registry_hosts_and_load_balancer(repo_root):
         "service.beta.kubernetes.io/do-loadbalancer-name": "bl-k8s-mgmt-ingress"}
 
 
-def test_ingress_phase_for_a_workload_cluster(repo_root):
+def test_workload_cluster_releases_bring_its_edge_and_certificates(repo_root):
     config = config_file.load(repo_root / "examples/dev-prod-go/gitops.yaml")
     assert values.workload_clusters(config) == ("prod",)
-    assert values.ingress_release(config) == values.Release(phase="ingress", name="shop-ingress",
-                                                            namespace="ingress-nginx")
+    assert values.workload_releases(config) == (
+        values.Release(phase="ingress", name="shop-ingress", namespace="ingress-nginx"),
+        values.Release(phase="edge", name="shop-edge", namespace="ingress-nginx"))
     data = values.chart_values(config, phase="ingress", load_balancer_id="lb-prod", cluster="prod")
-    assert set(data) == {"phase", "platform", *values.DEPENDENCIES}
+    assert set(data) == {"phase", "edge", "platform", *values.DEPENDENCIES}
     assert (data["argo-cd"], data["tekton-operator"]) == ({"enabled": False}, {"enabled": False})
-    assert data["cert-manager"] == {"enabled": False}
+    assert data["cert-manager"] == {"enabled": True}, "the prod cluster issues its app hosts' certificates"
+    assert (data["gateway-helm"], data["gateway-crds-helm"]) == ({"enabled": False}, {"enabled": False})
     assert data["ingress-nginx"]["controller"]["service"]["annotations"] == {
         "kubernetes.digitalocean.com/load-balancer-id": "lb-prod",
         "service.beta.kubernetes.io/do-loadbalancer-name": "shop-prod-ingress"}
-    assert [r["name"] for r in values.readiness_after(config, "ingress")] == [
-        "ingress-nginx-controller", "ingress-nginx-controller-admission"]
+    ready = [r["name"] for r in values.readiness_after(config, "ingress")]
+    assert ready[:2] == ["ingress-nginx-controller", "ingress-nginx-controller-admission"]
+    assert {"cert-manager-webhook", "clusterissuers.cert-manager.io"} <= set(ready)
+    assert [(r["kind"], r["name"]) for r in values.readiness_after(config, "edge")] == [
+        ("ClusterIssuer", "letsencrypt-production")]
+    edge = values.chart_values(config, phase="edge", load_balancer_id="lb-prod", cluster="prod")
+    assert all(not edge[d]["enabled"] for d in values.DEPENDENCIES)
+    # seen from the prod cluster, prod is the in-cluster environment
+    assert {e["name"]: e["destination"] for e in edge["environments"]} == {
+        "dev": {"name": "shop-dev"}, "prod": {"server": "https://kubernetes.default.svc"}}
+    assert values.prerequisites(config, "ingress") == [] and values.prerequisites(config, "edge") == []
+
+    gateway = dataclasses.replace(config, edge="gateway")
+    data = values.chart_values(gateway, phase="ingress", load_balancer_id="lb-prod", cluster="prod")
+    assert data["ingress-nginx"] == {"enabled": False}
+    assert data["gateway-helm"] == data["gateway-crds-helm"] == {"enabled": True}
+    assert data["cert-manager"] == {"enabled": True, "config": {"enableGatewayAPI": True}}
+    edge = values.chart_values(gateway, phase="edge", load_balancer_id="lb-prod", cluster="prod")
+    assert edge["gateway"]["annotations"]["service.beta.kubernetes.io/do-loadbalancer-name"] == "shop-prod-ingress"
+    (namespace,) = values.prerequisites(gateway, "ingress")  # Envoy Gateway's certificate hook runs there
+    assert namespace["metadata"]["name"] == "envoy-gateway-system"
+    assert namespace["metadata"]["annotations"] == {"meta.helm.sh/release-name": "shop-ingress",
+                                                    "meta.helm.sh/release-namespace": "ingress-nginx"}
+
+    plain = dataclasses.replace(config, tls=dataclasses.replace(config.tls, enabled=False))
+    assert [r.phase for r in values.workload_releases(plain)] == ["ingress"], "nothing for phase edge to hold"
     single = config_file.load(repo_root / "examples/proof-of-concept/gitops.yaml")
     assert values.workload_clusters(single) == ()
 

@@ -21,6 +21,10 @@ that a typo in a template cannot silently render nothing.
 {{- if eq .Values.phase "tekton" }}true{{ end -}}
 {{- end }}
 
+{{- define "gitops-platform.phase.edge" -}}
+{{- if eq .Values.phase "edge" }}true{{ end -}}
+{{- end }}
+
 {{- define "gitops-platform.phase.gitops" -}}
 {{- if eq .Values.phase "gitops" }}true{{ end -}}
 {{- end }}

@@ -189,11 +189,6 @@ def _cross_field_problems(data: dict[str, Any], positions: _Positions, source: s
                                       else ""))
 
     if data.get("edge") == "gateway":
-        management = (environments.get("dev") or {}).get("cluster")
-        elsewhere = sorted(e for e, env in environments.items() if env.get("cluster") != management)
-        if elsewhere:
-            add(("edge",), f"gateway serves the platform's cluster only so far, and environment "
-                f"{', '.join(elsewhere)} runs on another cluster: use ingress-nginx for this platform")
         if ((data.get("platform") or {}).get("tekton_dashboard") or {}).get("expose"):
             add(("platform", "tekton_dashboard", "expose"), "the gateway edge does not expose the dashboard (no "
                 "basic authentication in front of it yet): reach it with kubectl port-forward, or use ingress-nginx")

@@ -39,9 +39,11 @@ def format_text(report: Any) -> str:
           c.version or "-", c.message) for c in report.clusters],
     )
     lines.append("")
-    edge = report.edge
-    if edge is not None:
-        lines.append(f"Edge: {edge.controller}, load balancer {edge.address or '(no address yet)'}")
+    edges = [("Edge", report.edge), *((f"Edge of cluster {c.name}", c.edge) for c in report.clusters)]
+    for title, edge in edges:
+        if edge is None:
+            continue
+        lines.append(f"{title}: {edge.controller}, load balancer {edge.address or '(no address yet)'}")
         if edge.hosts:
             lines += _table(
                 ("HOST", "INGRESS", "CERTIFICATE", "EXPIRES", "DNS", "MESSAGE"),

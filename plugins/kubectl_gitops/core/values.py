@@ -14,6 +14,11 @@ README, "Phases and CRD ordering"):
 4. ``gitops`` holds the objects of those CRDs (Tasks, Pipeline, Triggers) and the Argo CD
    project and Applications, including the ones through which Argo CD manages all four releases.
 
+A cluster that runs applications but not the platform (e.g. prod) gets two releases of its own, both in
+namespace ingress-nginx whatever the edge (so that switching the edge is an upgrade of the same releases):
+``ingress`` (the edge's controller, and cert-manager, with their CRDs) then ``edge`` (the ClusterIssuers and,
+with ``edge: gateway``, the cluster's Gateway with a listener per app host of its environments).
+
 The dependency ``enabled`` flags are the Chart.yaml conditions, so each phase sets them.
 :func:`readiness_after` lists what must be ready before the next phase may start, with the
 names the pinned upstream charts give their objects under this chart's values.
@@ -56,9 +61,12 @@ _PHASE_VALUES = {
     "tekton": ("phase", "edge", "platform", "tekton", "issuers", *DEPENDENCIES),
     "gitops": ("phase", "edge", "platform", "environments", "registry", "ingress", "gateway", "gitops", "apps",
                "versions", *DEPENDENCIES, "selfManagement"),
-    "ingress": ("phase", "platform", *DEPENDENCIES),
+    "ingress": ("phase", "edge", "platform", *DEPENDENCIES),
+    "edge": ("phase", "edge", "platform", "environments", "ingress", "issuers", "gateway", "apps", *DEPENDENCIES),
 }
 INGRESS_PHASE = "ingress"
+EDGE_PHASE = "edge"
+WORKLOAD_PHASES = (INGRESS_PHASE, EDGE_PHASE)
 
 
 @dataclass(frozen=True)
@@ -77,8 +85,22 @@ def releases(config: Config) -> tuple[Release, ...]:
 
 
 def ingress_release(config: Config) -> Release:
-    """The release that gives a cluster running applications but not the platform its ingress controller."""
+    """The release that gives a cluster running applications but not the platform its edge controller and
+    cert-manager."""
     return Release(phase=INGRESS_PHASE, name=f"{config.name}-ingress", namespace=INGRESS_NAMESPACE)
+
+
+def workload_releases(config: Config) -> tuple[Release, ...]:
+    """The releases of a cluster running applications but not the platform, in order: its edge controller and
+    cert-manager (``<name>-ingress``), then their configuration (``<name>-edge``: ClusterIssuers, Gateway), the
+    latter only when it holds something."""
+    edge = Release(phase=EDGE_PHASE, name=f"{config.name}-edge", namespace=INGRESS_NAMESPACE)
+    return (ingress_release(config), *((edge,) if workload_edge_objects(config) else ()))
+
+
+def workload_edge_objects(config: Config) -> bool:
+    """Whether phase ``edge`` has anything to hold: ClusterIssuers (cert-manager issues) or a Gateway."""
+    return config.tls.cert_manager or config.edge == "gateway"
 
 
 def workload_clusters(config: Config) -> tuple[str, ...]:
@@ -130,9 +152,11 @@ def chart_values(
 
     Args:
         config: the loaded gitops.yaml.
-        phase: ``platform``, ``tekton`` or ``gitops``; or ``ingress`` for a workload cluster.
+        phase: ``platform``, ``operator``, ``tekton`` or ``gitops``; or ``ingress`` and ``edge`` for a
+            workload cluster.
         load_balancer_id: DigitalOcean load balancer the ingress controller adopts.
-        cluster: the cluster the release goes to (phase ingress; default: the management cluster).
+        cluster: the cluster the release goes to (phases ingress and edge; default: the management cluster).
+            In phase edge that cluster's environments are the in-cluster ones.
         repo_url: the GitOps repository as Argo CD reaches it (default: gitops.yaml's ``gitops.repo``;
             bootstrap passes it with a local path made an absolute ``file://`` URL).
 
@@ -142,15 +166,16 @@ def chart_values(
         ``selfManagement`` points the Applications through which Argo CD manages the three releases
         at the chart and values bootstrap commits to the GitOps repository (:mod:`core.gitrepo`).
     """
-    if phase not in (*PHASES, INGRESS_PHASE):
+    if phase not in (*PHASES, *WORKLOAD_PHASES):
         raise ValueError(f"unknown phase {phase!r}")
     management = config.management_cluster.name
+    local = cluster if phase in WORKLOAD_PHASES and cluster else management
     repo = repo_url or config.gitops.repo
     root = config.gitops.path.strip("/")
     environments = []
     for env in config.environments:
         destination = (
-            {"server": IN_CLUSTER} if env.cluster == management else {"name": argocd_cluster_name(config, env.cluster)}
+            {"server": IN_CLUSTER} if env.cluster == local else {"name": argocd_cluster_name(config, env.cluster)}
         )
         environments.append(
             {
@@ -186,6 +211,7 @@ def chart_values(
         annotations["service.beta.kubernetes.io/do-loadbalancer-name"] = load_balancer_name(
             config, cluster or management)
     enabled = phase == "platform"
+    edge_controller = enabled or phase == INGRESS_PHASE  # the release that brings the edge and cert-manager
     tls = config.tls
     gateway = config.edge == "gateway"
     values: dict[str, Any] = {
@@ -222,11 +248,11 @@ def chart_values(
                      "notifications": {"argocdUrl": argocd_url(config)}}
                     if enabled else {"enabled": False}),
         "ingress-nginx": ({"enabled": True, "controller": {"service": {"annotations": annotations}}}
-                          if (enabled and not gateway) or phase == INGRESS_PHASE else {"enabled": False}),
+                          if edge_controller and not gateway else {"enabled": False}),
         "cert-manager": ({"enabled": True, **({"config": {"enableGatewayAPI": True}} if gateway else {})}
-                         if enabled and tls.cert_manager else {"enabled": False}),
-        "gateway-crds-helm": {"enabled": enabled and gateway},
-        "gateway-helm": {"enabled": enabled and gateway},
+                         if edge_controller and tls.cert_manager else {"enabled": False}),
+        "gateway-crds-helm": {"enabled": edge_controller and gateway},
+        "gateway-helm": {"enabled": edge_controller and gateway},
         # the Gateway's load balancer Service: Envoy Gateway copies these from the Gateway's infrastructure
         "gateway": {"annotations": annotations if gateway else {}},
         "tekton-operator": {"enabled": phase == "operator"},
@@ -261,11 +287,14 @@ def prerequisites(config: Config, phase: str) -> list[dict[str, Any]]:
     becomes its controlling owner) while reconciling the TektonConfig, and the only object of ours
     in it, the dashboard Ingress, comes with the gitops release after ``readiness_after("tekton")``.
     """
-    if phase not in PHASES:
+    if phase not in (*PHASES, *WORKLOAD_PHASES):
         raise ValueError(f"unknown phase {phase!r}")
-    if phase != "platform":
+    if phase == INGRESS_PHASE and config.edge == "gateway":
+        release = ingress_release(config)  # the ingress-nginx namespace is its own: helm creates it
+    elif phase == "platform":
+        release = releases(config)[0]
+    else:
         return []
-    release = releases(config)[0]
     # Envoy Gateway's certificate Job is a pre-install hook too, in its own namespace
     namespace = GATEWAY_NAMESPACE if config.edge == "gateway" else INGRESS_NAMESPACE
     return [
@@ -339,24 +368,27 @@ def readiness_after(config: Config, phase: str) -> list[dict[str, Any]]:
       Established; their controllers rolled out and their webhooks answering; the chosen ClusterIssuer
       Ready (its ACME account registered);
     - after ``gitops``: the root Application Synced and Healthy at the GitOps branch;
-    - after ``ingress`` (a workload cluster): its ingress-nginx controller rolled out and its
-      admission webhook answering.
+    - after ``ingress`` (a workload cluster): its edge controller rolled out (as after ``platform``) and
+      cert-manager ready;
+    - after ``edge`` (a workload cluster): the chosen ClusterIssuer Ready.
     """
-    if phase not in (*PHASES, INGRESS_PHASE):
+    if phase not in (*PHASES, *WORKLOAD_PHASES):
         raise ValueError(f"unknown phase {phase!r}")
+    cert_manager = [
+        *(_crd(name) for name in _CERT_MANAGER_CRDS),
+        *(_deployment(name, CERT_MANAGER_NAMESPACE) for name in _CERT_MANAGER_DEPLOYMENTS),
+        _webhook("cert-manager-webhook", CERT_MANAGER_NAMESPACE),
+    ] if config.tls.cert_manager else []
+    edge = ([*(_crd(f"{plural}.gateway.networking.k8s.io") for plural in _GATEWAY_CRDS),
+             _deployment("envoy-gateway", GATEWAY_NAMESPACE)] if config.edge == "gateway" else
+            [_deployment("ingress-nginx-controller", INGRESS_NAMESPACE),
+             _webhook("ingress-nginx-controller-admission", INGRESS_NAMESPACE)])
+    issuer = [_ref("cert-manager.io/v1", "ClusterIssuer", config.tls.issuer)] if config.tls.cert_manager else []
     if phase == INGRESS_PHASE:
-        return [_deployment("ingress-nginx-controller", INGRESS_NAMESPACE),
-                _webhook("ingress-nginx-controller-admission", INGRESS_NAMESPACE)]
+        return [*edge, *cert_manager]
+    if phase == EDGE_PHASE:
+        return issuer
     if phase == "platform":
-        cert_manager = [
-            *(_crd(name) for name in _CERT_MANAGER_CRDS),
-            *(_deployment(name, CERT_MANAGER_NAMESPACE) for name in _CERT_MANAGER_DEPLOYMENTS),
-            _webhook("cert-manager-webhook", CERT_MANAGER_NAMESPACE),
-        ] if config.tls.cert_manager else []
-        edge = ([*(_crd(f"{plural}.gateway.networking.k8s.io") for plural in _GATEWAY_CRDS),
-                 _deployment("envoy-gateway", GATEWAY_NAMESPACE)] if config.edge == "gateway" else
-                [_deployment("ingress-nginx-controller", INGRESS_NAMESPACE),
-                 _webhook("ingress-nginx-controller-admission", INGRESS_NAMESPACE)])
         return [
             *(_crd(f"{plural}.argoproj.io") for plural in ("applications", "applicationsets", "appprojects")),
             _ref("apps/v1", "StatefulSet", "argocd-application-controller", ARGOCD_NAMESPACE),
@@ -379,7 +411,7 @@ def readiness_after(config: Config, phase: str) -> list[dict[str, Any]]:
             *(_deployment(name, TEKTON_NAMESPACE) for name in _TEKTON_DEPLOYMENTS),
             _webhook("tekton-pipelines-webhook", TEKTON_NAMESPACE),
             _webhook("tekton-triggers-webhook", TEKTON_NAMESPACE),
-            *([_ref("cert-manager.io/v1", "ClusterIssuer", config.tls.issuer)] if config.tls.cert_manager else []),
+            *issuer,
         ]
     return [_ref("argoproj.io/v1alpha1", "Application", f"{config.name}-root", ARGOCD_NAMESPACE,
                  expected_revision=config.gitops.branch)]

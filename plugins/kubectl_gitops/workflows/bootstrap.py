@@ -495,24 +495,28 @@ def _release_values(config: Config, phase: str, lb_id: str | None, *, git_creden
 
 
 def _install(config: Config, conn: Any, chart: Path, binary: Any, release: values.Release, release_values: dict,
-             kube_args: dict, deadline: _Deadline, reporter: Reporter) -> tuple[list[Change], Change]:
-    """Install or upgrade one release of the chart (its prerequisites first); nothing when it is up to date."""
+             kube_args: dict, deadline: _Deadline, reporter: Reporter, *, cluster: str | None = None
+             ) -> tuple[list[Change], Change]:
+    """Install or upgrade one release of the chart (its prerequisites first); nothing when it is up to date.
+    ``cluster`` names a workload cluster in what is reported."""
     changes: list[Change] = []
-    reporter.action(f"release {release.name} (phase {release.phase})")
+    shown = f"{release.name} ({cluster})" if cluster else release.name
+    on = f" on cluster {cluster}" if cluster else ""
+    reporter.action(f"release {release.name}{on} (phase {release.phase})")
     for obj in values.prerequisites(config, release.phase):
         action = conn.apply(obj)
         if action != "unchanged":
-            reporter.created(f"{obj['kind']} {obj['metadata']['name']}: {action}")
-            changes.append(Change(obj["kind"], obj["metadata"]["name"], action, f"before release {release.name}"))
+            reporter.created(f"{obj['kind']} {obj['metadata']['name']}{on}: {action}")
+            changes.append(Change(obj["kind"], obj["metadata"]["name"], action, f"before release {shown}"))
     _wait_for_admission_webhooks(config, conn, deadline, reporter)
     outcome = helm.upgrade_install(chart, release=release.name, namespace=release.namespace,
                                    values=release_values,
-                                   create_namespace=release.phase in ("platform", "operator"),
-                                   timeout=deadline.left(f"installing {release.name}"), helm=binary, **kube_args)
+                                   create_namespace=release.phase in ("platform", "operator", values.INGRESS_PHASE),
+                                   timeout=deadline.left(f"installing {shown}"), helm=binary, **kube_args)
     word = {"unchanged": "up to date"}.get(outcome.action, outcome.action)
     (reporter.success if outcome.action == "unchanged" else reporter.created)(
-        f"release {release.name}: {word} (revision {outcome.revision})")
-    return changes, Change("release", release.name, word, f"revision {outcome.revision}")
+        f"release {release.name}{on}: {word} (revision {outcome.revision})")
+    return changes, Change("release", shown, word, f"revision {outcome.revision}")
 
 
 def _platform(config, opts, binary, targets, push, token, deadline, reporter) -> tuple[Path, list[Change]]:
@@ -541,7 +545,7 @@ def _platform(config, opts, binary, targets, push, token, deadline, reporter) ->
         refs = [ObjectRef(**ref) for ref in values.readiness_after(config, release.phase)]
         conn.wait(refs, timeout=deadline.left(f"waiting for phase {release.phase}"), reporter=reporter,
                   what=f"phase {release.phase}")
-    changes += _workload_ingress(config, chart, binary, targets, deadline, reporter)
+    changes += _workload_edges(config, chart, binary, targets, token, deadline, reporter)
     return source, changes
 
 
@@ -660,8 +664,9 @@ def _wait_for_admission_webhooks(config: Config, conn: Any, deadline: _Deadline,
     one of its namespaces (the Tekton operator registers its components' webhooks itself); ``failurePolicy:
     Ignore`` ones never block a write. Nothing to wait for on a first run.
     """
-    ours = {r.name for r in values.releases(config)} | {values.ingress_release(config).name}
-    namespaces = {values.ARGOCD_NAMESPACE, values.INGRESS_NAMESPACE, values.TEKTON_NAMESPACE}
+    ours = {r.name for r in (*values.releases(config), *values.workload_releases(config))}
+    namespaces = {values.ARGOCD_NAMESPACE, values.INGRESS_NAMESPACE, values.TEKTON_NAMESPACE,
+                  values.CERT_MANAGER_NAMESPACE, values.GATEWAY_NAMESPACE}
     refs = []
     for kind in _WEBHOOK_KINDS:
         for obj in conn.list("admissionregistration.k8s.io/v1", kind):
@@ -692,28 +697,27 @@ def _push_credentials_current(secret: dict[str, Any] | None) -> bool:
     return not expires or float(expires) > time.time() + 86400
 
 
-def _workload_ingress(config: Config, chart: Path, binary: Any, targets: dict[str, _Target], deadline: _Deadline,
-                      reporter: Reporter) -> list[Change]:
-    """The ingress controller of every cluster that runs applications but not the platform."""
-    changes = []
-    release = values.ingress_release(config)
+def _workload_edges(config: Config, chart: Path, binary: Any, targets: dict[str, _Target], token: Any,
+                    deadline: _Deadline, reporter: Reporter) -> list[Change]:
+    """The edge of every cluster that runs applications but not the platform: its controller and cert-manager
+    (release ``<name>-ingress``), the DNS-01 token when cert-manager solves through DigitalOcean, then the
+    ClusterIssuers and, on the gateway edge, its Gateway (release ``<name>-edge``), so that its app hosts are
+    served and get certificates as on the platform's cluster."""
+    changes: list[Change] = []
     for name in values.workload_clusters(config):
         target = targets[name]
-        reporter.action(f"release {release.name} on cluster {name} (ingress controller)")
-        _wait_for_admission_webhooks(config, target.conn, deadline, reporter)
-        outcome = helm.upgrade_install(
-            chart, release=release.name, namespace=release.namespace, create_namespace=True,
-            values=values.chart_values(config, phase=release.phase, load_balancer_id=target.load_balancer_id,
-                                       cluster=name),
-            timeout=deadline.left(f"installing {release.name} on {name}"), helm=binary,
-            kube_context=target.conn.context, kubeconfig=target.kubeconfig)
-        word = {"unchanged": "up to date"}.get(outcome.action, outcome.action)
-        (reporter.success if outcome.action == "unchanged" else reporter.created)(
-            f"release {release.name} on cluster {name}: {word} (revision {outcome.revision})")
-        changes.append(Change("release", f"{release.name} ({name})", word, f"revision {outcome.revision}"))
-        refs = [ObjectRef(**ref) for ref in values.readiness_after(config, release.phase)]
-        target.conn.wait(refs, timeout=deadline.left(f"waiting for the ingress controller of {name}"),
-                         reporter=reporter, what=f"ingress controller of cluster {name}")
+        kube_args = {"kube_context": target.conn.context, "kubeconfig": target.kubeconfig}
+        for release in values.workload_releases(config):
+            data = values.chart_values(config, phase=release.phase, load_balancer_id=target.load_balancer_id,
+                                       cluster=name)
+            before, change = _install(config, target.conn, chart, binary, release, data, kube_args, deadline,
+                                      reporter, cluster=name)
+            changes += [*before, change]
+            if release.phase == values.INGRESS_PHASE and _dns01(config) and token is not None:
+                changes.append(_dns_token_secret(config, target.conn, token, reporter, cluster=name))
+            refs = [ObjectRef(**ref) for ref in values.readiness_after(config, release.phase)]
+            target.conn.wait(refs, timeout=deadline.left(f"waiting for the edge of cluster {name}"),
+                             reporter=reporter, what=f"phase {release.phase} on cluster {name}")
     return changes
 
 
@@ -755,13 +759,16 @@ def _dns01(config: Config) -> bool:
     return config.tls.cert_manager and config.tls.challenge == "dns01"
 
 
-def _dns_token_secret(config: Config, conn: Any, token: Any, reporter: Reporter) -> Change:
+def _dns_token_secret(config: Config, conn: Any, token: Any, reporter: Reporter, *, cluster: str | None = None
+                      ) -> Change:
     """The DigitalOcean token of the DNS-01 solver, in a Secret of its own in cert-manager's namespace (the
-    ClusterIssuers' cluster resource namespace): never in values, output or any other namespace."""
+    ClusterIssuers' cluster resource namespace) of each cluster with cert-manager: never in values, output or
+    any other namespace."""
     action = conn.ensure_secret(values.CERT_MANAGER_NAMESPACE, values.DNS_TOKEN_SECRET,
                                 string_data={values.DNS_TOKEN_KEY: token.reveal()},
                                 labels={**MANAGED_BY, PART_OF: config.name})
-    return _secret_change(f"{values.CERT_MANAGER_NAMESPACE}/{values.DNS_TOKEN_SECRET}", action,
+    on = f" ({cluster})" if cluster else ""
+    return _secret_change(f"{values.CERT_MANAGER_NAMESPACE}/{values.DNS_TOKEN_SECRET}{on}", action,
                           "DigitalOcean token of the DNS-01 solver", reporter)
 
 
@@ -878,11 +885,15 @@ def _plan(config: Config, opts: BootstrapOptions, reporter: Reporter) -> Bootstr
         refs = values.readiness_after(config, rendered.phase)
         platform.append(Change("wait", f"phase {rendered.phase}", "wait",
                                f"{len(refs)} object{'s' if len(refs) != 1 else ''} ready before going on"))
-    ingress = values.ingress_release(config)
     for cluster in values.workload_clusters(config):
-        platform.append(Change("release", f"{ingress.name} ({cluster})", "install or upgrade",
-                               f"phase ingress on cluster {cluster}: the ingress-nginx controller only, "
-                               f"namespace {ingress.namespace}"))
+        for release in values.workload_releases(config):
+            platform.append(Change("release", f"{release.name} ({cluster})", "install or upgrade",
+                                   f"phase {release.phase} on cluster {cluster}: {_workload_what(config, release)}, "
+                                   f"namespace {release.namespace}"))
+            if release.phase == values.INGRESS_PHASE and _dns01(config):
+                platform.append(Change("secret", f"{values.CERT_MANAGER_NAMESPACE}/{values.DNS_TOKEN_SECRET} "
+                                       f"({cluster})", "create or keep", "DigitalOcean token of the DNS-01 solver, "
+                                       "cert-manager namespace only"))
     for cluster in reversed(values.workload_clusters(config)):
         name = values.argocd_cluster_name(config, cluster)
         handover.insert(0, Change("cluster", name, "register",
@@ -902,6 +913,17 @@ def _plan(config: Config, opts: BootstrapOptions, reporter: Reporter) -> Bootstr
                     for r in results)
     return BootstrapResult(platform=config.name, provider=config.provider, dry_run=True, phases=tuple(phases),
                            offline=offline, invalid_objects=invalid, objects=objects, diff=diff_text)
+
+
+def _workload_what(config: Config, release: values.Release) -> str:
+    """What a workload cluster's release holds, in words."""
+    if release.phase == values.INGRESS_PHASE:
+        controller = ("Envoy Gateway and the Gateway API CRDs" if config.edge == "gateway"
+                      else "the ingress-nginx controller")
+        return controller + (" and cert-manager" if config.tls.cert_manager else "")
+    parts = (["the Let's Encrypt ClusterIssuers"] if config.tls.cert_manager else []) + (
+        ["the cluster's Gateway"] if config.edge == "gateway" else [])
+    return " and ".join(parts)
 
 
 def _plan_repository(config: Config, opts: BootstrapOptions, reporter: Reporter):

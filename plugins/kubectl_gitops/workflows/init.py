@@ -75,10 +75,8 @@ def render(opts: InitOptions) -> str:
     lines += [
         "# Argo CD is served at argo.<domain>; applications at the hosts they declare.",
         f"domain: {_q(opts.domain)}",
-        *(["# Envoy Gateway (Gateway API, maintained): ingress-nginx is retired upstream since March 2026.",
-           "edge: gateway"] if shared else
-          ["# ingress-nginx: the gateway edge (Envoy Gateway) serves a platform on one cluster only so far.",
-           "edge: ingress-nginx"]),
+        "# Envoy Gateway (Gateway API, maintained): ingress-nginx is retired upstream since March 2026.",
+        "edge: gateway",
         "kubernetes:",
         "  # Minor version; new clusters get its newest patch.",
         f"  version: {_q(opts.kubernetes_version)}",

@@ -13,14 +13,15 @@ platform, and answers three questions:
   host with its certificate and whether DNS points at the load balancer.
 - clusters: the platform's cluster, and every other cluster of gitops.yaml through its context
   (``clusters.<name>.context``, or ``do-<region>-<platform>-<cluster>`` for provider digitalocean):
-  reachable or not, Kubernetes version.
+  reachable or not, Kubernetes version, and for a cluster that runs only apps its own edge (controller
+  rolled out, load balancer, every app host of its environments with its certificate).
 - applications: the Argo CD Application ``<app>-<env>`` of each app and environment: sync,
   health, synced revision and the images it runs (``status.summary.images``, with their digests);
   and the Applications through which Argo CD manages the platform itself (label
   ``gitops.kubectl.dev/release-phase``, and the app-of-apps ``<platform>-root``) when they exist.
 
 Healthy means: every component ready, every cluster reachable (a cluster that runs applications only
-also with its ingress controller rolled out), every Application Synced and
+also with its edge controller rolled out and its hosts' certificates Ready), every Application Synced and
 Healthy at its current source (the apps' at ``gitops.branch``). An app's Application that is Synced
 with nothing to run is reported as "not built yet" (an environment that syncs automatically) or "not
 promoted yet" (one that changes only through promote): its overlay in the GitOps repository names no
@@ -88,37 +89,6 @@ class ComponentStatus(NamedTuple):
     workloads: int = 0
 
 
-class ClusterStatus(NamedTuple):
-    name: str
-    context: str | None
-    management: bool
-    reachable: bool
-    version: str | None
-    message: str = ""
-    ingress_ready: bool | None = None  # a cluster running applications only: its ingress controller rolled out
-
-    @property
-    def ready(self) -> bool:
-        return self.reachable and self.ingress_ready is not False
-
-
-class AppStatus(NamedTuple):
-    app: str
-    environment: str
-    application: str
-    sync: str
-    health: str
-    revision: str | None
-    images: tuple[str, ...]
-    ready: bool
-    message: str
-
-    @property
-    def digest(self) -> str | None:
-        """The digest of the first image the Application runs (``sha256:...``), if it names one."""
-        return next((image.split("@", 1)[1] for image in self.images if "@" in image), None)
-
-
 class HostStatus(NamedTuple):
     """One host the platform's edge serves: its Ingress, its certificate, where DNS sends it."""
 
@@ -142,6 +112,38 @@ class EdgeStatus(NamedTuple):
     @property
     def ready(self) -> bool:
         return all(h.ready for h in self.hosts)
+
+
+class ClusterStatus(NamedTuple):
+    name: str
+    context: str | None
+    management: bool
+    reachable: bool
+    version: str | None
+    message: str = ""
+    ingress_ready: bool | None = None  # a cluster running applications only: its edge controller rolled out
+    edge: EdgeStatus | None = None  # a cluster running applications only: its own edge
+
+    @property
+    def ready(self) -> bool:
+        return self.reachable and self.ingress_ready is not False and (self.edge is None or self.edge.ready)
+
+
+class AppStatus(NamedTuple):
+    app: str
+    environment: str
+    application: str
+    sync: str
+    health: str
+    revision: str | None
+    images: tuple[str, ...]
+    ready: bool
+    message: str
+
+    @property
+    def digest(self) -> str | None:
+        """The digest of the first image the Application runs (``sha256:...``), if it names one."""
+        return next((image.split("@", 1)[1] for image in self.images if "@" in image), None)
 
 
 class StatusReport(NamedTuple):
@@ -171,15 +173,18 @@ class StatusReport(NamedTuple):
             "context": self.context,
             "server": self.server,
             "components": [c._asdict() for c in self.components],
-            "clusters": [{**c._asdict(), "ready": c.ready} for c in self.clusters],
+            "clusters": [{**c._asdict(), "ready": c.ready, "edge": _edge_dict(c.edge)} for c in self.clusters],
             "applications": [_app_dict(a) for a in self.applications],
             "platformApplications": [_app_dict(a) for a in self.platform_applications],
             "repository": {"url": self.repository, "branchHead": self.repository_head,
                            "message": self.repository_message},
-            "edge": None if self.edge is None else {
-                "controller": self.edge.controller, "address": self.edge.address, "ready": self.edge.ready,
-                "hosts": [h._asdict() for h in self.edge.hosts]},
+            "edge": _edge_dict(self.edge),
         }
+
+
+def _edge_dict(edge: EdgeStatus | None) -> dict[str, Any] | None:
+    return None if edge is None else {"controller": edge.controller, "address": edge.address, "ready": edge.ready,
+                                      "hosts": [h._asdict() for h in edge.hosts]}
 
 
 def _app_dict(app: AppStatus) -> dict[str, Any]:
@@ -322,9 +327,12 @@ def cluster_context(config: Config, name: str) -> str | None:
     return config.cluster(name).context
 
 
-# what bootstrap installs on a cluster that runs applications but not the platform (release <name>-ingress)
+# the edge's controller bootstrap installs on a cluster that runs applications but not the platform (release
+# <name>-ingress): ingress-nginx's controller, or Envoy Gateway's control plane
 _INGRESS_NAMESPACE = "ingress-nginx"
 _INGRESS_SELECTOR = "app.kubernetes.io/name=ingress-nginx,app.kubernetes.io/component=controller"
+_GATEWAY_NAMESPACE = "envoy-gateway-system"  # core.values.GATEWAY_NAMESPACE
+_GATEWAY_SELECTOR = "control-plane=envoy-gateway"
 
 
 def _probe(config: Config, name: str, opts: StatusOptions) -> ClusterStatus:
@@ -332,21 +340,28 @@ def _probe(config: Config, name: str, opts: StatusOptions) -> ClusterStatus:
     if not context:
         return ClusterStatus(name, None, management=False, reachable=False, version=None,
                              message=f"no context: set clusters.{name}.context in {config.source}")
+    namespace, selector, what = ((_GATEWAY_NAMESPACE, _GATEWAY_SELECTOR, "Envoy Gateway")
+                                 if config.edge == "gateway" else
+                                 (_INGRESS_NAMESPACE, _INGRESS_SELECTOR, "ingress controller"))
     try:
         with kube.connect(kubeconfig=opts.kubeconfig, context=context, request_timeout=opts.request_timeout) as conn:
             version = conn.server_version()[2]
-            controllers = conn.list("apps/v1", "Deployment", _INGRESS_NAMESPACE, label_selector=_INGRESS_SELECTOR)
+            controllers = conn.list("apps/v1", "Deployment", namespace, label_selector=selector)
+            edge = edge_status(config, conn, opts.resolve) if controllers else None
     except KubeError as exc:
         return ClusterStatus(name, context, management=False, reachable=False, version=None, message=str(exc))
     if not controllers:
         return ClusterStatus(name, context, management=False, reachable=True, version=version,
-                             message="no ingress controller: run `kubectl gitops bootstrap`", ingress_ready=False)
-    verdicts = [evaluate(ObjectRef("apps/v1", "Deployment", d["metadata"]["name"], _INGRESS_NAMESPACE), d)
+                             message=f"no {what}: run `kubectl gitops bootstrap`", ingress_ready=False)
+    verdicts = [evaluate(ObjectRef("apps/v1", "Deployment", d["metadata"]["name"], namespace), d)
                 for d in controllers]
     waiting = [v.message for v in verdicts if not v.ready]
-    message = f"ingress controller: {waiting[0]}" if waiting else "ingress controller ready"
+    message = f"{what}: {waiting[0]}" if waiting else f"{what} ready"
+    unready = [h.host for h in (edge.hosts if edge else ()) if not h.ready]
+    if not waiting and unready:
+        message = f"certificate not ready: {', '.join(unready)}"
     return ClusterStatus(name, context, management=False, reachable=True, version=version, message=message,
-                         ingress_ready=not waiting)
+                         ingress_ready=not waiting, edge=edge)
 
 
 def run(opts: StatusOptions, *, reporter: Reporter | None = None) -> StatusReport:
@@ -430,7 +445,7 @@ def edge_status(config: Config, conn: Any, resolve: Callable[[str], tuple[str, .
     platform not healthy, a DNS record that points elsewhere is reported only (it may still be propagating).
     """
     gateway = config.edge == "gateway"
-    gateway_namespace, gateway_name = "envoy-gateway-system", "platform"  # core.values.GATEWAY_NAMESPACE, _NAME
+    gateway_namespace, gateway_name = _GATEWAY_NAMESPACE, "platform"  # core.values.GATEWAY_NAME
     with ThreadPoolExecutor(max_workers=3) as pool:
         if gateway:
             fronts_future = pool.submit(conn.list, "gateway.networking.k8s.io/v1", "Gateway", gateway_namespace)
