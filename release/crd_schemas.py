@@ -9,7 +9,9 @@ whole from their pinned upstream release instead, so a version bump is one run o
     python release/crd_schemas.py --crds ../shared/reference/crds --check    # exit 1 when out of date
 
 ``--crds`` is a directory holding one folder per upstream release, named as in :data:`KINDS` (the files of
-``deploy/crds`` of that tag for cert-manager, ``config/crd/standard`` for Gateway API). The conversion:
+``deploy/crds`` of that tag for cert-manager, ``config/crd/standard`` for Gateway API,
+``charts/gateway-helm/charts/crds/crds/generated`` for Envoy Gateway). A release whose folder is missing is
+skipped and said so (the test data holds cert-manager and Gateway API only). The conversion:
 unknown fields are errors except where the CRD preserves them (``x-kubernetes-preserve-unknown-fields``),
 ``x-kubernetes-int-or-string`` is ``integer`` or ``string``, ``nullable`` adds ``null``, the other
 ``x-kubernetes-*`` keys go, every property keeps upstream's description (or says it has none), and
@@ -40,6 +42,11 @@ KINDS: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("gateway.networking.k8s.io", "Gateway", "v1"),
         ("gateway.networking.k8s.io", "HTTPRoute", "v1"),
         ("gateway.networking.k8s.io", "GRPCRoute", "v1"),
+        # Envoy Gateway v1.9 reads ReferenceGrants at v1beta1 (served beside v1, one storage version)
+        ("gateway.networking.k8s.io", "ReferenceGrant", "v1beta1"),
+    ),
+    "envoy-gateway-v1.9.0": (
+        ("gateway.envoyproxy.io", "SecurityPolicy", "v1alpha1"),
     ),
 }
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -107,10 +114,15 @@ def schema_for(release: str, key: tuple[str, str, str], upstream: dict[str, Any]
     }
 
 
-def generate(crds: Path) -> dict[Path, str]:
-    """Path -> JSON text of every generated schema."""
+def generate(crds: Path, skipped: list[str] | None = None) -> dict[Path, str]:
+    """Path -> JSON text of every generated schema (the releases without a folder under ``crds`` are appended
+    to ``skipped``)."""
     files = {}
     for release, keys in KINDS.items():
+        if not (crds / release).is_dir():
+            if skipped is not None:
+                skipped.append(release)
+            continue
         upstream = _crds(crds / release)
         for key in keys:
             if key not in upstream:
@@ -127,14 +139,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="directory with one folder of upstream CRDs per release")
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 when a schema is out of date")
     args = parser.parse_args(argv)
-    stale = []
-    for path, text in generate(args.crds).items():
+    stale: list[Path] = []
+    skipped: list[str] = []
+    for path, text in generate(args.crds, skipped).items():
         if path.exists() and path.read_text(encoding="utf-8") == text:
             continue
         stale.append(path)
         if not args.check:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
+    for release in skipped:
+        print(f"skipped: no folder {args.crds / release}")
     for path in stale:
         print(f"{'out of date' if args.check else 'written'}: {path.relative_to(ROOT)}")
     return 1 if args.check and stale else 0

@@ -37,8 +37,9 @@ resource names and the values keys of the real charts (checked against their tem
   RBAC, the ConfigMaps, network policies, monitoring.
 - ``gateway-crds-helm``: the Gateway API standard-channel CRDs of the reference data
   (``crds.gatewayAPI.enabled``; the stand-in refuses ``channel: experimental``, which the reference data does
-  not hold) and Envoy Gateway's EnvoyProxy CRD (``crds.envoyGateway.enabled``; ours: a
-  preserve-unknown-fields schema with upstream's names), templated like upstream's.
+  not hold) and Envoy Gateway's EnvoyProxy and SecurityPolicy CRDs (``crds.envoyGateway.enabled``; ours: a
+  preserve-unknown-fields schema with upstream's names and status subresource: the offline validation checks
+  the fields against the schema generated from upstream's CRD), templated like upstream's.
 - ``gateway-helm``: Deployment and Service ``envoy-gateway`` (upstream's fixed names) in ``namespaceOverride``
   (default: the release namespace) and the ``pre-install, pre-upgrade`` hook Job ``<fullname>-certgen``
   there, as upstream; no CRDs (``crds.enabled`` is a dependency of its own upstream, off here).
@@ -1142,6 +1143,34 @@ spec:
         status: {}
 {{- end }}
 """
+SECURITY_POLICY_CRD = """\
+{{- if .Values.crds.envoyGateway.enabled }}
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: securitypolicies.gateway.envoyproxy.io
+spec:
+  group: gateway.envoyproxy.io
+  names:
+    categories: [envoy-gateway]
+    kind: SecurityPolicy
+    listKind: SecurityPolicyList
+    plural: securitypolicies
+    shortNames: [sp]
+    singular: securitypolicy
+  scope: Namespaced
+  versions:
+    - name: v1alpha1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          x-kubernetes-preserve-unknown-fields: true
+      subresources:
+        status: {}
+{{- end }}
+"""
 GATEWAY_HELM_VALUES = """\
 nameOverride: ""
 fullnameOverride: ""
@@ -1308,6 +1337,7 @@ def _chart_files(name: str, version: str, app_version: str, reference: Path) -> 
                  "templates/workloads.yaml": CERT_MANAGER_WORKLOADS, **_cert_manager_crd_templates(reference)}
     elif name == "gateway-crds-helm":
         files = {"values.yaml": GATEWAY_CRDS_VALUES, "templates/envoyproxy-crd.yaml": ENVOY_PROXY_CRD,
+                 "templates/securitypolicy-crd.yaml": SECURITY_POLICY_CRD,
                  **_gateway_api_crd_templates(reference)}
     elif name == "gateway-helm":
         files = {"values.yaml": GATEWAY_HELM_VALUES, "templates/envoy-gateway.yaml": GATEWAY_HELM_TEMPLATES}

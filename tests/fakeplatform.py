@@ -46,7 +46,12 @@ bootstrap waits on what they report. :class:`FakePlatform` plays them as one rea
   the controller's namespace, the Envoy Deployment and LoadBalancer Service ``envoy-<namespace>-<name>-<hash>``
   (labels ``gateway.envoyproxy.io/owning-gateway-name``/``-namespace``, the Gateway's
   ``spec.infrastructure.annotations`` and ``labels`` copied on), then Accepted and Programmed with the
-  Service's address once the cloud controller gave it one. Routes get no status and no traffic is served;
+  Service's address once the cloud controller gave it one. Routes get no status and no traffic is served. A
+  SecurityPolicy with ``basicAuth`` (internal/gatewayapi/securitypolicy.go ``buildBasicAuth``,
+  ``validateHtpasswdFormat``) gets, per Gateway its target route attaches to, an ancestor status ``Accepted``
+  True, or False with reason ``Invalid`` and upstream's message when the users Secret (in the policy's namespace)
+  is missing, has no ``.htpasswd`` key or holds anything but unsalted ``{SHA}`` entries; it is re-evaluated when
+  a Secret of its namespace changes;
 - Tekton Pipelines' controller and webhook (once the ``tekton-pipelines-controller`` Deployment has
   rolled out; its admission checks of Tekton objects from the start): :class:`faketekton.FakeTekton`
   (``tekton``) turns PipelineRuns into TaskRuns and Pods with scripted step logs (see its docstring).
@@ -161,6 +166,26 @@ def _rolled_out(workload: dict | None) -> bool:
 def _fake_pem(what: str) -> str:
     body = base64.b64encode(hashlib.sha256(what.encode()).digest() * 3).decode()
     return f"-----BEGIN {what}-----\n{body}\n-----END {what}-----\n"
+
+
+def _htpasswd_error(text: str) -> str | None:
+    """Envoy Gateway v1.9's check of a basic-auth users file: unsalted ``{SHA}`` entries only."""
+    for line in text.split("\n"):
+        line = line.strip()
+        if not line:
+            continue
+        if ":" not in line:
+            return "invalid htpasswd format: each line must be in the format 'username:password'"
+        password = line.split(":", 1)[1]
+        if not password.startswith("{SHA}"):
+            return "unsupported htpasswd format: please use {SHA}"
+        try:
+            digest = base64.b64decode(password[len("{SHA}"):], validate=True)
+        except ValueError:
+            return "invalid htpasswd format: {SHA} must be base64-encoded SHA1"
+        if len(digest) != 20:
+            return "invalid htpasswd format: {SHA} must be SHA1 (20 bytes)"
+    return None
 
 
 def _b64(text: str) -> str:
@@ -305,6 +330,11 @@ class FakePlatform:
                 self._gateway(*gateway)
         elif kind == "AppProject" and api_version.startswith("argoproj.io/"):
             self._release_finalizer("appprojects.argoproj.io", namespace, name)
+        elif kind == "SecurityPolicy" and api_version.startswith("gateway.envoyproxy.io/"):
+            self._security_policy(namespace, name)
+        elif kind == "Secret" and api_version == "v1" and namespace:
+            for policy in self._list("securitypolicies.gateway.envoyproxy.io", namespace):
+                self._security_policy(namespace, _meta(policy)["name"])
 
     # ------------------------------------------------------------ workloads
     def _workload(self, kind: str, namespace: str, name: str) -> None:
@@ -441,6 +471,44 @@ class FakePlatform:
         if [dict(c, lastTransitionTime=None) for c in old.get("conditions") or []] != [
                 dict(c, lastTransitionTime=None) for c in status["conditions"]] or old.get("addresses") != addresses:
             self.kube.put_status("gateways.gateway.networking.k8s.io", name, status, namespace)
+
+    def _security_policy(self, namespace: str, name: str) -> None:
+        policy = self._get("securitypolicies.gateway.envoyproxy.io", name, namespace)
+        if policy is None or self._envoy_gateway is None:
+            return
+        spec = policy.get("spec") or {}
+        users = (spec.get("basicAuth") or {}).get("users")
+        if users is None:
+            return
+        error = None
+        secret_ns = users.get("namespace") or namespace
+        secret = self._get("secrets", users.get("name", ""), secret_ns)
+        if secret is None:
+            error = f"secret {secret_ns}/{users.get('name')} does not exist"
+        else:
+            data = base64.b64decode((secret.get("data") or {}).get(".htpasswd", "") or "")
+            if not data:
+                error = f'secret {secret_ns}/{users.get("name")} must contain a non-empty ".htpasswd" key'
+            else:
+                error = _htpasswd_error(data.replace(b"\r\n", b"\n").decode("utf-8", "replace"))
+        ancestors = []
+        for target in spec.get("targetRefs") or []:
+            if target.get("kind") != "HTTPRoute":
+                continue
+            route = self._get("httproutes.gateway.networking.k8s.io", target.get("name", ""), namespace)
+            for parent in ((route or {}).get("spec") or {}).get("parentRefs") or []:
+                ref = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": parent["name"],
+                       "namespace": parent.get("namespace") or namespace}
+                condition = {"type": "Accepted", "status": "False" if error else "True",
+                             "reason": "Invalid" if error else "Accepted",
+                             "message": f"BasicAuth: {error}." if error else "Policy has been accepted.",
+                             "lastTransitionTime": _now(), "observedGeneration": _meta(policy).get("generation", 1)}
+                ancestors.append({"ancestorRef": ref, "controllerName": "gateway.envoyproxy.io/gatewayclass-controller",
+                                  "conditions": [condition]})
+        old = (policy.get("status") or {}).get("ancestors") or []
+        strip = [[dict(c, lastTransitionTime=None) for c in a["conditions"]] for a in ancestors]
+        if strip != [[dict(c, lastTransitionTime=None) for c in a.get("conditions") or []] for a in old]:
+            self.kube.put_status("securitypolicies.gateway.envoyproxy.io", name, {"ancestors": ancestors}, namespace)
 
     def _service(self, namespace: str, name: str) -> None:
         service = self._get("services", name, namespace)

@@ -312,3 +312,54 @@ def test_switching_an_ingress_nginx_platform_to_the_gateway_is_a_rerun_that_lose
     edge = _edge(platform)
     assert edge["controller"].startswith("envoy-gateway") and edge["hosts"]
     assert all(h["certificate"] == "Ready" and h["url"].startswith("https://") for h in edge["hosts"])
+
+
+def test_gateway_edge_serves_the_dashboard_only_behind_basic_authentication(platform):
+    """The dashboard exposed on the gateway edge: a listener, an HTTPRoute and Envoy Gateway's basic authentication
+    (SecurityPolicy). Without a users Secret Envoy Gateway refuses the policy and the route answers 500: bootstrap
+    warns, status says so; once the Secret holds {SHA} entries the policy is accepted and status is healthy."""
+    import base64
+    import hashlib
+
+    data = yaml.safe_load(platform.config.read_text())
+    data["edge"] = "gateway"
+    data.setdefault("platform", {})["tekton_dashboard"] = {"expose": True, "auth_secret": "dashboard-auth"}
+    platform.config.write_text(yaml.safe_dump(data, sort_keys=False))
+    out = platform.bootstrap()
+    assert out.returncode == 0, out.stderr
+    warnings = [line for line in (out.stdout + out.stderr).splitlines() if "dashboard" in line and "closed" in line]
+    assert len(warnings) == 1 and "Secret tekton-pipelines/dashboard-auth does not exist" in warnings[0], warnings
+    platform.controllers.settle()
+    kube = platform.kube
+    domain = data["domain"]
+    route = kube.get("httproutes.gateway.networking.k8s.io", "tekton-dashboard", "tekton-pipelines")
+    assert route["spec"]["hostnames"] == [f"tekton.{domain}"]
+    policy = kube.get("securitypolicies.gateway.envoyproxy.io", "tekton-dashboard", "tekton-pipelines")
+    assert policy["spec"]["basicAuth"] == {"users": {"name": "dashboard-auth"}}
+    status = platform.kubectl("gitops", "status", "--config", platform.config, "-o", "json")
+    assert status.returncode == 1, status.stdout + status.stderr
+    hosts = {h["host"]: h for h in json.loads(status.stdout)["edge"]["hosts"]}
+    dashboard = hosts[f"tekton.{domain}"]
+    assert (dashboard["certificate"], dashboard["ready"]) == ("Ready", False)
+    assert dashboard["message"] == ("basic authentication refused by Envoy Gateway: BasicAuth: secret "
+                                    "tekton-pipelines/dashboard-auth does not exist.")
+
+    sha = "{SHA}" + base64.b64encode(hashlib.sha1(b"s3cret").digest()).decode()
+    kube.create({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "dashboard-auth",
+                                                                    "namespace": "tekton-pipelines"},
+                 "stringData": {".htpasswd": "ops:$apr1$VD0UN8jS$Q1ybTb4ArG8RKz1JqC9PB/\n",
+                                "auth": f"ops:{sha}\n"}})
+    status = platform.kubectl("gitops", "status", "--config", platform.config, "-o", "json")
+    hosts = {h["host"]: h for h in json.loads(status.stdout)["edge"]["hosts"]}
+    assert hosts[f"tekton.{domain}"]["message"].endswith("unsupported htpasswd format: please use {SHA}.")
+    again = platform.bootstrap()
+    assert again.returncode == 0, again.stderr
+    assert "not {SHA}, the only kind Envoy Gateway accepts" in again.stdout + again.stderr
+
+    def fix(obj):
+        obj["data"][".htpasswd"] = base64.b64encode(f"ops:{sha}\n".encode()).decode()
+
+    kube.update("secrets", "dashboard-auth", fix, "tekton-pipelines")
+    status = platform.kubectl("gitops", "status", "--config", platform.config, "-o", "json")
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert json.loads(status.stdout)["edge"]["ready"]

@@ -660,7 +660,7 @@ def test_gateway_edge_has_a_listener_per_host_a_redirect_and_routes_instead_of_i
         "kubernetes.digitalocean.com/load-balancer-id": "4de7ac8b-495b-4884-9a69-1050c6793cd6"}
     listeners = {listener["name"]: listener for listener in gateway["spec"]["listeners"]}
     assert set(listeners) == {"http", "https-argo-acme-dev", "https-grpc-argo-acme-dev", "https-hooks-acme-dev",
-                              "https-web-dev-acme-dev", "https-web-acme-dev"}
+                              "https-tekton-acme-dev", "https-web-dev-acme-dev", "https-web-acme-dev"}
     assert listeners["https-argo-acme-dev"]["tls"] == {"mode": "Terminate", "certificateRefs": [
         {"kind": "Secret", "name": "argo-acme-dev-tls"}]}
     redirect = of_kind(objs, "HTTPRoute")["https-redirect"]
@@ -675,6 +675,16 @@ def test_gateway_edge_has_a_listener_per_host_a_redirect_and_routes_instead_of_i
     http_hosts = {h for r in of_kind(objs, "HTTPRoute").values() for h in r["spec"].get("hostnames") or []}
     assert not set(grpc["hostnames"]) & http_hosts
     assert of_kind(objs, "HTTPRoute")["el-git-push"]["metadata"]["namespace"] == "ci"
+    # the dashboard: its route in the Tekton namespace, behind Envoy Gateway's basic authentication
+    dashboard = of_kind(objs, "HTTPRoute")["tekton-dashboard"]
+    assert dashboard["metadata"]["namespace"] == "tekton-pipelines"
+    assert dashboard["spec"]["hostnames"] == ["tekton.acme.dev"]
+    assert dashboard["spec"]["rules"] == [{"backendRefs": [{"name": "tekton-dashboard", "port": 9097}]}]
+    policy = of_kind(objs, "SecurityPolicy")["tekton-dashboard"]
+    assert policy["metadata"]["namespace"] == "tekton-pipelines"
+    assert policy["spec"] == {"targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute",
+                                              "name": "tekton-dashboard"}],
+                              "basicAuth": {"users": {"name": "dashboard-auth"}}}
     assert of_kind(objs, "GatewayClass")["envoy-gateway"]["spec"]["controllerName"] == \
         "gateway.envoyproxy.io/gatewayclass-controller"
 

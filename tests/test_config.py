@@ -109,8 +109,6 @@ def test_empty_file_and_non_mapping():
          + "tls: {challenge: dns01}\n", "tls.challenge: dns01 solves through DigitalOcean DNS"),
         (lambda t: t + "tls: {secret: wildcard, issuer: letsencrypt-staging}\n",
          "tls.secret: a certificate you bring is used as is"),
-        (lambda t: t + "edge: gateway\nplatform: {tekton_dashboard: {expose: true, auth_secret: dash}}\n",
-         "the gateway edge does not expose the dashboard"),
     ],
 )
 def test_cross_field_rules(patch, expected):

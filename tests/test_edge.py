@@ -139,12 +139,14 @@ def test_validate_renders_and_validates_every_object_of_both_edges(edge, tmp_pat
 
     config = platforms.write_existing(tmp_path / "gitops.yaml")
     data = yaml.safe_load(config.read_text())
-    config.write_text(yaml.safe_dump({**data, "edge": edge}, sort_keys=False))
+    dashboard = {"tekton_dashboard": {"expose": True, "auth_secret": "dashboard-auth"}}
+    config.write_text(yaml.safe_dump({**data, "edge": edge, "platform": {**(data.get("platform") or {}), **dashboard}},
+                                     sort_keys=False))
     report = validate.run(validate.ValidateOptions(config=str(config), helm=str(helm_bin)), reporter=Reporter())
     assert report.ok, [(r.kind, r.name, r.problems) for r in report.results if r.status != "valid"]
     kinds = {r.kind for r in report.results}
     if edge == "gateway":
-        assert {"Gateway", "GatewayClass", "HTTPRoute", "GRPCRoute", "ClusterIssuer"} <= kinds
+        assert {"Gateway", "GatewayClass", "HTTPRoute", "GRPCRoute", "ClusterIssuer", "SecurityPolicy"} <= kinds
         assert "Ingress" not in kinds
     else:
         assert {"Ingress", "ClusterIssuer"} <= kinds and "Gateway" not in kinds

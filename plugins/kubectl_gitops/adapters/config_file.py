@@ -188,10 +188,6 @@ def _cross_field_problems(data: dict[str, Any], positions: _Positions, source: s
             "choose a larger tier" + (", or set registry.layer_cache to false" if per_app == 2 and len(apps) <= capacity
                                       else ""))
 
-    if data.get("edge") == "gateway":
-        if ((data.get("platform") or {}).get("tekton_dashboard") or {}).get("expose"):
-            add(("platform", "tekton_dashboard", "expose"), "the gateway edge does not expose the dashboard (no "
-                "basic authentication in front of it yet): reach it with kubectl port-forward, or use ingress-nginx")
     tls = data.get("tls")
     if isinstance(tls, dict) and tls.get("challenge") == "dns01" and provider != "digitalocean":
         add(("tls", "challenge"), "dns01 solves through DigitalOcean DNS (provider digitalocean): use http01, "

@@ -545,6 +545,8 @@ def _platform(config, opts, binary, targets, push, token, deadline, reporter) ->
         refs = [ObjectRef(**ref) for ref in values.readiness_after(config, release.phase)]
         conn.wait(refs, timeout=deadline.left(f"waiting for phase {release.phase}"), reporter=reporter,
                   what=f"phase {release.phase}")
+        if release.phase == "tekton" and config.dashboard_expose:
+            _check_dashboard_auth(config, conn, reporter)
     changes += _workload_edges(config, chart, binary, targets, token, deadline, reporter)
     return source, changes
 
@@ -752,6 +754,28 @@ def _platform_secrets(config: Config, conn: Any, push: _PushCredentials, reporte
         action = "unchanged"
     changes.append(_secret_change(f"{CI_NAMESPACE}/{WEBHOOK_SECRET}", action, "git push webhook token", reporter))
     return changes
+
+
+def _check_dashboard_auth(config: Config, conn: Any, reporter: Reporter) -> None:
+    """Warn when the htpasswd Secret in front of the exposed dashboard is missing or not one the edge reads: the
+    dashboard then stays closed (ingress-nginx 503, Envoy Gateway 500) until it is fixed."""
+    import base64
+
+    from ..core import htpasswd
+
+    name, key = config.dashboard_auth_secret, htpasswd.KEY[config.edge]
+    where = f"Secret {values.TEKTON_NAMESPACE}/{name}"
+    secret = conn.get("v1", "Secret", name, values.TEKTON_NAMESPACE)
+    raw = ((secret or {}).get("data") or {}).get(key)
+    if secret is None:
+        why = "does not exist"
+    elif not raw:
+        why = f"has no {key!r} key"
+    else:
+        why = htpasswd.problem(base64.b64decode(raw).decode("utf-8", "replace"), edge=config.edge)
+    if why:
+        reporter.warning(f"the dashboard at tekton.{config.domain} stays closed: {where} {why} (create it with key "
+                         f"{key!r} holding `htpasswd -nbs <user> <password>` lines)")
 
 
 def _dns01(config: Config) -> bool:

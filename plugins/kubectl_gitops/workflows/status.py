@@ -332,6 +332,7 @@ def cluster_context(config: Config, name: str) -> str | None:
 _INGRESS_NAMESPACE = "ingress-nginx"
 _INGRESS_SELECTOR = "app.kubernetes.io/name=ingress-nginx,app.kubernetes.io/component=controller"
 _GATEWAY_NAMESPACE = "envoy-gateway-system"  # core.values.GATEWAY_NAMESPACE
+_TEKTON_NAMESPACE = "tekton-pipelines"  # core.values.TEKTON_NAMESPACE
 _GATEWAY_SELECTOR = "control-plane=envoy-gateway"
 
 
@@ -440,13 +441,18 @@ def edge_status(config: Config, conn: Any, resolve: Callable[[str], tuple[str, .
 
     ``edge: ingress-nginx``: the hosts of the platform's Ingresses (label ``app.kubernetes.io/part-of:
     <platform>``) and the controller's LoadBalancer Service; ``edge: gateway``: the HTTPS listeners of the
-    Gateway and the Envoy Service Envoy Gateway made for it. Three lists, fetched in parallel (a fourth, the
-    CertificateRequests, only when a certificate is not Ready); a host whose certificate is not Ready makes the
+    Gateway and the Envoy Service Envoy Gateway made for it, and with the dashboard exposed the SecurityPolicy in
+    front of it (a policy Envoy Gateway did not accept, e.g. its htpasswd Secret missing, makes the dashboard
+    answer 500: the host is not ready, with Envoy Gateway's message). Three lists, fetched in parallel (a fourth,
+    the CertificateRequests, only when a certificate is not Ready); a host whose certificate is not Ready makes the
     platform not healthy, a DNS record that points elsewhere is reported only (it may still be propagating).
     """
     gateway = config.edge == "gateway"
     gateway_namespace, gateway_name = _GATEWAY_NAMESPACE, "platform"  # core.values.GATEWAY_NAME
-    with ThreadPoolExecutor(max_workers=3) as pool:
+    dashboard_host = f"tekton.{config.domain}" if gateway and config.dashboard_expose else None
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        policies = (pool.submit(conn.list, "gateway.envoyproxy.io/v1alpha1", "SecurityPolicy", _TEKTON_NAMESPACE)
+                    if dashboard_host else None)
         if gateway:
             fronts_future = pool.submit(conn.list, "gateway.networking.k8s.io/v1", "Gateway", gateway_namespace)
             services = pool.submit(conn.list, "v1", "Service", gateway_namespace,
@@ -461,6 +467,10 @@ def edge_status(config: Config, conn: Any, resolve: Callable[[str], tuple[str, .
             certs = {(c["metadata"].get("namespace"), c["metadata"]["name"]): c for c in certificates.result()}
         except KubeForbidden:
             certs = {}
+        try:
+            refused = _policy_refusal(policies.result() if policies else [], "tekton-dashboard")
+        except KubeError:  # Envoy Gateway's CRDs not there (yet): nothing to say about the policy
+            refused = None
     pending: dict[tuple[Any, Any], dict] = {}
     if any(next((c.get("status") for c in (cert.get("status") or {}).get("conditions") or []
                  if c.get("type") == "Ready"), None) != "True" for cert in certs.values()):
@@ -517,6 +527,8 @@ def edge_status(config: Config, conn: Any, resolve: Callable[[str], tuple[str, .
                 addresses = resolve(host)
                 dns = ("does not resolve" if not addresses else "ok" if address in addresses
                        else f"points at {', '.join(addresses)}")
+            if host == dashboard_host and refused and ready:
+                ready, message = False, f"basic authentication refused by Envoy Gateway: {refused}"
             result.append(HostStatus(host=host, ingress=f"{namespace}/{name}",
                                      url=f"{'https' if secret else 'http'}://{host}", certificate=state,
                                      expires=expires, dns=dns, ready=ready, message=message))
@@ -524,6 +536,19 @@ def edge_status(config: Config, conn: Any, resolve: Callable[[str], tuple[str, .
     controller = (f"{'envoy-gateway' if gateway else 'ingress-nginx'} "
                   f"({where if found_services else 'not found'})")
     return EdgeStatus(controller=controller, address=address, hosts=tuple(result))
+
+
+def _policy_refusal(policies: list[dict], name: str) -> str | None:
+    """Envoy Gateway's message when it did not accept the SecurityPolicy ``name`` (None when accepted or not
+    looked at yet)."""
+    for policy in policies:
+        if policy["metadata"]["name"] != name:
+            continue
+        for ancestor in (policy.get("status") or {}).get("ancestors") or []:
+            for condition in ancestor.get("conditions") or []:
+                if condition.get("type") == "Accepted" and condition.get("status") == "False":
+                    return condition.get("message") or condition.get("reason") or "not accepted"
+    return None
 
 
 def resolve_host(host: str) -> tuple[str, ...]:
