@@ -168,6 +168,11 @@ def _fake_pem(what: str) -> str:
     return f"-----BEGIN {what}-----\n{body}\n-----END {what}-----\n"
 
 
+def _listeners_without_times(listeners: list[dict] | None) -> list:
+    return [dict(lst, conditions=[dict(c, lastTransitionTime=None) for c in lst.get("conditions") or []])
+            for lst in listeners or []]
+
+
 def _htpasswd_error(text: str) -> str | None:
     """Envoy Gateway v1.9's check of a basic-auth users file: unsalted ``{SHA}`` entries only."""
     for line in text.split("\n"):
@@ -314,6 +319,9 @@ class FakePlatform:
                 self._sync_endpoints(namespace)
             elif kind == "Service" and api_version == "v1" and not getattr(self.kube, "auto_endpoints", False):
                 self._delete_endpoints(namespace, name)
+            elif kind in ("Secret", "ReferenceGrant") and namespace:  # a certificate a listener read may be gone
+                for gateway in self._gateways_reading(namespace, name if kind == "Secret" else None):
+                    self._gateway(*gateway)
             return
         if kind in _WORKLOADS and api_version == "apps/v1":
             self._workload(kind, namespace, name)
@@ -335,6 +343,11 @@ class FakePlatform:
         elif kind == "Secret" and api_version == "v1" and namespace:
             for policy in self._list("securitypolicies.gateway.envoyproxy.io", namespace):
                 self._security_policy(namespace, _meta(policy)["name"])
+            for gateway in self._gateways_reading(namespace, name):
+                self._gateway(*gateway)
+        elif kind == "ReferenceGrant" and api_version.startswith("gateway.networking.k8s.io/") and namespace:
+            for gateway in self._gateways_reading(namespace, None):
+                self._gateway(*gateway)
 
     # ------------------------------------------------------------ workloads
     def _workload(self, kind: str, namespace: str, name: str) -> None:
@@ -459,7 +472,7 @@ class FakePlatform:
                      {"type": "Hostname", "value": p["hostname"]} for p in points]
         generation = _meta(gateway).get("generation", 1)
         programmed = bool(addresses)
-        status = {"addresses": addresses, "conditions": [
+        status = {"addresses": addresses, "listeners": self._listener_statuses(gateway, programmed), "conditions": [
             {"type": "Accepted", "status": "True", "reason": "Accepted", "message": "The Gateway has been scheduled "
              "by Envoy Gateway", "lastTransitionTime": now, "observedGeneration": generation},
             {"type": "Programmed", "status": "True" if programmed else "False",
@@ -469,8 +482,80 @@ class FakePlatform:
              "observedGeneration": generation}]}
         old = gateway.get("status") or {}
         if [dict(c, lastTransitionTime=None) for c in old.get("conditions") or []] != [
-                dict(c, lastTransitionTime=None) for c in status["conditions"]] or old.get("addresses") != addresses:
+                dict(c, lastTransitionTime=None) for c in status["conditions"]] or old.get("addresses") != addresses \
+                or _listeners_without_times(old.get("listeners")) != _listeners_without_times(status["listeners"]):
             self.kube.put_status("gateways.gateway.networking.k8s.io", name, status, namespace)
+
+    def _listener_statuses(self, gateway: dict, programmed: bool) -> list[dict]:
+        """Each listener's status as Envoy Gateway v1.9 reports it (internal/gatewayapi/validate.go,
+        ``validateTerminateModeAndGetTLSSecrets``): an HTTPS listener resolves its certificate Secrets, across
+        namespaces only where a ReferenceGrant (v1beta1) there permits Gateways of the listener's namespace, and
+        each must exist, be ``kubernetes.io/tls`` and hold ``tls.crt`` and ``tls.key``; with none valid,
+        ResolvedRefs is False (RefNotPermitted when every error is one, else InvalidCertificateRef) and the listener is
+        not programmed. ``attachedRoutes`` is not counted here (0)."""
+        namespace = _meta(gateway)["namespace"]
+        now, generation = _now(), _meta(gateway).get("generation", 1)
+        statuses = []
+        for listener in (gateway.get("spec") or {}).get("listeners") or []:
+            errors: list[tuple[str, str]] = []
+            valid = 0
+            for index, ref in enumerate((listener.get("tls") or {}).get("certificateRefs") or []):
+                secret_ns = ref.get("namespace") or namespace
+                if secret_ns != namespace and not self._reference_granted(namespace, secret_ns, ref["name"]):
+                    errors.append(("RefNotPermitted", f"certificate refs {index}: Certificate ref to secret "
+                                   f"{secret_ns}/{ref['name']} not permitted by any ReferenceGrant."))
+                    continue
+                secret = self._get("secrets", ref["name"], secret_ns)
+                where = f"certificate refs {index}: Secret {secret_ns}/{ref['name']}"
+                if secret is None:
+                    errors.append(("InvalidCertificateRef", f"{where} does not exist."))
+                elif secret.get("type") != "kubernetes.io/tls":
+                    errors.append(("InvalidCertificateRef", f"{where} must be of type kubernetes.io/tls."))
+                elif not all((secret.get("data") or {}).get(k) for k in ("tls.crt", "tls.key")):
+                    errors.append(("InvalidCertificateRef", f"{where} must contain tls.crt and tls.key."))
+                else:
+                    valid += 1
+            resolved = {"type": "ResolvedRefs", "status": "True", "reason": "ResolvedRefs",
+                        "message": "Listener references have been resolved"}
+            if listener.get("tls") and not valid:
+                reason = ("RefNotPermitted" if errors and all(r == "RefNotPermitted" for r, _ in errors)
+                          else "InvalidCertificateRef")
+                resolved = {"type": "ResolvedRefs", "status": "False", "reason": reason,
+                            "message": "No valid secrets exist: " + "\n".join(m for _, m in errors)}
+            ok = resolved["status"] == "True" and programmed
+            conditions = [
+                {"type": "Accepted", "status": "True", "reason": "Accepted", "message": "Listener has been "
+                 "successfully translated"},
+                resolved,
+                {"type": "Programmed", "status": "True" if ok else "False", "reason": "Programmed" if ok else
+                 "Invalid", "message": "Sending translated listener configuration to the data plane" if ok else
+                 "Listener is invalid, see other Conditions for details."}]
+            statuses.append({"name": listener["name"], "attachedRoutes": 0, "supportedKinds": [
+                {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute"},
+                {"group": "gateway.networking.k8s.io", "kind": "GRPCRoute"}],
+                "conditions": [dict(c, lastTransitionTime=now, observedGeneration=generation) for c in conditions]})
+        return statuses
+
+    def _reference_granted(self, from_namespace: str, namespace: str, secret: str) -> bool:
+        for grant in self._list("referencegrants.gateway.networking.k8s.io", namespace):
+            spec = grant.get("spec") or {}
+            if any(f.get("group") == "gateway.networking.k8s.io" and f.get("kind") == "Gateway"
+                   and f.get("namespace") == from_namespace for f in spec.get("from") or []) and any(
+                    (t.get("group") or "") == "" and t.get("kind") == "Secret" and t.get("name", secret) == secret
+                    for t in spec.get("to") or []):
+                return True
+        return False
+
+    def _gateways_reading(self, namespace: str, secret: str | None) -> list[tuple[str, str]]:
+        """The Gateways with a listener whose certificate is ``namespace``/``secret`` (any Secret there: None)."""
+        found = []
+        for gateway in self._list("gateways.gateway.networking.k8s.io"):
+            own = _meta(gateway)["namespace"]
+            refs = [r for listener in (gateway.get("spec") or {}).get("listeners") or []
+                    for r in (listener.get("tls") or {}).get("certificateRefs") or []]
+            if any((r.get("namespace") or own) == namespace and secret in (None, r.get("name")) for r in refs):
+                found.append((own, _meta(gateway)["name"]))
+        return found
 
     def _security_policy(self, namespace: str, name: str) -> None:
         policy = self._get("securitypolicies.gateway.envoyproxy.io", name, namespace)

@@ -363,3 +363,44 @@ def test_gateway_edge_serves_the_dashboard_only_behind_basic_authentication(plat
     status = platform.kubectl("gitops", "status", "--config", platform.config, "-o", "json")
     assert status.returncode == 0, status.stdout + status.stderr
     assert json.loads(status.stdout)["edge"]["ready"]
+
+
+def test_gateway_edge_serves_a_certificate_brought_from_another_namespace(platform):
+    """``tls.secret: namespace/name`` on the gateway edge: bootstrap refuses before any write while that Secret is
+    missing; with it, the chart grants the Gateway that one Secret (ReferenceGrant) and every host is served with it,
+    which Envoy Gateway refuses without the grant."""
+    data = yaml.safe_load(platform.config.read_text())
+    data["edge"] = "gateway"
+    data["tls"] = {"secret": "certificates/wildcard"}
+    platform.config.write_text(yaml.safe_dump(data, sort_keys=False))
+    kube = platform.kube
+    kube.reset_counters()
+    out = platform.bootstrap()
+    assert out.returncode == 1
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, out.stderr
+    assert errors[0].startswith("error: tls.secret certificates/wildcard does not exist on cluster mgmt (create it "
+                                "there with kubectl create secret tls wildcard -n certificates"), errors
+    assert kube.writes == 0
+
+    kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "certificates"}})
+    kube.create({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+                 "metadata": {"name": "wildcard", "namespace": "certificates"},
+                 "stringData": {"tls.crt": "-----BEGIN CERTIFICATE-----\n",
+                                "tls.key": "-----BEGIN PRIVATE KEY-----\n"}})
+    out = platform.bootstrap()
+    assert out.returncode == 0, out.stderr
+    platform.controllers.settle()
+    grant = kube.get("referencegrants.gateway.networking.k8s.io", "gateway-platform-certificate", "certificates")
+    assert grant["spec"]["to"] == [{"group": "", "kind": "Secret", "name": "wildcard"}]
+    assert kube.list("deployments", "cert-manager") == [], "no cert-manager: the certificate is brought"
+    edge = _edge(platform)
+    assert edge["hosts"] and all((h["certificate"], h["ready"]) == ("brought", True) for h in edge["hosts"]), edge
+
+    # without the grant Envoy Gateway does not use the certificate, and status says why
+    kube.delete("referencegrants.gateway.networking.k8s.io", "gateway-platform-certificate", "certificates")
+    out = platform.kubectl("gitops", "status", "--config", platform.config, "-o", "json")
+    hosts = json.loads(out.stdout)["edge"]["hosts"]
+    assert out.returncode == 1 and not any(h["ready"] for h in hosts)
+    assert hosts[0]["message"] == ("No valid secrets exist: certificate refs 0: Certificate ref to secret "
+                                   "certificates/wildcard not permitted by any ReferenceGrant.")

@@ -713,3 +713,27 @@ def test_gateway_edge_needs_cert_managers_gateway_support(helm_bin, tmp_path, sh
             ("CustomResourceDefinition", "httproutes.gateway.networking.k8s.io"),
             ("CustomResourceDefinition", "grpcroutes.gateway.networking.k8s.io")} <= names
     assert not [o for o in objs if o["kind"] == "Ingress"], "edge gateway renders no Ingress"
+
+
+def test_gateway_edge_reads_a_brought_certificate_from_another_namespace_through_a_reference_grant(helm_bin):
+    values = scenario_values("gitops-gateway-values.yaml")
+    values["ingress"]["tls"] = {"secretName": "wildcard", "secretNamespace": "certificates"}
+    objs = helm_adapter.render(CHART, release="gitops-platform", namespace="argocd", values=values,
+                               helm=str(helm_bin)).objects()
+    gateway = of_kind(objs, "Gateway")["platform"]
+    assert "annotations" not in gateway["metadata"], "no cert-manager for a brought certificate"
+    refs = [listener["tls"]["certificateRefs"] for listener in gateway["spec"]["listeners"] if "tls" in listener]
+    assert refs and all(r == [{"kind": "Secret", "name": "wildcard", "namespace": "certificates"}] for r in refs)
+    grant = of_kind(objs, "ReferenceGrant")["gateway-platform-certificate"]
+    assert grant["apiVersion"] == "gateway.networking.k8s.io/v1beta1"
+    assert grant["metadata"]["namespace"] == "certificates"
+    assert grant["spec"] == {"from": [{"group": "gateway.networking.k8s.io", "kind": "Gateway",
+                                       "namespace": "envoy-gateway-system"}],
+                             "to": [{"group": "", "kind": "Secret", "name": "wildcard"}]}
+    # in the Gateway's own namespace no grant is needed
+    values["ingress"]["tls"] = {"secretName": "wildcard", "secretNamespace": "envoy-gateway-system"}
+    objs = helm_adapter.render(CHART, release="gitops-platform", namespace="argocd", values=values,
+                               helm=str(helm_bin)).objects()
+    assert "ReferenceGrant" not in {o["kind"] for o in objs}
+    listener = next(lst for lst in of_kind(objs, "Gateway")["platform"]["spec"]["listeners"] if "tls" in lst)
+    assert listener["tls"]["certificateRefs"] == [{"kind": "Secret", "name": "wildcard"}]

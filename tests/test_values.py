@@ -305,3 +305,16 @@ def test_edge_gateway_installs_envoy_gateway_instead_of_ingress_nginx(repo_root)
     default = _tls_config(repo_root, "proof-of-concept")
     assert default.edge == "ingress-nginx", "a gitops.yaml without edge keeps ingress-nginx"
     assert values.chart_values(default, phase="gitops")["gateway"] == {"annotations": {}}
+
+
+def test_a_brought_certificate_in_another_namespace_on_the_gateway_edge(repo_root):
+    config = config_file.load(repo_root / "examples/proof-of-concept/gitops.yaml")
+    brought = dataclasses.replace(config, edge="gateway", tls=dataclasses.replace(config.tls,
+                                                                                  secret="certificates/wildcard"))
+    assert not brought.tls.cert_manager
+    tls = values.chart_values(brought, phase="gitops")["ingress"]["tls"]
+    assert (tls["secretName"], tls["secretNamespace"]) == ("wildcard", "certificates")
+    same = dataclasses.replace(brought, tls=dataclasses.replace(config.tls, secret="wildcard"))
+    assert "secretNamespace" not in values.chart_values(same, phase="gitops")["ingress"]["tls"]
+    assert values.tls_secret_name(same, "argocd-server") == "wildcard"
+

@@ -192,6 +192,9 @@ def _cross_field_problems(data: dict[str, Any], positions: _Positions, source: s
     if isinstance(tls, dict) and tls.get("challenge") == "dns01" and provider != "digitalocean":
         add(("tls", "challenge"), "dns01 solves through DigitalOcean DNS (provider digitalocean): use http01, "
             "or bring a certificate with tls.secret")
+    if isinstance(tls, dict) and "/" in str(tls.get("secret", "")) and data.get("edge") != "gateway":
+        add(("tls", "secret"), "an Ingress reads a certificate only from its own namespace: give the Secret's name "
+            "(present in each Ingress's namespace), or use edge: gateway")
     if isinstance(tls, dict) and "secret" in tls and ("challenge" in tls or "issuer" in tls):
         add(("tls", "secret"), "a certificate you bring is used as is: remove issuer and challenge, or the secret")
 

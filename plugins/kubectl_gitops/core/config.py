@@ -113,7 +113,8 @@ class TLS:
         issuer: cert-manager ClusterIssuer of the certificates (:data:`ISSUERS`).
         email: ACME account e-mail, or None.
         challenge: ``http01`` (through the platform's ingress) or ``dns01`` (DigitalOcean DNS).
-        secret: bring your own: a TLS Secret for every host; cert-manager then issues nothing.
+        secret: bring your own: a TLS Secret for every host; cert-manager then issues nothing. ``name`` (in each
+            Ingress's namespace; on the gateway edge in the Gateway's) or, on the gateway edge, ``namespace/name``.
     """
 
     enabled: bool = True
@@ -126,6 +127,16 @@ class TLS:
     def cert_manager(self) -> bool:
         """Whether cert-manager issues the certificates (TLS on, no Secret brought)."""
         return self.enabled and self.secret is None
+
+    @property
+    def secret_name(self) -> str | None:
+        """The brought Secret's name (``secret`` without its namespace)."""
+        return self.secret.rpartition("/")[2] if self.secret else None
+
+    @property
+    def secret_namespace(self) -> str | None:
+        """The namespace ``secret`` names (``namespace/name``), or None."""
+        return self.secret.partition("/")[0] if self.secret and "/" in self.secret else None
 
 
 @dataclass(frozen=True)

@@ -184,7 +184,7 @@ def ingress_files(config: Config, app: Application, env: str, *, class_name: str
         if tls.cert_manager:
             annotations["cert-manager.io/cluster-issuer"] = tls.issuer
         metadata["annotations"] = annotations
-        spec["tls"] = [{"hosts": [host], "secretName": tls.secret or f"{app.name}-tls"}]
+        spec["tls"] = [{"hosts": [host], "secretName": tls.secret_name or f"{app.name}-tls"}]
     spec["rules"] = [{"host": host, "http": {"paths": [{
         "path": "/", "pathType": "Prefix",
         "backend": {"service": {"name": app.name, "port": {"name": "http"}}}}]}}]

@@ -137,7 +137,7 @@ def argocd_url(config: Config) -> str:
 def tls_secret_name(config: Config, ingress: str) -> str:
     """The Secret holding the certificate of the Ingress ``ingress``: the one brought, or ``<ingress>-tls``
     (cert-manager's, one per host)."""
-    return config.tls.secret or f"{ingress}-tls"
+    return config.tls.secret_name or f"{ingress}-tls"
 
 
 def chart_values(
@@ -228,7 +228,8 @@ def chart_values(
                 "host": f"tekton.{config.domain}",
                 "auth": {"secretName": config.dashboard_auth_secret or ""},
             },
-            "tls": {"enabled": tls.enabled, "secretName": tls.secret or "", "clusterIssuer": tls.issuer},
+            "tls": {"enabled": tls.enabled, "secretName": tls.secret_name or "", "clusterIssuer": tls.issuer,
+                    **({"secretNamespace": tls.secret_namespace} if tls.secret_namespace else {})},
         },
         "issuers": {"enabled": tls.cert_manager, "email": tls.email or "",
                     "solver": "dns01-digitalocean" if tls.challenge == "dns01" else "http01"},

@@ -527,6 +527,7 @@ def _platform(config, opts, binary, targets, push, token, deadline, reporter) ->
     source = Path(opts.chart) if opts.chart else chart_dir()
     if not (source / "Chart.yaml").is_file():
         raise UsageError(f"--chart {source} is not a chart directory (no Chart.yaml)")
+    _check_brought_certificate(config, targets)
     chart = helm.prepare_chart(source, version_overrides=values.chart_version_overrides(config),
                                work_dir=_cache_dir(opts), helm=binary)
     changes: list[Change] = []
@@ -754,6 +755,22 @@ def _platform_secrets(config: Config, conn: Any, push: _PushCredentials, reporte
         action = "unchanged"
     changes.append(_secret_change(f"{CI_NAMESPACE}/{WEBHOOK_SECRET}", action, "git push webhook token", reporter))
     return changes
+
+
+def _check_brought_certificate(config: Config, targets: dict[str, _Target]) -> None:
+    """On the gateway edge a certificate brought from another namespace (``tls.secret: namespace/name``) is granted
+    to each cluster's Gateway by a ReferenceGrant in that namespace, which helm cannot create in a namespace that
+    does not exist: the Secret must be on every cluster with an edge before the releases go in."""
+    namespace, name = config.tls.secret_namespace, config.tls.secret_name
+    if config.edge != "gateway" or not namespace or not config.tls.enabled:
+        return
+    for cluster in (config.management_cluster.name, *values.workload_clusters(config)):
+        secret = targets[cluster].conn.get("v1", "Secret", name, namespace)
+        if secret is None or secret.get("type") != "kubernetes.io/tls":
+            what = "is not a kubernetes.io/tls Secret" if secret is not None else "does not exist"
+            raise GitopsError(f"tls.secret {namespace}/{name} {what} on cluster {cluster}",
+                              hint=f"create it there with kubectl create secret tls {name} -n {namespace} --cert "
+                                   "<file> --key <file>, then re-run bootstrap")
 
 
 def _check_dashboard_auth(config: Config, conn: Any, reporter: Reporter) -> None:

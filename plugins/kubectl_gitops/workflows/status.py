@@ -486,6 +486,7 @@ def edge_status(config: Config, conn: Any, resolve: Callable[[str], tuple[str, .
             address = address or point.get("ip") or point.get("hostname")
     # (namespace, kind/name, cert-manager issues?, host -> TLS Secret or None)
     fronts: list[tuple[str, str, bool, dict[str, str | None]]] = []
+    unresolved: dict[str, str] = {}  # the gateway edge: listener name and host -> why its certificate is not used
     for obj in sorted(found_fronts, key=lambda i: (i["metadata"].get("namespace", ""), i["metadata"]["name"])):
         meta, spec = obj["metadata"], obj.get("spec") or {}
         by_cert_manager = any(k.startswith("cert-manager.io/") for k in meta.get("annotations") or {})
@@ -493,7 +494,14 @@ def edge_status(config: Config, conn: Any, resolve: Callable[[str], tuple[str, .
             if meta["name"] != gateway_name:
                 continue
             hosts: dict[str, str | None] = {}
+            for listener_status in (obj.get("status") or {}).get("listeners") or []:
+                resolved = next((c for c in listener_status.get("conditions") or []
+                                 if c.get("type") == "ResolvedRefs"), {})
+                if resolved.get("status") == "False":
+                    unresolved[listener_status.get("name")] = resolved.get("message") or resolved.get("reason", "")
             for listener in spec.get("listeners") or []:
+                if listener.get("name") in unresolved and listener.get("hostname"):
+                    unresolved[listener["hostname"]] = unresolved[listener["name"]]
                 if listener.get("hostname"):
                     refs = (listener.get("tls") or {}).get("certificateRefs") or [{}]
                     hosts[listener["hostname"]] = refs[0].get("name") if listener.get("protocol") == "HTTPS" else \
@@ -527,6 +535,8 @@ def edge_status(config: Config, conn: Any, resolve: Callable[[str], tuple[str, .
                 addresses = resolve(host)
                 dns = ("does not resolve" if not addresses else "ok" if address in addresses
                        else f"points at {', '.join(addresses)}")
+            if ready and secret and host in unresolved:  # Envoy Gateway does not use the certificate
+                ready, message = False, unresolved[host].replace("\n", "; ")
             if host == dashboard_host and refused and ready:
                 ready, message = False, f"basic authentication refused by Envoy Gateway: {refused}"
             result.append(HostStatus(host=host, ingress=f"{namespace}/{name}",
