@@ -109,6 +109,8 @@ def test_empty_file_and_non_mapping():
          + "tls: {challenge: dns01}\n", "tls.challenge: dns01 solves through DigitalOcean DNS"),
         (lambda t: t + "tls: {secret: wildcard, issuer: letsencrypt-staging}\n",
          "tls.secret: a certificate you bring is used as is"),
+        (lambda t: t + "kubernetes: {version: '1.31'}\n", "kubernetes.version: 1.31 is older than the platform "
+         "supports: use 1.32 or newer"),
         (lambda t: t + "tls: {secret: certificates/wildcard}\n",
          "tls.secret: an Ingress reads a certificate only from its own namespace"),
     ],

@@ -18,6 +18,7 @@ import yaml
 
 from ..core import config as model
 from ..core import inputs
+from ..core.defaults import MIN_KUBERNETES
 from ..core.errors import ConfigError
 from ..core.resources import schemas_dir
 from . import schema_messages
@@ -188,6 +189,11 @@ def _cross_field_problems(data: dict[str, Any], positions: _Positions, source: s
             "choose a larger tier" + (", or set registry.layer_cache to false" if per_app == 2 and len(apps) <= capacity
                                       else ""))
 
+    version = str((data.get("kubernetes") or {}).get("version") or "")
+    if version.count(".") == 1 and version.replace(".", "").isdigit() and \
+            tuple(int(p) for p in version.split(".")) < MIN_KUBERNETES:
+        add(("kubernetes", "version"), f"{version} is older than the platform supports: use "
+            f"{MIN_KUBERNETES[0]}.{MIN_KUBERNETES[1]} or newer (Argo CD and the edge are tested from there)")
     tls = data.get("tls")
     if isinstance(tls, dict) and tls.get("challenge") == "dns01" and provider != "digitalocean":
         add(("tls", "challenge"), "dns01 solves through DigitalOcean DNS (provider digitalocean): use http01, "

@@ -34,6 +34,7 @@ from typing import Any
 from ..adapters import config_file, helm, kube
 from ..core import inputs, values
 from ..core.config import Config
+from ..core.defaults import MIN_KUBERNETES
 from ..core.errors import CloudUnreachable, GitopsError, UsageError, WaitTimeout
 from ..core.progress import Reporter
 from ..core.readiness import ObjectRef
@@ -41,7 +42,6 @@ from ..core.resources import chart_dir
 from . import infra, repository
 from . import validate as validate_workflow
 
-MIN_KUBERNETES = (1, 32)
 CI_NAMESPACE = "ci"
 PUSH_SECRET = "registry-push"
 WEBHOOK_SECRET = "git-push-webhook"
