@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import click
 
-from .options import global_options, settings
+from .options import git_token_file_option, global_options, settings
 
 
 @click.command("history")
 @global_options()
 @click.argument("app")
 @click.option("--env", "environment", metavar="ENV", help="Only this environment (default: every one).")
-@click.option("--git-token-file", type=click.Path(dir_okay=False), metavar="FILE",
-              help="Token for the GitOps repository over HTTPS (default: $GITOPS_GIT_TOKEN).")
+@git_token_file_option
 @click.pass_context
 def command(ctx: click.Context, app: str, environment: str | None, git_token_file: str | None) -> int:
     """List what ran where: APP's builds, promotions and rollbacks, newest first.

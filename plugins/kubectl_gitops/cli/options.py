@@ -98,3 +98,27 @@ def settings(ctx: click.Context) -> Settings:
         quiet=bool(obj.get("quiet")),
         color=not obj.get("no_color") and "NO_COLOR" not in os.environ,
     )
+
+
+def git_token_file_option(f: F) -> F:
+    """``--git-token-file`` of the commands that read or write the GitOps repository (not bootstrap, whose help
+    also says what the token grants Argo CD and the builds)."""
+    return click.option("--git-token-file", type=click.Path(dir_okay=False), metavar="FILE",
+                        help="Token for the GitOps repository over HTTPS (default: $GITOPS_GIT_TOKEN; else git's own "
+                             "credentials).")(f)
+
+
+def release_change_options(f: F) -> F:
+    """What promote and rollback share: ``--dry-run``, ``--yes``, ``--no-sync``, ``--timeout`` and
+    ``--git-token-file``; each commits one environment's release file and has Argo CD sync it."""
+    f = git_token_file_option(f)
+    for option in reversed((
+        click.option("--dry-run", is_flag=True, help="Check and show the change; write nothing."),
+        click.option("-y", "--yes", "assume_yes", is_flag=True, help="Do not ask (needed without a terminal)."),
+        click.option("--no-sync", is_flag=True, help="Stop after the push: do not ask Argo CD to sync the "
+                     "environment."),
+        click.option("--timeout", default="10m", show_default=True, metavar="DURATION",
+                     help="How long to wait for the environment to be Synced and Healthy."),
+    )):
+        f = option(f)
+    return f

@@ -7,7 +7,7 @@ import sys
 import click
 
 from .bootstrap_cmd import parse_duration
-from .options import global_options, settings
+from .options import global_options, release_change_options, settings
 
 
 def _terminal() -> bool:
@@ -71,14 +71,7 @@ def emit_result(s, result) -> None:
 @click.option("--to", "target", metavar="ENV", help="Environment to promote to (default: the one after --from).")
 @click.option("--from", "source", metavar="ENV", help="Environment to promote from (default: the one before --to, "
               "or dev).")
-@click.option("--dry-run", is_flag=True, help="Check and show the change; write nothing.")
-@click.option("-y", "--yes", "assume_yes", is_flag=True, help="Do not ask (needed without a terminal).")
-@click.option("--no-sync", is_flag=True, help="Stop after the push: do not ask Argo CD to sync the target.")
-@click.option("--timeout", default="10m", show_default=True, metavar="DURATION",
-              help="How long to wait for the target to be Synced and Healthy.")
-@click.option("--git-token-file", type=click.Path(dir_okay=False), metavar="FILE",
-              help="Token for the GitOps repository over HTTPS (default: $GITOPS_GIT_TOKEN; else git's own "
-                   "credentials).")
+@release_change_options
 @click.pass_context
 def command(ctx: click.Context, app: str, target: str | None, source: str | None, dry_run: bool, assume_yes: bool,
             no_sync: bool, timeout: str, git_token_file: str | None) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .bootstrap_cmd import parse_duration
-from .options import global_options, settings
+from .options import global_options, release_change_options, settings
 from .promote_cmd import confirm_on_terminal, emit_result
 
 
@@ -15,13 +15,7 @@ from .promote_cmd import confirm_on_terminal, emit_result
 @click.option("--env", "target", metavar="ENV", help="Environment to roll back (default: the last one, e.g. prod).")
 @click.option("--to", "digest", metavar="DIGEST", help="Digest to go back to (default: the one it ran before); "
               "it must have run there before.")
-@click.option("--dry-run", is_flag=True, help="Show the change; write nothing.")
-@click.option("-y", "--yes", "assume_yes", is_flag=True, help="Do not ask (needed without a terminal).")
-@click.option("--no-sync", is_flag=True, help="Stop after the push: do not ask Argo CD to sync.")
-@click.option("--timeout", default="10m", show_default=True, metavar="DURATION",
-              help="How long to wait for the environment to be Synced and Healthy.")
-@click.option("--git-token-file", type=click.Path(dir_okay=False), metavar="FILE",
-              help="Token for the GitOps repository over HTTPS (default: $GITOPS_GIT_TOKEN).")
+@release_change_options
 @click.pass_context
 def command(ctx: click.Context, app: str, target: str | None, digest: str | None, dry_run: bool, assume_yes: bool,
             no_sync: bool, timeout: str, git_token_file: str | None) -> int:
