@@ -404,3 +404,40 @@ def test_gateway_edge_serves_a_certificate_brought_from_another_namespace(platfo
     assert out.returncode == 1 and not any(h["ready"] for h in hosts)
     assert hosts[0]["message"] == ("No valid secrets exist: certificate refs 0: Certificate ref to secret "
                                    "certificates/wildcard not permitted by any ReferenceGrant.")
+
+
+def test_a_platform_from_before_the_operator_release_keeps_every_tekton_object(platform):
+    """Platforms installed when the Tekton operator was part of the platform release (its CRDs templated in that
+    release): re-running bootstrap moves the operator to its own release without the platform release's upgrade
+    deleting the operator's CRDs, and so without losing the TektonConfig and what hangs off it."""
+    name = yaml.safe_load(platform.config.read_text())["name"]
+    archive = next((platform.chart / "charts").glob("tekton-operator-*.tgz"))
+    helm = ["helm"]
+    old = subprocess.run([*helm, "install", f"{name}-platform", str(archive), "-n", "argocd", "--create-namespace",
+                          "--set", "installCRDs=true", "--set", "fullnameOverride=tekton-operator",
+                          "--set", "operator.autoInstallComponents=false", "--set", "kubernetesMinVersion=v1.32.0"],
+                         capture_output=True, text=True, env=platform.env, timeout=120)
+    assert old.returncode == 0, old.stderr
+    tekton = subprocess.run([*helm, "install", f"{name}-tekton", str(platform.chart), "-n", "argocd",
+                             "--set", "phase=tekton", "--set", "issuers.enabled=false",
+                             *(a for dep in ("argo-cd", "ingress-nginx", "cert-manager", "gateway-crds-helm",
+                                             "gateway-helm", "tekton-operator")
+                               for a in ("--set", f"{dep}.enabled=false"))],
+                            capture_output=True, text=True, env=platform.env, timeout=120)
+    assert tekton.returncode == 0, tekton.stderr
+    kube = platform.kube
+    before = kube.get("tektonconfigs.operator.tekton.dev", "config")
+    assert before is not None
+
+    out = platform.bootstrap()
+    assert out.returncode == 0, out.stderr
+    assert "CRD tektonconfigs.operator.tekton.dev: handed from release" in out.stderr
+    after = kube.get("tektonconfigs.operator.tekton.dev", "config")
+    assert after is not None and after["metadata"]["uid"] == before["metadata"]["uid"], "the TektonConfig was kept"
+    crd = kube.get("customresourcedefinitions.apiextensions.k8s.io", "tektonconfigs.operator.tekton.dev")
+    annotations = crd["metadata"]["annotations"]
+    assert (annotations["meta.helm.sh/release-name"], annotations["meta.helm.sh/release-namespace"]) == (
+        f"{name}-operator", "tekton-operator")
+    assert kube.list("deployments", "argocd") and not [d for d in kube.list("deployments", "argocd")
+                                                        if d["metadata"]["name"].startswith("tekton-operator")]
+    assert kube.get("deployments", "tekton-operator", "tekton-operator") is not None

@@ -535,6 +535,8 @@ def _platform(config, opts, binary, targets, push, token, deadline, reporter) ->
     for release in values.releases(config):
         if release.phase == "gitops":
             continue
+        if release.phase == "platform":
+            changes += _hand_operator_crds_over(config, conn, reporter)
         release_values = _release_values(config, release.phase, management.load_balancer_id)
         before, change = _install(config, conn, chart, binary, release, release_values, kube_args, deadline,
                                   reporter)
@@ -754,6 +756,35 @@ def _platform_secrets(config: Config, conn: Any, push: _PushCredentials, reporte
     else:  # keep the token the git hosts already know
         action = "unchanged"
     changes.append(_secret_change(f"{CI_NAMESPACE}/{WEBHOOK_SECRET}", action, "git push webhook token", reporter))
+    return changes
+
+
+_OPERATOR_GROUP = "operator.tekton.dev"
+_RELEASE_ANNOTATIONS = ("meta.helm.sh/release-name", "meta.helm.sh/release-namespace")
+
+
+def _hand_operator_crds_over(config: Config, conn: Any, reporter: Reporter) -> list[Change]:
+    """A platform installed when the Tekton operator was part of the platform release: hand the operator's CRDs
+    to the operator release before the platform release is upgraded without the operator.
+
+    The operator chart templates its CRDs, so the upgrade would delete them, and with them the TektonConfig and,
+    through its owner references, everything the operator installed (the Tekton CRDs, every Task, Pipeline and
+    PipelineRun). Marked ``helm.sh/resource-policy: keep`` they survive the upgrade, and carrying the operator
+    release's ownership annotations they are adopted by it. Nothing to do on any other platform."""
+    platform, operator = (r for r in values.releases(config) if r.phase in ("platform", "operator"))
+    changes = []
+    for crd in conn.list("apiextensions.k8s.io/v1", "CustomResourceDefinition"):
+        meta = crd.get("metadata") or {}
+        annotations = meta.get("annotations") or {}
+        if (crd.get("spec") or {}).get("group") != _OPERATOR_GROUP or tuple(
+                annotations.get(a) for a in _RELEASE_ANNOTATIONS) != (platform.name, platform.namespace):
+            continue
+        conn.patch("apiextensions.k8s.io/v1", "CustomResourceDefinition", meta["name"], None, patch={"metadata": {
+            "annotations": {"helm.sh/resource-policy": "keep", _RELEASE_ANNOTATIONS[0]: operator.name,
+                            _RELEASE_ANNOTATIONS[1]: operator.namespace}}})
+        reporter.created(f"CRD {meta['name']}: handed from release {platform.name} to {operator.name}, kept")
+        changes.append(Change("CustomResourceDefinition", meta["name"], "updated",
+                              f"moves to release {operator.name} with the operator; its objects are kept"))
     return changes
 
 
