@@ -116,6 +116,7 @@ TEKTON_SERVICES = {  # service -> (port, target port name)
 # optional components the operator installs into the targetNamespace, by the TektonConfig switch that
 # controls them (see FakePlatform.optional_components)
 CHAINS_DEPLOYMENTS = ("tekton-chains-controller",)
+RESULTS_DEPLOYMENTS = ("tekton-results-api", "tekton-results-watcher")  # (and StatefulSet tekton-results-postgres)
 PIPELINES_AS_CODE_DEPLOYMENTS = ("pipelines-as-code-controller", "pipelines-as-code-watcher",
                                  "pipelines-as-code-webhook")
 CLUSTER_INTERCEPTORS = ("cel", "github", "gitlab", "bitbucket", "slack")
@@ -884,8 +885,9 @@ class FakePlatform:
 
         Upstream's defaulting webhook sets ``platforms.kubernetes.pipelinesAsCode.enable: true`` when the
         TektonConfig has no ``pipelinesAsCode`` (``addon.enablePipelinesAsCode: false`` turns it off), and
-        the reconciler installs it under profile ``all`` only; Chains comes with profiles ``all`` and
-        ``basic`` unless ``chain.disabled``. The stand-in applies those defaults when it reconciles (it
+        the reconciler installs it under profile ``all`` only; Chains and Results come with profiles ``all``
+        and ``basic`` unless ``chain.disabled`` / ``result.disabled`` (pkg/reconciler/shared/tektonconfig).
+        The stand-in applies those defaults when it reconciles (it
         plays no admission webhook, so the stored object keeps what was sent).
         """
         profile = spec.get("profile") or "basic"
@@ -895,11 +897,13 @@ class FakePlatform:
         else:
             pac_enabled = pac.get("enable") is not False
         return {"chains": profile in ("all", "basic") and not (spec.get("chain") or {}).get("disabled", False),
+                "results": profile in ("all", "basic") and not (spec.get("result") or {}).get("disabled", False),
                 "pipelines-as-code": profile == "all" and pac_enabled}
 
     def _install_optional(self, target: str, spec: dict) -> None:
         wanted = self.optional_components(spec)
-        for component, names in (("chains", CHAINS_DEPLOYMENTS), ("pipelines-as-code", PIPELINES_AS_CODE_DEPLOYMENTS)):
+        for component, names in (("chains", CHAINS_DEPLOYMENTS), ("results", RESULTS_DEPLOYMENTS),
+                                 ("pipelines-as-code", PIPELINES_AS_CODE_DEPLOYMENTS)):
             for name in names:
                 present = self._get("deployments", name, target) is not None
                 if wanted[component] and not present:

@@ -240,16 +240,19 @@ def test_builds_name_their_service_account_and_tekton_keeps_its_default(helm_bin
     assert annotations["gitops.kubectl.dev/run-service-account"] == "pipeline-builder"
 
 
-def test_tekton_config_switches_off_chains_and_pipelines_as_code_unless_asked(helm_bin):
-    """Operator v0.81: Chains comes with profiles all and basic unless `spec.chain.disabled`; on Kubernetes the
-    defaulting webhook sets `spec.platforms.kubernetes.pipelinesAsCode.enable: true` when it is not given."""
+def test_tekton_config_switches_off_chains_results_and_pipelines_as_code_unless_asked(helm_bin):
+    """Operator v0.81: Chains and Results come with profiles all and basic unless `spec.chain.disabled` /
+    `spec.result.disabled`; on Kubernetes the defaulting webhook sets
+    `spec.platforms.kubernetes.pipelinesAsCode.enable: true` when it is not given."""
     spec = tekton_config(objects(helm_bin, "tekton-default-values.yaml"))["spec"]
-    assert spec["chain"] == {"disabled": True}
+    assert spec["chain"] == {"disabled": True} and spec["result"] == {"disabled": True}
     assert spec["platforms"] == {"kubernetes": {"pipelinesAsCode": {"enable": False}}}
     values = {**scenario_values("tekton-default-values.yaml"),
-              "tekton": {"chains": {"enabled": True}, "pipelinesAsCode": {"enabled": True}}}
+              "tekton": {"chains": {"enabled": True}, "results": {"enabled": True},
+                         "pipelinesAsCode": {"enabled": True}}}
     objs = helm_adapter.render(CHART, release="t", namespace="argocd", values=values, helm=str(helm_bin)).objects()
     assert tekton_config(objs)["spec"]["chain"] == {"disabled": False}
+    assert tekton_config(objs)["spec"]["result"] == {"disabled": False}
     assert tekton_config(objs)["spec"]["platforms"]["kubernetes"]["pipelinesAsCode"] == {"enable": True}
 
 

@@ -169,7 +169,7 @@ def test_unknown_key_without_close_match_lists_allowed():
           zzz: 1
     """))
     assert found == ['gitops.yaml:15 platform.zzz: unknown key "zzz" (allowed: '
-                     'pipeline_runs_to_keep, pipelines_as_code, tekton_chains, tekton_dashboard)']
+                     'pipeline_runs_to_keep, pipelines_as_code, tekton_chains, tekton_dashboard, tekton_results)']
 
 
 def test_the_layer_cache_counts_against_the_registry_tier():

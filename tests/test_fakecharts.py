@@ -15,7 +15,13 @@ import yaml
 import fakecharts
 import gitopsrepo
 from fakekube import FakeKube
-from fakeplatform import CHAINS_DEPLOYMENTS, PIPELINES_AS_CODE_DEPLOYMENTS, TEKTON_DEPLOYMENTS, FakePlatform
+from fakeplatform import (
+    CHAINS_DEPLOYMENTS,
+    PIPELINES_AS_CODE_DEPLOYMENTS,
+    RESULTS_DEPLOYMENTS,
+    TEKTON_DEPLOYMENTS,
+    FakePlatform,
+)
 from kubectl_gitops.adapters import config_file, schema
 from kubectl_gitops.adapters import helm as helm_adapter
 from kubectl_gitops.core import manifests, values
@@ -353,20 +359,22 @@ def test_the_operator_installs_chains_and_pipelines_as_code_only_as_the_tekton_c
                                                                                             config):
     kube, controllers = stand_in
     # upstream defaults: profile all brings both, basic brings Chains only, disabling switches
-    assert FakePlatform.optional_components({"profile": "all"}) == {"chains": True, "pipelines-as-code": True}
-    assert FakePlatform.optional_components({}) == {"chains": True, "pipelines-as-code": False}
+    assert FakePlatform.optional_components({"profile": "all"}) == {"chains": True, "results": True,
+                                                                    "pipelines-as-code": True}
+    assert FakePlatform.optional_components({}) == {"chains": True, "results": True, "pipelines-as-code": False}
     assert FakePlatform.optional_components({"profile": "all", "addon": {"enablePipelinesAsCode": False},
-                                             "chain": {"disabled": True}}) == {
-        "chains": False, "pipelines-as-code": False}
+                                             "chain": {"disabled": True}, "result": {"disabled": True}}) == {
+        "chains": False, "results": False, "pipelines-as-code": False}
     for phase in ("platform", "operator", "tekton"):
         apply(kube, render(chart, helm_bin, f"bl-k8s-{phase}", values.chart_values(config, phase=phase),
                            namespace=release_namespace(phase)).objects(), release_namespace(phase))
         controllers.settle()
-    optional = (*CHAINS_DEPLOYMENTS, *PIPELINES_AS_CODE_DEPLOYMENTS)
+    optional = (*CHAINS_DEPLOYMENTS, *RESULTS_DEPLOYMENTS, *PIPELINES_AS_CODE_DEPLOYMENTS)
     assert [n for n in optional if kube.get("deployments", n, "tekton-pipelines")] == []
     assert kube.get("deployments", "tekton-pipelines-controller", "tekton-pipelines") is not None
     kube.update("tektonconfigs.operator.tekton.dev", "config", lambda o: o["spec"].update(
-        chain={"disabled": False}, platforms={"kubernetes": {"pipelinesAsCode": {"enable": True}}}))
+        chain={"disabled": False}, result={"disabled": False},
+        platforms={"kubernetes": {"pipelinesAsCode": {"enable": True}}}))
     controllers.settle()
     assert [n for n in optional if kube.get("deployments", n, "tekton-pipelines")] == list(optional)
 

@@ -278,14 +278,17 @@ def test_a_certificate_brought_or_tls_off_installs_no_cert_manager(repo_root):
     assert values.chart_values(off, phase="platform")["cert-manager"] == {"enabled": False}
 
 
-def test_tekton_chains_and_pipelines_as_code_are_off_unless_gitops_yaml_asks(repo_root):
+def test_tekton_chains_results_and_pipelines_as_code_are_off_unless_gitops_yaml_asks(repo_root):
     text = (repo_root / "examples/proof-of-concept/gitops.yaml").read_text()
     default = values.chart_values(config_file.load_text(text, source="gitops.yaml"), phase="tekton")["tekton"]
-    assert (default["chains"], default["pipelinesAsCode"]) == ({"enabled": False}, {"enabled": False})
+    assert (default["chains"], default["results"], default["pipelinesAsCode"]) == (
+        {"enabled": False}, {"enabled": False}, {"enabled": False})
     asked = config_file.load_text(text + "platform:\n  tekton_chains:\n    enabled: true\n"
+                                  "  tekton_results:\n    enabled: true\n"
                                   "  pipelines_as_code:\n    enabled: true\n", source="gitops.yaml")
     tekton = values.chart_values(asked, phase="tekton")["tekton"]
-    assert (tekton["chains"], tekton["pipelinesAsCode"]) == ({"enabled": True}, {"enabled": True})
+    assert (tekton["chains"], tekton["results"], tekton["pipelinesAsCode"]) == (
+        {"enabled": True}, {"enabled": True}, {"enabled": True})
     assert "tekton" not in values.chart_values(asked, phase="platform")
 
 

@@ -167,6 +167,7 @@ class Config:
     pipeline_runs_to_keep: int = 10
     tekton_chains: bool = False
     pipelines_as_code: bool = False
+    tekton_results: bool = False
     versions: tuple[tuple[str, str], ...] = ()
     tls: TLS = field(default_factory=TLS)
     edge: str = "ingress-nginx"  # or "gateway" (Envoy Gateway)
@@ -324,6 +325,7 @@ def build(data: dict[str, Any], *, source: str = DEFAULT_FILE) -> Config:
         pipeline_runs_to_keep=platform.get("pipeline_runs_to_keep", 10),
         tekton_chains=bool((platform.get("tekton_chains") or {}).get("enabled", False)),
         pipelines_as_code=bool((platform.get("pipelines_as_code") or {}).get("enabled", False)),
+        tekton_results=bool((platform.get("tekton_results") or {}).get("enabled", False)),
         versions=_pairs(data.get("versions")),
         source=source,
     )

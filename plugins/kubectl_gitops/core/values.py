@@ -243,7 +243,8 @@ def chart_values(
         # Pipeline, and all apps share one, so it keeps enough never to take a run the per-app rule keeps
         "tekton": {"pruner": {"keep": config.pipeline_runs_to_keep * max(1, len(config.applications))},
                    "chains": {"enabled": config.tekton_chains},
-                   "pipelinesAsCode": {"enabled": config.pipelines_as_code}},
+                   "pipelinesAsCode": {"enabled": config.pipelines_as_code},
+                   "results": {"enabled": config.tekton_results}},
         "argo-cd": ({"enabled": True, "global": {"domain": argocd_host(config)},
                      "configs": {"cm": {"url": argocd_url(config)}},
                      "notifications": {"argocdUrl": argocd_url(config)}}
