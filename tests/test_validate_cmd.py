@@ -29,15 +29,17 @@ def test_examples_validate_with_each_helm(example, any_helm):
     summary = out.stdout.strip().splitlines()[-1]
     assert summary.startswith("Summary: ") and " 0 invalid, 0 errors, 0 skipped" in summary
     phases = [line.split(":")[0] for line in out.stdout.splitlines() if line.startswith("Phase ")]
-    assert phases == ["Phase platform", "Phase operator", "Phase tekton", "Phase gitops"]
+    prod = ["Phase ingress", "Phase edge"] if example == "dev-prod-go" else []  # prod's own edge
+    assert phases == ["Phase platform", "Phase operator", "Phase tekton", "Phase gitops", *prod]
 
 
 def test_plan_lists_what_would_be_installed(helm_bin):
     out = validate("--config", EXAMPLES / "dev-prod-go/gitops.yaml", "-o", "json", helm=helm_bin)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
-    assert [r["phase"] for r in data["releases"]] == ["platform", "operator", "tekton", "gitops"]
-    assert [r["release"] for r in data["releases"]] == ["shop-platform", "shop-operator", "shop-tekton", "shop-gitops"]
+    assert [(r["phase"], r["release"], r["cluster"]) for r in data["releases"]] == [
+        ("platform", "shop-platform", None), ("operator", "shop-operator", None), ("tekton", "shop-tekton", None),
+        ("gitops", "shop-gitops", None), ("ingress", "shop-ingress", "prod"), ("edge", "shop-edge", "prod")]
     kinds = {(r["kind"], r["name"]) for r in data["resources"]}
     assert {("Application", "catalog-dev"), ("Application", "storefront-prod"), ("Pipeline", "build-and-push"),
             ("Namespace", "shop-dev"), ("Ingress", "argocd-server"), ("TektonConfig", "config"),

@@ -123,7 +123,7 @@ def command(ctx: click.Context, paths: tuple[str, ...], kubernetes_version: str 
         if report.releases:
             data["releases"] = [
                 {"phase": r.phase, "release": r.release, "namespace": r.namespace, "objects": r.objects,
-                 "omittedDependencies": list(r.omitted_dependencies)}
+                 "omittedDependencies": list(r.omitted_dependencies), "cluster": r.cluster}
                 for r in report.releases
             ]
         emit_data(data, s.output)
@@ -132,11 +132,13 @@ def command(ctx: click.Context, paths: tuple[str, ...], kubernetes_version: str 
             omitted = (f"; not rendered offline: {', '.join(r.omitted_dependencies)} "
                        f"(run `helm dependency build` on the chart to include them)"
                        if r.omitted_dependencies else "")
-            click.echo(f"Phase {r.phase}: release {r.release} in namespace {r.namespace}, "
-                       f"{r.objects} objects{omitted}")
+            shown = f"{r.release} ({r.cluster})" if r.cluster else r.release
+            on = f" on cluster {r.cluster}" if r.cluster else ""
+            click.echo(f"Phase {r.phase}: release {r.release}{on} in namespace {r.namespace}, "
+                       f"{r.objects} object{'s' * (r.objects != 1)}{omitted}")
             if not s.quiet:
                 for result in report.results:
-                    if result.source.startswith(f"{r.release}:"):
+                    if result.source.startswith(f"{shown}:"):
                         where = f"{result.namespace}/" if result.namespace else ""
                         click.echo(f"  {result.kind} {where}{result.name}")
         text = validate_report.format_text(report.results, verbose=s.verbose > 0)

@@ -937,6 +937,8 @@ def _plan(config: Config, opts: BootstrapOptions, reporter: Reporter) -> Bootstr
     platform: list[Change] = []
     handover: list[Change] = []
     for rendered in report.releases:
+        if rendered.cluster:  # a workload cluster's releases: below, after the platform's
+            continue
         omitted = (f"; charts added at install: {', '.join(rendered.omitted_dependencies)}"
                    if rendered.omitted_dependencies and rendered.phase == "platform" else "")
         count = f"{rendered.objects} object{'s' if rendered.objects != 1 else ''}"
@@ -957,11 +959,13 @@ def _plan(config: Config, opts: BootstrapOptions, reporter: Reporter) -> Bootstr
         refs = values.readiness_after(config, rendered.phase)
         platform.append(Change("wait", f"phase {rendered.phase}", "wait",
                                f"{len(refs)} object{'s' if len(refs) != 1 else ''} ready before going on"))
+    counted = {(r.release, r.cluster): r.objects for r in report.releases if r.cluster}
     for cluster in values.workload_clusters(config):
         for release in values.workload_releases(config):
+            n = counted.get((release.name, cluster), 0)
             platform.append(Change("release", f"{release.name} ({cluster})", "install or upgrade",
                                    f"phase {release.phase} on cluster {cluster}: {_workload_what(config, release)}, "
-                                   f"namespace {release.namespace}"))
+                                   f"namespace {release.namespace}, {n} object{'s' * (n != 1)} validated"))
             if release.phase == values.INGRESS_PHASE and _dns01(config):
                 platform.append(Change("secret", f"{values.CERT_MANAGER_NAMESPACE}/{values.DNS_TOKEN_SECRET} "
                                        f"({cluster})", "create or keep", "DigitalOcean token of the DNS-01 solver, "

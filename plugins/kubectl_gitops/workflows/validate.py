@@ -63,6 +63,7 @@ class RenderedRelease:
     namespace: str
     objects: int
     omitted_dependencies: tuple[str, ...]
+    cluster: str | None = None  # a cluster that runs only apps (its phases ingress and edge); None: the platform's
 
 
 @dataclass(frozen=True)
@@ -94,17 +95,21 @@ def _platform_documents(
     documents: list[manifests.Document] = []
     rendered_releases = []
     kube_version = opts.kubernetes_version or config.kubernetes_minor
-    for release in values.releases(config):
-        reporter.action(f"rendering phase {release.phase} (release {release.name})")
+    renders = [(release, None) for release in values.releases(config)]
+    renders += [(release, cluster) for cluster in values.workload_clusters(config)
+                for release in values.workload_releases(config)]
+    for release, cluster in renders:
+        shown = f"{release.name} ({cluster})" if cluster else release.name
+        reporter.action(f"rendering phase {release.phase} (release {shown})")
         result = helm.render(
             Path(opts.chart) if opts.chart else chart_dir(),
             release=release.name,
             namespace=release.namespace,
-            values=values.chart_values(config, phase=release.phase),
+            values=values.chart_values(config, phase=release.phase, cluster=cluster),
             kube_version=kube_version,
             helm=binary,
         )
-        docs = [d for source, text in _chunks(result.manifest_text, release.name)
+        docs = [d for source, text in _chunks(result.manifest_text, shown)
                 for d in manifests.parse_documents(text, source=source)]
         documents.extend(docs)
         rendered_releases.append(
@@ -114,6 +119,7 @@ def _platform_documents(
                 namespace=release.namespace,
                 objects=len(docs),
                 omitted_dependencies=tuple(result.omitted_dependencies),
+                cluster=cluster,
             )
         )
     return documents, tuple(rendered_releases)
