@@ -45,8 +45,11 @@ def test_plan_lists_what_would_be_installed(helm_bin):
             ("Namespace", "shop-dev"), ("Ingress", "argocd-server"), ("TektonConfig", "config"),
             ("Application", "shop-platform"), ("Application", "shop-tekton"), ("Application", "shop-gitops")} <= kinds
     assert all(r["status"] == "statusValid" for r in data["resources"])
-    by_release = {r["release"]: r["objects"] for r in data["releases"]}
+    shown = {r["release"] + (f" ({r['cluster']})" if r["cluster"] else ""): r for r in data["releases"]}
+    by_release = {name: r["objects"] for name, r in shown.items()}
     per_release = {name: [r for r in data["resources"] if r["filename"].startswith(f"{name}:")] for name in by_release}
+    assert {(r["kind"], r["name"]) for r in per_release["shop-edge (prod)"]} == {
+        ("ClusterIssuer", "letsencrypt-production"), ("ClusterIssuer", "letsencrypt-staging")}
     assert {name: len(objs) for name, objs in per_release.items()} == by_release
     assert not [r for r in per_release["shop-platform"] if r["kind"] in {"Application", "Pipeline", "TektonConfig"}]
     assert [(r["kind"], r["name"]) for r in per_release["shop-tekton"]] == [
