@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ..adapters import config_file, helm, kube
-from ..core import inputs, values
+from ..core import inputs, lb_ownership, values
 from ..core.config import Config
 from ..core.errors import CloudUnreachable, GitopsError, UsageError, WaitTimeout
 from ..core.progress import Reporter
@@ -531,6 +531,9 @@ def _platform(config, opts, binary, targets, push, token, deadline, reporter) ->
         if release.phase == "gitops":
             continue
         release_values = _release_values(config, release.phase, management.load_balancer_id)
+        if release.phase == "platform":  # the release that swaps the edge's controller and its Service
+            changes += hand_over_load_balancer(conn, edge=config.edge, load_balancer_id=management.load_balancer_id,
+                                               reporter=reporter)
         before, change = _install(config, conn, chart, binary, release, release_values, kube_args, deadline,
                                   reporter)
         changes += [*before, change]
@@ -543,6 +546,43 @@ def _platform(config, opts, binary, targets, push, token, deadline, reporter) ->
                   what=f"phase {release.phase}")
     changes += _workload_ingress(config, chart, binary, targets, deadline, reporter)
     return source, changes
+
+
+def hand_over_load_balancer(conn: Any, *, edge: str, load_balancer_id: str | None, reporter: Reporter,
+                            cluster: str | None = None) -> list[Change]:
+    """Before the release that installs ``edge`` on a DigitalOcean cluster: make the new edge the only owner
+    of the cluster's load balancer, so that the release removing the other edge's Service keeps it.
+
+    DigitalOcean's cloud controller deletes the load balancer of a deleted LoadBalancer Service unless that
+    Service is disowned (:mod:`core.lb_ownership`). So the other edge's Service that adopts the load balancer
+    by id is marked ``service.kubernetes.io/do-loadbalancer-disown: "true"`` first, then a Service of
+    ``edge`` that an unfinished switch left disowned owns it again; the new edge's Service, created by the
+    release (or by Envoy Gateway from the Gateway), adopts the same load balancer by id. Only the edge
+    namespaces are read; nothing is written when there is nothing to switch, and nothing at all is done
+    without a load balancer (provider ``existing``). ``cluster`` names the cluster in the changes when it is
+    not the management cluster.
+    """
+    if not load_balancer_id:
+        return []
+    services = [service for namespace in sorted(set(lb_ownership.EDGE_NAMESPACES.values()))
+                for service in conn.list("v1", "Service", namespace)]
+    plan = lb_ownership.handover(services, edge=edge, load_balancer_id=load_balancer_id)
+    kind = f"Service ({cluster})" if cluster else "Service"
+    changes = []
+    for ref in plan.disown:
+        conn.patch("v1", "Service", ref.name, ref.namespace,
+                   patch={"metadata": {"annotations": {lb_ownership.DISOWN_ANNOTATION: "true"}}})
+        detail = (f"disowned: removing it keeps load balancer {load_balancer_id}, which the {edge} edge's Service "
+                  "adopts")
+        reporter.created(f"{kind} {ref}: {detail}")
+        changes.append(Change(kind, str(ref), "updated", detail))
+    for ref in plan.reclaim:
+        conn.patch("v1", "Service", ref.name, ref.namespace,
+                   patch={"metadata": {"annotations": {lb_ownership.DISOWN_ANNOTATION: None}}})
+        detail = f"owns load balancer {load_balancer_id} again (no longer disowned)"
+        reporter.created(f"{kind} {ref}: {detail}")
+        changes.append(Change(kind, str(ref), "updated", detail))
+    return changes
 
 
 def _values_by_phase(config: Config, targets: dict[str, _Target], git_credentials: bool) -> dict[str, dict]:
@@ -864,6 +904,12 @@ def _plan(config: Config, opts: BootstrapOptions, reporter: Reporter) -> Bootstr
         change = Change("release", rendered.release, "install or upgrade",
                         f"phase {rendered.phase}, namespace {rendered.namespace}, {count} validated{omitted}")
         (handover if rendered.phase == "gitops" else platform).append(change)
+        if rendered.phase == "platform" and config.provider == "digitalocean":
+            platform.insert(len(platform) - 1, Change(
+                "load balancer", values.load_balancer_name(config, config.management_cluster.name),
+                "hand over", f"before release {rendered.release}: a LoadBalancer Service of the other edge that "
+                f"adopts it is disowned (do-loadbalancer-disown), so that switching to {config.edge} keeps the "
+                "load balancer; nothing to do when the edge is unchanged"))
         if rendered.phase == "platform":
             platform.append(Change("secret", f"{CI_NAMESPACE}/{PUSH_SECRET}", "create or keep",
                                    "registry push credentials (read-write), CI namespace only"))
