@@ -16,7 +16,11 @@ bootstrap waits on what they report. :class:`FakePlatform` plays them as one rea
 - EndpointSlice controller: each Service with a selector gets the endpoints of the workloads it
   selects (ready when the workload's replicas are ready), with named target ports resolved,
   unless the stand-in plays that controller itself (``FakeKube(auto_endpoints=True)``);
-- cloud controller: LoadBalancer Services get an ingress IP (``load_balancer_ip``);
+- cloud controller: LoadBalancer Services get an ingress IP (``load_balancer_ip``); given the DigitalOcean
+  stand-in (``digitalocean``, and ``cluster``: the account's cluster this stand-in serves), DigitalOcean's
+  cloud controller manager instead (:class:`fakeccm.FakeCloudControllerManager`, ``ccm``): Services adopt,
+  rename, create and delete the account's load balancers (``do-loadbalancer-disown`` honoured) and get
+  their load balancer's IP;
 - argocd-server: once rolled out, when ``argocd-secret`` holds no admin password yet, picks one,
   stores its bcrypt hash in ``argocd-secret`` (``admin.password``, ``admin.passwordMtime``) and the
   password itself in ``argocd-initial-admin-secret`` (key ``password``), as Argo CD does;
@@ -45,7 +49,9 @@ bootstrap waits on what they report. :class:`FakePlatform` plays them as one rea
   ``gateway.envoyproxy.io/gatewayclass-controller`` becomes Accepted; each Gateway of such a class gets, in
   the controller's namespace, the Envoy Deployment and LoadBalancer Service ``envoy-<namespace>-<name>-<hash>``
   (labels ``gateway.envoyproxy.io/owning-gateway-name``/``-namespace``, the Gateway's
-  ``spec.infrastructure.annotations`` and ``labels`` copied on), then Accepted and Programmed with the
+  ``spec.infrastructure.annotations`` and ``labels`` copied on; later changes server-side applied as field
+  manager ``envoy-gateway``, as upstream's ``InfraClient.CreateOrUpdate`` does, so annotations that others
+  set stay), then Accepted and Programmed with the
   Service's address once the cloud controller gave it one. Routes get no status and no traffic is served. A
   SecurityPolicy with ``basicAuth`` (internal/gatewayapi/securitypolicy.go ``buildBasicAuth``,
   ``validateHtpasswdFormat``) gets, per Gateway its target route attaches to, an ancestor status ``Accepted``
@@ -90,6 +96,7 @@ import bcrypt
 import yaml
 
 from fakeargocd import FakeArgoCD
+from fakeccm import FakeCloudControllerManager
 from fakecertmanager import FakeCertManager
 from faketekton import FakeTekton
 
@@ -203,10 +210,10 @@ class FakePlatform:
 
     def __init__(self, kube, reference: Path, *, load_balancer_ip: str | None = "203.0.113.10",
                  helm_charts: Iterable[tuple[str, str, str]] | None = None, kubectl: str | Path | None = None,
-                 remote_kubes: dict | None = None) -> None:
+                 remote_kubes: dict | None = None, digitalocean=None, cluster: str | None = None) -> None:
         self.kube = kube
         self.reference = Path(reference)
-        self.load_balancer_ip = load_balancer_ip
+        self.load_balancer_ip = None if digitalocean is not None else load_balancer_ip
         self.never_ready: set[tuple[str, str, str]] = set()
         self.failed_rollouts: set[tuple[str, str, str]] = set()
         self.held_jobs: set[str] = set()
@@ -231,9 +238,15 @@ class FakePlatform:
         self._tekton_was_running = False
         self.tekton = FakeTekton(kube, self.reference, running=lambda: self._tekton_was_running)
         self.tekton.errors = self.errors
+        self.ccm: FakeCloudControllerManager | None = None
+        if digitalocean is not None:
+            self.ccm = FakeCloudControllerManager(kube, digitalocean, cluster=cluster)
+            self.ccm.errors = self.errors
 
     def install(self) -> FakePlatform:
         self.kube.add_reactor(self._react)
+        if self.ccm is not None:
+            self.ccm.install()
         self._operator_thread.start()
         self.argocd.start()
         self.tekton.install(crds=False)
@@ -464,10 +477,11 @@ class FakePlatform:
                                   {"name": "http-80", "port": 80, "targetPort": 10080},
                                   {"name": "https-443", "port": 443, "targetPort": 10443}]}})
             service = self._get("services", proxy, ns)
-        elif (_meta(service).get("annotations") or {}) != annotations:
-            def mutate(obj: dict) -> None:
-                obj["metadata"]["annotations"] = dict(annotations)
-            self.kube.update("services", proxy, mutate, ns)
+        elif any((_meta(service).get("annotations") or {}).get(k) != v for k, v in annotations.items()):
+            self.kube.apply({"apiVersion": "v1", "kind": "Service",
+                             "metadata": {"name": proxy, "namespace": ns, "labels": labels,
+                                          "annotations": annotations}}, manager="envoy-gateway")
+            service = self._get("services", proxy, ns)
         points = ((service.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
         addresses = [{"type": "IPAddress", "value": p["ip"]} if p.get("ip") else
                      {"type": "Hostname", "value": p["hostname"]} for p in points]

@@ -175,6 +175,18 @@ def test_switching_both_clusters_to_the_gateway_gives_prod_its_own_gateway_and_c
     assert json.loads(capsys.readouterr().out)["upToDate"] is True
     assert (dev.writes, prod.writes) == (0, 0)
 
+    # and back: both clusters' Gateway API CRDs are kept (deleting them would delete every Gateway object), the
+    # platform's Gateways go, ingress-nginx serves again
+    config.write_text(config.read_text().replace("edge: gateway\n", "edge: ingress-nginx\n"))
+    assert cli_main._run(cli_main.cli, args, "kubectl gitops") == 0, capsys.readouterr().err
+    capsys.readouterr()
+    for c in controllers:
+        c.settle()
+    for kube in (dev, prod):
+        assert kube.get("customresourcedefinitions.apiextensions.k8s.io", "gateways.gateway.networking.k8s.io")
+        assert kube.list("gateways.gateway.networking.k8s.io") == []
+        assert kube.get("deployments", "ingress-nginx-controller", "ingress-nginx") is not None
+
 
 def test_prod_context_missing_is_one_line(clusters, tmp_path, shared_reference, capsys):
     dev, prod, controllers = clusters

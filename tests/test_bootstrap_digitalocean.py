@@ -78,7 +78,7 @@ def chart(tmp_path_factory, shared_reference):
 
 def test_fresh_account_to_healthy_platform_and_a_noop_second_run(env, chart, account, fake_kube, shared_reference,
                                                                    capsys):
-    controllers = FakePlatform(fake_kube, shared_reference).install()
+    controllers = FakePlatform(fake_kube, shared_reference, digitalocean=account).install()
     assert bootstrap(env, chart) == 0, capsys.readouterr().err
     out = capsys.readouterr()
     assert account.token not in out.out + out.err
@@ -135,7 +135,7 @@ def test_gateway_edge_adopts_the_load_balancer_and_issues_with_lets_encrypt_stag
     env["config"].write_text(env["config"].read_text().replace(
         "applications:", "edge: gateway\ntls:\n  issuer: letsencrypt-staging\n  email: ops@shop.example.com\n"
         "applications:", 1))
-    controllers = FakePlatform(fake_kube, shared_reference).install()
+    controllers = FakePlatform(fake_kube, shared_reference, digitalocean=account).install()
     assert bootstrap(env, chart) == 0, capsys.readouterr().err
     out = capsys.readouterr()
     assert account.token not in out.out + out.err
@@ -229,3 +229,95 @@ def test_existing_cluster_with_the_account_s_registry_gets_push_credentials_once
     assert bootstrap(env, chart) == 0
     assert len([r for r in account.log if "docker-credentials" in r.path]) == 1
     assert controllers.errors == []
+
+
+def _set_edge(env, edge: str) -> None:
+    text = env["config"].read_text()
+    text = "".join(line for line in text.splitlines(keepends=True) if not line.startswith("edge:"))
+    env["config"].write_text(text.replace("applications:", f"edge: {edge}\napplications:", 1))
+
+
+def _edge_services(kube, namespace: str) -> list[dict]:
+    return [s for s in kube.list("services", namespace) if s["spec"].get("type") == "LoadBalancer"]
+
+
+def _assert_owned_by(kube, account, controllers, namespace: str, lb_id: str) -> None:
+    """Exactly one load balancer, ``lb_id``; the edge's Service in ``namespace`` owns it (adopted by id, not
+    disowned, serving its IP) and the platform's A records point at that IP."""
+    assert list(account.account.load_balancers) == [lb_id]
+    ip = account.account.load_balancers[lb_id]["_ip"]
+    (service,) = _edge_services(kube, namespace)
+    annotations = service["metadata"]["annotations"]
+    assert annotations["kubernetes.digitalocean.com/load-balancer-id"] == lb_id
+    assert "service.kubernetes.io/do-loadbalancer-disown" not in annotations
+    assert service["status"]["loadBalancer"]["ingress"] == [{"ip": ip}]
+    records = {r["name"]: r["data"] for r in account.account.records["shop.example.com"] if r["type"] == "A"}
+    assert {"argo", "hooks"} <= set(records) and set(records.values()) == {ip}, records
+    assert controllers.ccm.conflicts == [] and controllers.ccm.events == []
+    assert controllers.errors == []
+
+
+def _platform_changes(out: str) -> dict[str, dict]:
+    phases = json.loads(out)["phases"]
+    return {c["name"]: c for c in next(p for p in phases if p["name"] == "platform")["changes"]}
+
+
+def test_switching_to_the_gateway_keeps_the_load_balancer(env, chart, account, fake_kube, shared_reference, capsys):
+    """ingress-nginx -> gateway by a re-run: DigitalOcean's cloud controller (stand-in) would delete the load
+    balancer with ingress-nginx's Service; bootstrap disowns that Service first, so the account keeps its one
+    load balancer, same id and IP, and the Envoy Service owns it."""
+    controllers = FakePlatform(fake_kube, shared_reference, digitalocean=account).install()
+    assert bootstrap(env, chart) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    (lb_id,) = account.account.load_balancers
+    _assert_owned_by(fake_kube, account, controllers, "ingress-nginx", lb_id)
+
+    _set_edge(env, "gateway")
+    assert bootstrap(env, chart, "-o", "json") == 0, capsys.readouterr().err
+    disowned = _platform_changes(capsys.readouterr().out)["ingress-nginx/ingress-nginx-controller"]
+    assert disowned["action"] == "updated" and "disowned" in disowned["detail"] and lb_id in disowned["detail"]
+    controllers.settle()
+    assert _edge_services(fake_kube, "ingress-nginx") == [], "the retired edge's Service is gone"
+    _assert_owned_by(fake_kube, account, controllers, "envoy-gateway-system", lb_id)
+    assert not [call for call in controllers.ccm.calls if call[0] in ("DELETE", "POST")]
+
+    before = len(account.log)
+    fake_kube.reset_counters()
+    assert bootstrap(env, chart, "-o", "json") == 0
+    assert json.loads(capsys.readouterr().out)["upToDate"] is True
+    assert {r.method for r in account.log[before:]} == {"GET"}
+    assert fake_kube.writes == 0, [(r.method, r.path) for r in fake_kube.requests if r.method not in ("GET",)]
+
+
+def test_switching_back_to_ingress_nginx_keeps_the_load_balancer(env, chart, account, fake_kube, shared_reference,
+                                                                 capsys):
+    """gateway -> ingress-nginx by a re-run: the Envoy Service is disowned before the platform release, the
+    ingress-nginx Service adopts the same load balancer by id."""
+    _set_edge(env, "gateway")
+    controllers = FakePlatform(fake_kube, shared_reference, digitalocean=account).install()
+    assert bootstrap(env, chart) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    controllers.settle()
+    (lb_id,) = account.account.load_balancers
+    _assert_owned_by(fake_kube, account, controllers, "envoy-gateway-system", lb_id)
+
+    _set_edge(env, "ingress-nginx")
+    code = bootstrap(env, chart, "-o", "json")
+    out = capsys.readouterr()
+    controllers.settle()
+    assert code == 0, out.err
+    changes = _platform_changes(out.out)
+    assert "disowned: removing it keeps load balancer" in out.err
+    assert [s for s in _edge_services(fake_kube, "envoy-gateway-system")
+            if "service.kubernetes.io/do-loadbalancer-disown" not in s["metadata"]["annotations"]] == [], \
+        "an Envoy Service that is left behind no longer owns the load balancer"
+    _assert_owned_by(fake_kube, account, controllers, "ingress-nginx", lb_id)
+    assert not [call for call in controllers.ccm.calls if call[0] in ("DELETE", "POST")]
+    # the Gateway API CRDs stay (deleting them would delete every Gateway object in the cluster), the platform's
+    # Gateway objects are gone with the gitops release's upgrade
+    assert changes["gateways.gateway.networking.k8s.io"]["detail"].startswith("kept")
+    assert fake_kube.get("customresourcedefinitions.apiextensions.k8s.io", "httproutes.gateway.networking.k8s.io")
+    assert fake_kube.list("gateways.gateway.networking.k8s.io") == []
+    assert fake_kube.list("deployments", "envoy-gateway-system") == [] or all(
+        d["metadata"]["name"] != "envoy-gateway" for d in fake_kube.list("deployments", "envoy-gateway-system"))
+    assert any("disowned" in c["detail"] for name, c in changes.items() if name.startswith("envoy-gateway-system/"))

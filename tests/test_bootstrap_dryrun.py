@@ -70,6 +70,11 @@ def test_dry_run_json_lists_phases_releases_and_validated_objects(offline_env, t
     releases = [c["name"] for p in plan["phases"] for c in p["changes"] if c["kind"] == "release"]
     assert releases == ["shop-platform", "shop-operator", "shop-tekton", "shop-ingress (prod)", "shop-edge (prod)",
                         "shop-gitops"]
+    # on DigitalOcean, an edge switch first disowns the old edge's Service so its removal keeps the load balancer
+    platform = plan["phases"][1]["changes"]
+    assert platform[0]["kind"] == "load balancer" and platform[0]["name"] == "shop-dev-ingress"
+    assert platform[0]["action"] == "hand over" and "do-loadbalancer-disown" in platform[0]["detail"]
+    assert platform[1]["name"] == "shop-platform"
     repo = plan["phases"][2]["changes"]
     assert repo[0]["kind"] == "commit" and repo[0]["action"] == "commit"
     assert "against an empty repository (offline)" in repo[0]["detail"]

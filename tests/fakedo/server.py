@@ -173,6 +173,13 @@ class FakeDigitalOcean:
 
         return pydo.Client(token=token or self.token, **kwargs)
 
+    @contextmanager
+    def locked(self) -> Iterator[Account]:
+        """The account's state, with the lock the API handlers hold: for stand-ins of other DigitalOcean
+        systems that change it (the cluster's cloud controller, ``fakeccm``)."""
+        with self._lock:
+            yield self.account
+
     # -- time --------------------------------------------------------------------------------------
     def advance(self, seconds: float) -> None:
         """Move a ``ManualClock`` forward (clusters and load balancers become ready on read)."""

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ..adapters import config_file, helm, kube
-from ..core import inputs, values
+from ..core import inputs, lb_ownership, values
 from ..core.config import Config
 from ..core.defaults import MIN_KUBERNETES
 from ..core.errors import CloudUnreachable, GitopsError, UsageError, WaitTimeout
@@ -314,6 +314,9 @@ def _targets(config: Config, opts: BootstrapOptions) -> dict[str, _Target]:
     return targets
 
 
+_RELEASE_ANNOTATIONS = ("meta.helm.sh/release-name", "meta.helm.sh/release-namespace")
+
+
 def _check_cluster(target: _Target, checks: tuple[Any, ...], reporter: Reporter) -> list[Change]:
     conn = target.conn
     major, minor, text = conn.server_version()
@@ -537,7 +540,11 @@ def _platform(config, opts, binary, targets, push, token, deadline, reporter) ->
             continue
         if release.phase == "platform":
             changes += _hand_operator_crds_over(config, conn, reporter)
+            changes += _keep_gateway_api(config, conn, release, reporter)
         release_values = _release_values(config, release.phase, management.load_balancer_id)
+        if release.phase == "platform":  # the release that swaps the edge's controller and its Service
+            changes += hand_over_load_balancer(conn, edge=config.edge, load_balancer_id=management.load_balancer_id,
+                                               reporter=reporter)
         before, change = _install(config, conn, chart, binary, release, release_values, kube_args, deadline,
                                   reporter)
         changes += [*before, change]
@@ -552,6 +559,43 @@ def _platform(config, opts, binary, targets, push, token, deadline, reporter) ->
             _check_dashboard_auth(config, conn, reporter)
     changes += _workload_edges(config, chart, binary, targets, token, deadline, reporter)
     return source, changes
+
+
+def hand_over_load_balancer(conn: Any, *, edge: str, load_balancer_id: str | None, reporter: Reporter,
+                            cluster: str | None = None) -> list[Change]:
+    """Before the release that installs ``edge`` on a DigitalOcean cluster: make the new edge the only owner
+    of the cluster's load balancer, so that the release removing the other edge's Service keeps it.
+
+    DigitalOcean's cloud controller deletes the load balancer of a deleted LoadBalancer Service unless that
+    Service is disowned (:mod:`core.lb_ownership`). So the other edge's Service that adopts the load balancer
+    by id is marked ``service.kubernetes.io/do-loadbalancer-disown: "true"`` first, then a Service of
+    ``edge`` that an unfinished switch left disowned owns it again; the new edge's Service, created by the
+    release (or by Envoy Gateway from the Gateway), adopts the same load balancer by id. Only the edge
+    namespaces are read; nothing is written when there is nothing to switch, and nothing at all is done
+    without a load balancer (provider ``existing``). ``cluster`` names the cluster in the changes when it is
+    not the management cluster.
+    """
+    if not load_balancer_id:
+        return []
+    services = [service for namespace in sorted(set(lb_ownership.EDGE_NAMESPACES.values()))
+                for service in conn.list("v1", "Service", namespace)]
+    plan = lb_ownership.handover(services, edge=edge, load_balancer_id=load_balancer_id)
+    kind = f"Service ({cluster})" if cluster else "Service"
+    changes = []
+    for ref in plan.disown:
+        conn.patch("v1", "Service", ref.name, ref.namespace,
+                   patch={"metadata": {"annotations": {lb_ownership.DISOWN_ANNOTATION: "true"}}})
+        detail = (f"disowned: removing it keeps load balancer {load_balancer_id}, which the {edge} edge's Service "
+                  "adopts")
+        reporter.created(f"{kind} {ref}: {detail}")
+        changes.append(Change(kind, str(ref), "updated", detail))
+    for ref in plan.reclaim:
+        conn.patch("v1", "Service", ref.name, ref.namespace,
+                   patch={"metadata": {"annotations": {lb_ownership.DISOWN_ANNOTATION: None}}})
+        detail = f"owns load balancer {load_balancer_id} again (no longer disowned)"
+        reporter.created(f"{kind} {ref}: {detail}")
+        changes.append(Change(kind, str(ref), "updated", detail))
+    return changes
 
 
 def _values_by_phase(config: Config, targets: dict[str, _Target], git_credentials: bool) -> dict[str, dict]:
@@ -715,6 +759,11 @@ def _workload_edges(config: Config, chart: Path, binary: Any, targets: dict[str,
         for release in values.workload_releases(config):
             data = values.chart_values(config, phase=release.phase, load_balancer_id=target.load_balancer_id,
                                        cluster=name)
+            if release.phase == values.INGRESS_PHASE:  # the release that swaps this cluster's edge controller
+                changes += _keep_gateway_api(config, target.conn, release, reporter, cluster=name)
+                changes += hand_over_load_balancer(target.conn, edge=config.edge,
+                                                   load_balancer_id=target.load_balancer_id, reporter=reporter,
+                                                   cluster=name)
             before, change = _install(config, target.conn, chart, binary, release, data, kube_args, deadline,
                                       reporter, cluster=name)
             changes += [*before, change]
@@ -759,8 +808,38 @@ def _platform_secrets(config: Config, conn: Any, push: _PushCredentials, reporte
     return changes
 
 
+_GATEWAY_GROUPS = ("gateway.networking.k8s.io", "gateway.envoyproxy.io")
+
+
+def _keep_gateway_api(config: Config, conn: Any, release: values.Release, reporter: Reporter,
+                      cluster: str | None = None) -> list[Change]:
+    """Switching from the gateway edge to ingress-nginx: keep the Gateway API and Envoy Gateway CRDs that
+    ``release`` installed (``helm.sh/resource-policy: keep``) before it is upgraded without them.
+
+    Deleting a CRD deletes every object of its kind in the cluster, the user's own Gateways and routes included,
+    and the gitops (or edge) release that still holds the platform's Gateway objects could no longer be upgraded
+    ("resource mapping not found"). Kept, they stay served; switching back to the gateway edge adopts them again
+    (their ownership annotations still name ``release``). Nothing to do on the gateway edge or once kept."""
+    if config.edge == "gateway":
+        return []
+    changes = []
+    on = f" ({cluster})" if cluster else ""
+    for crd in conn.list("apiextensions.k8s.io/v1", "CustomResourceDefinition"):
+        meta = crd.get("metadata") or {}
+        annotations = meta.get("annotations") or {}
+        if ((crd.get("spec") or {}).get("group") not in _GATEWAY_GROUPS
+                or tuple(annotations.get(a) for a in _RELEASE_ANNOTATIONS) != (release.name, release.namespace)
+                or annotations.get("helm.sh/resource-policy") == "keep"):
+            continue
+        conn.patch("apiextensions.k8s.io/v1", "CustomResourceDefinition", meta["name"], None,
+                   patch={"metadata": {"annotations": {"helm.sh/resource-policy": "keep"}}})
+        reporter.created(f"CRD {meta['name']}{on}: kept when release {release.name} drops the gateway edge")
+        changes.append(Change("CustomResourceDefinition", meta["name"] + on, "updated",
+                              "kept: its objects stay served after the switch to ingress-nginx"))
+    return changes
+
+
 _OPERATOR_GROUP = "operator.tekton.dev"
-_RELEASE_ANNOTATIONS = ("meta.helm.sh/release-name", "meta.helm.sh/release-namespace")
 
 
 def _hand_operator_crds_over(config: Config, conn: Any, reporter: Reporter) -> list[Change]:
@@ -945,6 +1024,12 @@ def _plan(config: Config, opts: BootstrapOptions, reporter: Reporter) -> Bootstr
         change = Change("release", rendered.release, "install or upgrade",
                         f"phase {rendered.phase}, namespace {rendered.namespace}, {count} validated{omitted}")
         (handover if rendered.phase == "gitops" else platform).append(change)
+        if rendered.phase == "platform" and config.provider == "digitalocean":
+            platform.insert(len(platform) - 1, Change(
+                "load balancer", values.load_balancer_name(config, config.management_cluster.name),
+                "hand over", f"before release {rendered.release}: a LoadBalancer Service of the other edge that "
+                f"adopts it is disowned (do-loadbalancer-disown), so that switching to {config.edge} keeps the "
+                "load balancer; nothing to do when the edge is unchanged"))
         if rendered.phase == "platform":
             platform.append(Change("secret", f"{CI_NAMESPACE}/{PUSH_SECRET}", "create or keep",
                                    "registry push credentials (read-write), CI namespace only"))
