@@ -345,10 +345,13 @@ def _probe(config: Config, name: str, opts: StatusOptions) -> ClusterStatus:
                                  if config.edge == "gateway" else
                                  (_INGRESS_NAMESPACE, _INGRESS_SELECTOR, "ingress controller"))
     try:
-        with kube.connect(kubeconfig=opts.kubeconfig, context=context, request_timeout=opts.request_timeout) as conn:
-            version = conn.server_version()[2]
-            controllers = conn.list("apps/v1", "Deployment", namespace, label_selector=selector)
-            edge = edge_status(config, conn, opts.resolve) if controllers else None
+        with kube.connect(kubeconfig=opts.kubeconfig, context=context, request_timeout=opts.request_timeout) as conn, \
+                ThreadPoolExecutor(max_workers=3) as pool:  # the three answers do not depend on each other
+            version_future = pool.submit(conn.server_version)
+            controllers_future = pool.submit(conn.list, "apps/v1", "Deployment", namespace, label_selector=selector)
+            edge_future = pool.submit(edge_status, config, conn, opts.resolve)
+            version, controllers = version_future.result()[2], controllers_future.result()
+            edge = edge_future.result() if controllers else None
     except KubeError as exc:
         return ClusterStatus(name, context, management=False, reachable=False, version=None, message=str(exc))
     if not controllers:
