@@ -1116,48 +1116,27 @@ crds:
   envoyGateway:
     enabled: false
 """
-ENVOY_PROXY_CRD = """\
-{{- if .Values.crds.envoyGateway.enabled }}
+
+
+def _envoy_gateway_crd(kind: str, plural: str, short: str) -> str:
+    """One of Envoy Gateway's own CRDs, templated like upstream's (``crds.envoyGateway.enabled``): upstream's
+    names and status subresource, a preserve-unknown-fields schema (ours; the offline validation checks the
+    fields against the schema generated from upstream's CRD)."""
+    return f"""\
+{{{{- if .Values.crds.envoyGateway.enabled }}}}
 apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
 metadata:
-  name: envoyproxies.gateway.envoyproxy.io
-spec:
-  group: gateway.envoyproxy.io
-  names:
-    kind: EnvoyProxy
-    listKind: EnvoyProxyList
-    plural: envoyproxies
-    shortNames: [eproxy]
-    singular: envoyproxy
-  scope: Namespaced
-  versions:
-    - name: v1alpha1
-      served: true
-      storage: true
-      schema:
-        openAPIV3Schema:
-          type: object
-          x-kubernetes-preserve-unknown-fields: true
-      subresources:
-        status: {}
-{{- end }}
-"""
-SECURITY_POLICY_CRD = """\
-{{- if .Values.crds.envoyGateway.enabled }}
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: securitypolicies.gateway.envoyproxy.io
+  name: {plural}.gateway.envoyproxy.io
 spec:
   group: gateway.envoyproxy.io
   names:
     categories: [envoy-gateway]
-    kind: SecurityPolicy
-    listKind: SecurityPolicyList
-    plural: securitypolicies
-    shortNames: [sp]
-    singular: securitypolicy
+    kind: {kind}
+    listKind: {kind}List
+    plural: {plural}
+    shortNames: [{short}]
+    singular: {kind.lower()}
   scope: Namespaced
   versions:
     - name: v1alpha1
@@ -1168,9 +1147,13 @@ spec:
           type: object
           x-kubernetes-preserve-unknown-fields: true
       subresources:
-        status: {}
-{{- end }}
+        status: {{}}
+{{{{- end }}}}
 """
+
+
+ENVOY_PROXY_CRD = _envoy_gateway_crd("EnvoyProxy", "envoyproxies", "eproxy")
+SECURITY_POLICY_CRD = _envoy_gateway_crd("SecurityPolicy", "securitypolicies", "sp")
 GATEWAY_HELM_VALUES = """\
 nameOverride: ""
 fullnameOverride: ""
