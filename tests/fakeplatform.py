@@ -57,7 +57,10 @@ bootstrap waits on what they report. :class:`FakePlatform` plays them as one rea
   ``validateHtpasswdFormat``) gets, per Gateway its target route attaches to, an ancestor status ``Accepted``
   True, or False with reason ``Invalid`` and upstream's message when the users Secret (in the policy's namespace)
   is missing, has no ``.htpasswd`` key or holds anything but unsalted ``{SHA}`` entries; it is re-evaluated when
-  a Secret of its namespace changes;
+  a Secret of its namespace changes. A GatewayClass of Envoy Gateway carries the finalizer
+  ``gateway-exists-finalizer.gateway.networking.k8s.io`` while Gateways of it exist and loses it when none is
+  left (internal/provider/kubernetes/controller.go ``addFinalizer``/``removeFinalizer``), only while Envoy
+  Gateway runs: once its Deployment is deleted, a GatewayClass being deleted keeps the finalizer;
 - Tekton Pipelines' controller and webhook (once the ``tekton-pipelines-controller`` Deployment has
   rolled out; its admission checks of Tekton objects from the start): :class:`faketekton.FakeTekton`
   (``tekton``) turns PipelineRuns into TaskRuns and Pods with scripted step logs (see its docstring).
@@ -122,6 +125,7 @@ TEKTON_SERVICES = {  # service -> (port, target port name)
 }
 # optional components the operator installs into the targetNamespace, by the TektonConfig switch that
 # controls them (see FakePlatform.optional_components)
+GATEWAY_CLASS_FINALIZER = "gateway-exists-finalizer.gateway.networking.k8s.io"
 CHAINS_DEPLOYMENTS = ("tekton-chains-controller",)
 RESULTS_DEPLOYMENTS = ("tekton-results-api", "tekton-results-watcher")  # (and StatefulSet tekton-results-postgres)
 PIPELINES_AS_CODE_DEPLOYMENTS = ("pipelines-as-code-controller", "pipelines-as-code-watcher",
@@ -329,10 +333,14 @@ class FakePlatform:
         self.argocd.resource_event(api_version, kind, namespace, name)
         self.certmanager.handle(event, api_version, kind, namespace, name)
         if event == "DELETED":
+            if kind == "Deployment" and name == "envoy-gateway" and namespace == self._envoy_gateway:
+                self._envoy_gateway = None  # Envoy Gateway stopped: nothing removes its finalizers any more
             if kind in _WORKLOADS and namespace:
                 self._sync_endpoints(namespace)
             elif kind == "Service" and api_version == "v1" and not getattr(self.kube, "auto_endpoints", False):
                 self._delete_endpoints(namespace, name)
+            elif kind == "Gateway" and api_version.startswith("gateway.networking.k8s.io/"):
+                self._gateway_class_finalizers()
             elif kind in ("Secret", "ReferenceGrant") and namespace:  # a certificate a listener read may be gone
                 for gateway in self._gateways_reading(namespace, name if kind == "Secret" else None):
                     self._gateway(*gateway)
@@ -350,6 +358,7 @@ class FakePlatform:
             for gateway in [(namespace, name)] if kind == "Gateway" else [
                     (_meta(g)["namespace"], _meta(g)["name"]) for g in gateways]:
                 self._gateway(*gateway)
+            self._gateway_class_finalizers()
         elif kind == "AppProject" and api_version.startswith("argoproj.io/"):
             self._release_finalizer("appprojects.argoproj.io", namespace, name)
         elif kind == "SecurityPolicy" and api_version.startswith("gateway.envoyproxy.io/"):
@@ -393,6 +402,7 @@ class FakePlatform:
             self._envoy_gateway = namespace
             for gateway in self._list("gateways.gateway.networking.k8s.io"):
                 self._gateway(_meta(gateway)["namespace"], _meta(gateway)["name"])
+            self._gateway_class_finalizers()
         if kind == "Deployment" and component == "controller" and _labels(obj).get("app.kubernetes.io/name") == \
                 "cert-manager":
             self.certmanager.started(namespace)
@@ -500,6 +510,26 @@ class FakePlatform:
                 dict(c, lastTransitionTime=None) for c in status["conditions"]] or old.get("addresses") != addresses \
                 or _listeners_without_times(old.get("listeners")) != _listeners_without_times(status["listeners"]):
             self.kube.put_status("gateways.gateway.networking.k8s.io", name, status, namespace)
+
+    def _gateway_class_finalizers(self) -> None:
+        """Envoy Gateway's finalizer on each of its GatewayClasses: on while Gateways of it exist, off otherwise."""
+        if self._envoy_gateway is None:
+            return
+        used = {(g.get("spec") or {}).get("gatewayClassName") for g in self._list("gateways.gateway.networking.k8s.io")}
+        for gateway_class in self._list("gatewayclasses.gateway.networking.k8s.io"):
+            if (gateway_class.get("spec") or {}).get("controllerName") != \
+                    "gateway.envoyproxy.io/gatewayclass-controller":
+                continue
+            name = _meta(gateway_class)["name"]
+            finalizers = list(_meta(gateway_class).get("finalizers") or [])
+            wanted = name in used
+            if wanted == (GATEWAY_CLASS_FINALIZER in finalizers):
+                continue
+
+            def mutate(obj: dict, wanted: bool = wanted) -> None:
+                kept = [f for f in obj["metadata"].get("finalizers") or [] if f != GATEWAY_CLASS_FINALIZER]
+                obj["metadata"]["finalizers"] = [*kept, GATEWAY_CLASS_FINALIZER] if wanted else kept
+            self.kube.update("gatewayclasses.gateway.networking.k8s.io", name, mutate)
 
     def _listener_statuses(self, gateway: dict, programmed: bool) -> list[dict]:
         """Each listener's status as Envoy Gateway v1.9 reports it (internal/gatewayapi/validate.go,

@@ -185,6 +185,7 @@ def test_switching_both_clusters_to_the_gateway_gives_prod_its_own_gateway_and_c
     for kube in (dev, prod):
         assert kube.get("customresourcedefinitions.apiextensions.k8s.io", "gateways.gateway.networking.k8s.io")
         assert kube.list("gateways.gateway.networking.k8s.io") == []
+        assert kube.list("gatewayclasses.gateway.networking.k8s.io") == [], "not left Terminating"
         assert kube.get("deployments", "ingress-nginx-controller", "ingress-nginx") is not None
 
 

@@ -318,6 +318,11 @@ def test_switching_back_to_ingress_nginx_keeps_the_load_balancer(env, chart, acc
     assert changes["gateways.gateway.networking.k8s.io"]["detail"].startswith("kept")
     assert fake_kube.get("customresourcedefinitions.apiextensions.k8s.io", "httproutes.gateway.networking.k8s.io")
     assert fake_kube.list("gateways.gateway.networking.k8s.io") == []
+    # Envoy Gateway, removed before the gitops release deleted the GatewayClass, could not take its finalizer off
+    assert fake_kube.list("gatewayclasses.gateway.networking.k8s.io") == []
+    handover = {c["name"]: c for p in json.loads(out.out)["phases"] for c in p["changes"] if p["name"] == "handover"}
+    assert "envoy-gateway" in handover, list(handover)
+    assert handover["envoy-gateway"]["detail"].startswith("Envoy Gateway's finalizer taken off")
     assert fake_kube.list("deployments", "envoy-gateway-system") == [] or all(
         d["metadata"]["name"] != "envoy-gateway" for d in fake_kube.list("deployments", "envoy-gateway-system"))
     assert any("disowned" in c["detail"] for name, c in changes.items() if name.startswith("envoy-gateway-system/"))

@@ -104,7 +104,9 @@ def test_workload_cluster_releases_bring_its_edge_and_certificates(repo_root):
                                                     "meta.helm.sh/release-namespace": "ingress-nginx"}
 
     plain = dataclasses.replace(config, tls=dataclasses.replace(config.tls, enabled=False))
-    assert [r.phase for r in values.workload_releases(plain)] == ["ingress"], "nothing for phase edge to hold"
+    assert [r.phase for r in values.workload_releases(plain)] == ["ingress", "edge"], "empty, kept for switches"
+    edge = values.chart_values(plain, phase="edge", cluster="prod")
+    assert (edge["issuers"]["enabled"], edge["edge"]) == (False, "ingress-nginx")
     single = config_file.load(repo_root / "examples/proof-of-concept/gitops.yaml")
     assert values.workload_clusters(single) == ()
 

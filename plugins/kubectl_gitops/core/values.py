@@ -92,15 +92,10 @@ def ingress_release(config: Config) -> Release:
 
 def workload_releases(config: Config) -> tuple[Release, ...]:
     """The releases of a cluster running applications but not the platform, in order: its edge controller and
-    cert-manager (``<name>-ingress``), then their configuration (``<name>-edge``: ClusterIssuers, Gateway), the
-    latter only when it holds something."""
-    edge = Release(phase=EDGE_PHASE, name=f"{config.name}-edge", namespace=INGRESS_NAMESPACE)
-    return (ingress_release(config), *((edge,) if workload_edge_objects(config) else ()))
-
-
-def workload_edge_objects(config: Config) -> bool:
-    """Whether phase ``edge`` has anything to hold: ClusterIssuers (cert-manager issues) or a Gateway."""
-    return config.tls.cert_manager or config.edge == "gateway"
+    cert-manager (``<name>-ingress``), then their configuration (``<name>-edge``: ClusterIssuers, Gateway; empty
+    with ingress-nginx and no cert-manager, and installed all the same, so that a switch away from what it held
+    removes it)."""
+    return (ingress_release(config), Release(phase=EDGE_PHASE, name=f"{config.name}-edge", namespace=INGRESS_NAMESPACE))
 
 
 def workload_clusters(config: Config) -> tuple[str, ...]:

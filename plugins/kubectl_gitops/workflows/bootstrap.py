@@ -35,7 +35,7 @@ from ..adapters import config_file, helm, kube
 from ..core import inputs, lb_ownership, values
 from ..core.config import Config
 from ..core.defaults import MIN_KUBERNETES
-from ..core.errors import CloudUnreachable, GitopsError, UsageError, WaitTimeout
+from ..core.errors import CloudUnreachable, GitopsError, KubeError, UsageError, WaitTimeout
 from ..core.progress import Reporter
 from ..core.readiness import ObjectRef
 from ..core.resources import chart_dir
@@ -637,6 +637,7 @@ def _handover(config: Config, opts: BootstrapOptions, binary: Any, source: Path,
                                      git_credentials=_clone_credentials(access.remote))
     before, change = _install(config, conn, chart, binary, release, release_values, kube_args, deadline, reporter)
     changes += [*before, change]
+    changes += _release_gateway_classes(config, conn, reporter)
     names = _argocd_applications(config)
     if written.committed:  # Argo CD polls every few minutes: have it look at the new commit now
         for name in names:
@@ -767,6 +768,8 @@ def _workload_edges(config: Config, chart: Path, binary: Any, targets: dict[str,
             before, change = _install(config, target.conn, chart, binary, release, data, kube_args, deadline,
                                       reporter, cluster=name)
             changes += [*before, change]
+            if release.phase == values.EDGE_PHASE:
+                changes += _release_gateway_classes(config, target.conn, reporter, cluster=name)
             if release.phase == values.INGRESS_PHASE and _dns01(config) and token is not None:
                 changes.append(_dns_token_secret(config, target.conn, token, reporter, cluster=name))
             refs = [ObjectRef(**ref) for ref in values.readiness_after(config, release.phase)]
@@ -836,6 +839,42 @@ def _keep_gateway_api(config: Config, conn: Any, release: values.Release, report
         reporter.created(f"CRD {meta['name']}{on}: kept when release {release.name} drops the gateway edge")
         changes.append(Change("CustomResourceDefinition", meta["name"] + on, "updated",
                               "kept: its objects stay served after the switch to ingress-nginx"))
+    return changes
+
+
+_GATEWAY_CLASS_CONTROLLER = "gateway.envoyproxy.io/gatewayclass-controller"
+_GATEWAY_CLASS_FINALIZER = "gateway-exists-finalizer.gateway.networking.k8s.io"
+
+
+def _release_gateway_classes(config: Config, conn: Any, reporter: Reporter, cluster: str | None = None
+                             ) -> list[Change]:
+    """After a switch to ingress-nginx: the platform's GatewayClass, deleted with the release that held it, keeps
+    Envoy Gateway's finalizer (on while Gateways of the class exist) because Envoy Gateway was removed first and
+    cannot take it off. Once no Gateway of that class is left and Envoy Gateway no longer runs, the finalizer
+    guards nothing: take it off so that the GatewayClass goes. Nothing to do otherwise (one list)."""
+    if config.edge == "gateway":
+        return []
+    try:
+        classes = conn.list("gateway.networking.k8s.io/v1", "GatewayClass")
+    except KubeError:  # the Gateway API was never installed here
+        return []
+    stuck = [c for c in classes if (c.get("spec") or {}).get("controllerName") == _GATEWAY_CLASS_CONTROLLER
+             and (c.get("metadata") or {}).get("deletionTimestamp")
+             and _GATEWAY_CLASS_FINALIZER in ((c.get("metadata") or {}).get("finalizers") or [])]
+    if not stuck or conn.get("apps/v1", "Deployment", "envoy-gateway", values.GATEWAY_NAMESPACE) is not None:
+        return []
+    used = {(g.get("spec") or {}).get("gatewayClassName") for g in conn.list("gateway.networking.k8s.io/v1", "Gateway")}
+    changes = []
+    on = f" ({cluster})" if cluster else ""
+    for gateway_class in stuck:
+        meta = gateway_class["metadata"]
+        if meta["name"] in used:
+            continue
+        conn.patch("gateway.networking.k8s.io/v1", "GatewayClass", meta["name"], None, patch={"metadata": {
+            "finalizers": [f for f in meta["finalizers"] if f != _GATEWAY_CLASS_FINALIZER]}})
+        reporter.created(f"GatewayClass {meta['name']}{on}: released (no Gateway of it left, Envoy Gateway removed)")
+        changes.append(Change("GatewayClass", meta["name"] + on, "updated",
+                              "Envoy Gateway's finalizer taken off: no Gateway of it is left"))
     return changes
 
 
@@ -1084,7 +1123,7 @@ def _workload_what(config: Config, release: values.Release) -> str:
         return controller + (" and cert-manager" if config.tls.cert_manager else "")
     parts = (["the Let's Encrypt ClusterIssuers"] if config.tls.cert_manager else []) + (
         ["the cluster's Gateway"] if config.edge == "gateway" else [])
-    return " and ".join(parts)
+    return " and ".join(parts) or "nothing with this edge (kept for switches)"
 
 
 def _plan_repository(config: Config, opts: BootstrapOptions, reporter: Reporter):
