@@ -267,7 +267,7 @@ class FakeArgoCD:
     def refresh(self, name: str | None = None, namespace: str | None = None) -> None:
         """Re-resolve one Application (or all): what Argo CD does on its poll after a git push."""
         namespace = namespace or self.namespace
-        names = [name] if name else [_meta(a)["name"] for a in self._list(APPLICATIONS, namespace)]
+        names = [name] if name else [_meta(a)["name"] for a in self.kube.find_all(APPLICATIONS, namespace)]
         for app in names:
             self._enqueue((namespace, app), "full")
 
@@ -305,7 +305,7 @@ class FakeArgoCD:
         return react
 
     def controller_started(self) -> None:
-        for app in self._list(APPLICATIONS):
+        for app in self.kube.find_all(APPLICATIONS):
             self._enqueue((_meta(app).get("namespace") or self.namespace, _meta(app)["name"]), "full")
 
     def _enqueue(self, key: tuple[str, str], kind: str) -> None:
@@ -343,18 +343,6 @@ class FakeArgoCD:
                     self._busy = False
                     self._cond.notify_all()
 
-    def _get(self, resource: str, name: str, namespace: str | None = None, kube=None) -> dict | None:
-        try:
-            return (kube or self.kube).get(resource, name, namespace)
-        except KeyError:
-            return None
-
-    def _list(self, resource: str, namespace: str | None = None) -> list[dict]:
-        try:
-            return self.kube.list(resource, namespace)
-        except KeyError:
-            return []
-
     def _forget(self, key: tuple[str, str], *, cascade: bool) -> None:
         tracked = self._tracked.pop(key, None)
         if not cascade or tracked is None:
@@ -380,7 +368,7 @@ class FakeArgoCD:
     # ------------------------------------------------------------ reconciliation
     def _reconcile(self, key: tuple[str, str], *, full: bool) -> None:
         namespace, name = key
-        app = self._get(APPLICATIONS, name, namespace)
+        app = self.kube.find(APPLICATIONS, name, namespace)
         if app is None or _meta(app).get("deletionTimestamp"):
             return
         tracked = self._tracked.get(key)
@@ -669,7 +657,7 @@ class FakeArgoCD:
     # ------------------------------------------------------------ destinations
     def _cluster_secrets(self) -> list[dict[str, str]]:
         clusters = []
-        for secret in self._list("secrets", self.namespace):
+        for secret in self.kube.find_all("secrets", self.namespace):
             if (_meta(secret).get("labels") or {}).get(SECRET_TYPE) == "cluster":
                 clusters.append({k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()})
         return clusters
@@ -754,7 +742,7 @@ class FakeArgoCD:
 
     def _credentials(self, url: str) -> dict[str, str]:
         exact, prefix = None, None
-        for secret in self._list("secrets", self.namespace):
+        for secret in self.kube.find_all("secrets", self.namespace):
             kind = (_meta(secret).get("labels") or {}).get(SECRET_TYPE)
             if kind not in ("repository", "repo-creds"):
                 continue

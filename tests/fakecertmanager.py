@@ -108,9 +108,9 @@ class FakeCertManager:
             return
         self.namespace = namespace
         for resource in ("clusterissuers.cert-manager.io", "issuers.cert-manager.io"):
-            for obj in self._list(resource):
+            for obj in self.kube.find_all(resource):
                 self._issuer(obj["kind"], _meta(obj).get("namespace"), _meta(obj)["name"])
-        for ingress in self._list("ingresses.networking.k8s.io"):
+        for ingress in self.kube.find_all("ingresses.networking.k8s.io"):
             self._ingress(_meta(ingress)["namespace"], _meta(ingress)["name"])
         self._all_certificates()
 
@@ -135,34 +135,22 @@ class FakeCertManager:
             self._all_certificates()  # a DNS-01 token may have arrived
 
     # ------------------------------------------------------------ helpers
-    def _get(self, resource: str, name: str, namespace: str | None = None) -> dict | None:
-        try:
-            return self.kube.get(resource, name, namespace)
-        except KeyError:  # the kind is not served (yet)
-            return None
-
-    def _list(self, resource: str, namespace: str | None = None) -> list[dict]:
-        try:
-            return self.kube.list(resource, namespace)
-        except KeyError:
-            return []
-
     def _issuer_of(self, ref: dict, namespace: str) -> tuple[str, dict | None]:
         kind = ref.get("kind") or "Issuer"
         if kind == "ClusterIssuer":
-            return kind, self._get("clusterissuers.cert-manager.io", ref.get("name", ""))
-        return kind, self._get("issuers.cert-manager.io", ref.get("name", ""), namespace)
+            return kind, self.kube.find("clusterissuers.cert-manager.io", ref.get("name", ""))
+        return kind, self.kube.find("issuers.cert-manager.io", ref.get("name", ""), namespace)
 
     # ------------------------------------------------------------ issuers
     def _issuer(self, kind: str, namespace: str | None, name: str) -> None:
         resource = "clusterissuers.cert-manager.io" if kind == "ClusterIssuer" else "issuers.cert-manager.io"
-        obj = self._get(resource, name, namespace)
+        obj = self.kube.find(resource, name, namespace)
         acme = ((obj or {}).get("spec") or {}).get("acme")
         if obj is None or not acme:
             return
         secret_ns = self.namespace if kind == "ClusterIssuer" else namespace
         key_name = (acme.get("privateKeySecretRef") or {}).get("name", "")
-        if key_name and self._get("secrets", key_name, secret_ns) is None:
+        if key_name and self.kube.find("secrets", key_name, secret_ns) is None:
             self.kube.create({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
                               "metadata": {"name": key_name, "namespace": secret_ns},
                               "data": {"tls.key": _b64(_pem("EC PRIVATE KEY", f"{secret_ns}/{key_name}"))}})
@@ -179,7 +167,7 @@ class FakeCertManager:
 
     # ------------------------------------------------------------ ingress-shim
     def _ingress(self, namespace: str, name: str, resource: str = "ingresses.networking.k8s.io") -> None:
-        ingress = self._get(resource, name, namespace)
+        ingress = self.kube.find(resource, name, namespace)
         if ingress is None:
             return
         annotations = _meta(ingress).get("annotations") or {}
@@ -200,14 +188,14 @@ class FakeCertManager:
                         wanted.setdefault(ref["name"], []).append(listener["hostname"])
         owner = {"apiVersion": ingress["apiVersion"], "kind": ingress["kind"], "name": name,
                  "uid": _meta(ingress).get("uid", ""), "controller": True, "blockOwnerDeletion": True}
-        for cert in self._list("certificates.cert-manager.io", namespace):
+        for cert in self.kube.find_all("certificates.cert-manager.io", namespace):
             owners = _meta(cert).get("ownerReferences") or []
             if any(o.get("uid") == owner["uid"] for o in owners) and _meta(cert)["name"] not in wanted:
                 self.kube.delete("certificates.cert-manager.io", _meta(cert)["name"], namespace)
         for secret_name, hosts in wanted.items():
             spec = {"dnsNames": hosts, "secretName": secret_name, "usages": ["digital signature", "key encipherment"],
                     "issuerRef": {"name": issuer[1], "kind": issuer[0], "group": CM}}
-            existing = self._get("certificates.cert-manager.io", secret_name, namespace)
+            existing = self.kube.find("certificates.cert-manager.io", secret_name, namespace)
             if existing is None:
                 self.kube.create({"apiVersion": f"{CM}/v1", "kind": "Certificate",
                                   "metadata": {"name": secret_name, "namespace": namespace,
@@ -219,7 +207,7 @@ class FakeCertManager:
 
     # ------------------------------------------------------------ certificates
     def _all_certificates(self) -> None:
-        for cert in self._list("certificates.cert-manager.io"):
+        for cert in self.kube.find_all("certificates.cert-manager.io"):
             self._certificate(_meta(cert)["namespace"], _meta(cert)["name"])
 
     def _pending_reason(self, cert: dict, namespace: str) -> str | None:
@@ -235,7 +223,7 @@ class FakeCertManager:
             token = ((solver.get("dns01") or {}).get("digitalocean") or {}).get("tokenSecretRef")
             if token:
                 secret_ns = self.namespace if kind == "ClusterIssuer" else namespace
-                secret = self._get("secrets", token.get("name", ""), secret_ns)
+                secret = self.kube.find("secrets", token.get("name", ""), secret_ns)
                 if secret is None:
                     return f'error getting digitalocean token: secret "{token.get("name", "")}" not found'
                 if token.get("key", "") not in (secret.get("data") or {}):
@@ -244,7 +232,7 @@ class FakeCertManager:
         return None
 
     def _certificate(self, namespace: str, name: str) -> None:
-        cert = self._get("certificates.cert-manager.io", name, namespace)
+        cert = self.kube.find("certificates.cert-manager.io", name, namespace)
         if cert is None or _meta(cert).get("deletionTimestamp"):
             return
         spec = cert.get("spec") or {}
@@ -274,7 +262,7 @@ class FakeCertManager:
         annotations = {f"{CM}/certificate-name": name, f"{CM}/issuer-name": ref.get("name", ""),
                        f"{CM}/issuer-kind": ref.get("kind") or "Issuer", f"{CM}/issuer-group": ref.get("group") or CM,
                        f"{CM}/alt-names": alt_names, f"{CM}/common-name": ""}
-        secret = self._get("secrets", secret_name, namespace)
+        secret = self.kube.find("secrets", secret_name, namespace)
         ready = _condition(cert, "Ready")
         if (secret is not None and secret.get("type") == TLS_TYPE
                 and all((_meta(secret).get("annotations") or {}).get(k) == v for k, v in annotations.items())
@@ -301,7 +289,7 @@ class FakeCertManager:
                   "renewalTime": _time(now + LIFETIME * 2 / 3),
                   "revision": (cert.get("status") or {}).get("revision", 0) + 1}
         self.kube.put_status("certificates.cert-manager.io", name, status, namespace)
-        request = self._get("certificaterequests.cert-manager.io", f"{name}-1", namespace)
+        request = self.kube.find("certificaterequests.cert-manager.io", f"{name}-1", namespace)
         if request is not None:
             self.kube.put_status("certificaterequests.cert-manager.io", f"{name}-1", {"conditions": [
                 {"type": "Ready", "status": "True", "reason": "Issued", "message": "Certificate fetched from issuer "
@@ -310,7 +298,7 @@ class FakeCertManager:
     def _request(self, cert: dict, namespace: str, message: str) -> None:
         """The CertificateRequest of the pending issuance, Pending with ``message``."""
         name = f"{_meta(cert)['name']}-1"
-        request = self._get("certificaterequests.cert-manager.io", name, namespace)
+        request = self.kube.find("certificaterequests.cert-manager.io", name, namespace)
         if request is None:
             owner = {"apiVersion": f"{CM}/v1", "kind": "Certificate", "name": _meta(cert)["name"],
                      "uid": _meta(cert).get("uid", ""), "controller": True, "blockOwnerDeletion": True}

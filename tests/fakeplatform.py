@@ -311,18 +311,6 @@ class FakePlatform:
         finally:
             self._busy = False
 
-    def _get(self, resource: str, name: str, namespace: str | None = None) -> dict | None:
-        try:
-            return self.kube.get(resource, name, namespace)
-        except KeyError:  # the kind is not served (yet)
-            return None
-
-    def _list(self, resource: str, namespace: str | None = None) -> list[dict]:
-        try:
-            return self.kube.list(resource, namespace)
-        except KeyError:
-            return []
-
     def _handle(self, event: str, api_version: str, kind: str, namespace: str | None, name: str) -> None:
         if kind == "Application" and api_version.startswith("argoproj.io/"):
             if event == "DELETED":
@@ -354,7 +342,7 @@ class FakePlatform:
         elif kind == "TektonConfig":
             self._tekton_config(name)
         elif kind in ("Gateway", "GatewayClass") and api_version.startswith("gateway.networking.k8s.io/"):
-            gateways = self._list("gateways.gateway.networking.k8s.io") if kind == "GatewayClass" else []
+            gateways = self.kube.find_all("gateways.gateway.networking.k8s.io") if kind == "GatewayClass" else []
             for gateway in [(namespace, name)] if kind == "Gateway" else [
                     (_meta(g)["namespace"], _meta(g)["name"]) for g in gateways]:
                 self._gateway(*gateway)
@@ -364,7 +352,7 @@ class FakePlatform:
         elif kind == "SecurityPolicy" and api_version.startswith("gateway.envoyproxy.io/"):
             self._security_policy(namespace, name)
         elif kind == "Secret" and api_version == "v1" and namespace:
-            for policy in self._list("securitypolicies.gateway.envoyproxy.io", namespace):
+            for policy in self.kube.find_all("securitypolicies.gateway.envoyproxy.io", namespace):
                 self._security_policy(namespace, _meta(policy)["name"])
             for gateway in self._gateways_reading(namespace, name):
                 self._gateway(*gateway)
@@ -375,7 +363,7 @@ class FakePlatform:
     # ------------------------------------------------------------ workloads
     def _workload(self, kind: str, namespace: str, name: str) -> None:
         resource = "deployments" if kind == "Deployment" else "statefulsets"
-        obj = self._get(resource, name, namespace)
+        obj = self.kube.find(resource, name, namespace)
         if obj is None:
             return
         key = (kind, namespace, name)
@@ -383,7 +371,7 @@ class FakePlatform:
             self._stall(resource, obj, failed=key in self.failed_rollouts)
         elif not _rolled_out(obj):
             self.kube.mark_available(resource, name, namespace)
-            obj = self._get(resource, name, namespace)
+            obj = self.kube.find(resource, name, namespace)
         if not _rolled_out(obj):
             self._sync_endpoints(namespace)
             return
@@ -395,12 +383,12 @@ class FakePlatform:
             if kind == "StatefulSet" and component == "application-controller" and not self._argocd_was_running:
                 self._argocd_was_running = True
                 self.argocd.controller_started()
-                for app in self._list("applications.argoproj.io"):
+                for app in self.kube.find_all("applications.argoproj.io"):
                     if _meta(app).get("deletionTimestamp"):
                         self._application(_meta(app).get("namespace"), _meta(app)["name"])
         if kind == "Deployment" and name == "envoy-gateway" and not self._envoy_gateway:
             self._envoy_gateway = namespace
-            for gateway in self._list("gateways.gateway.networking.k8s.io"):
+            for gateway in self.kube.find_all("gateways.gateway.networking.k8s.io"):
                 self._gateway(_meta(gateway)["namespace"], _meta(gateway)["name"])
             self._gateway_class_finalizers()
         if kind == "Deployment" and component == "controller" and _labels(obj).get("app.kubernetes.io/name") == \
@@ -412,7 +400,7 @@ class FakePlatform:
             self._tekton_was_running = True
             self.tekton.started()
         if kind == "Deployment" and name in TEKTON_DEPLOYMENTS:
-            for config in self._list("tektonconfigs.operator.tekton.dev"):
+            for config in self.kube.find_all("tektonconfigs.operator.tekton.dev"):
                 self._tekton_config(_meta(config)["name"])
 
     def _stall(self, resource: str, obj: dict, *, failed: bool) -> None:
@@ -447,11 +435,11 @@ class FakePlatform:
     # ------------------------------------------------------------ services and endpoints
     # ------------------------------------------------------------ Envoy Gateway
     def _gateway(self, namespace: str, name: str) -> None:
-        gateway = self._get("gateways.gateway.networking.k8s.io", name, namespace)
+        gateway = self.kube.find("gateways.gateway.networking.k8s.io", name, namespace)
         if gateway is None or self._envoy_gateway is None:
             return
         class_name = (gateway.get("spec") or {}).get("gatewayClassName", "")
-        gateway_class = self._get("gatewayclasses.gateway.networking.k8s.io", class_name)
+        gateway_class = self.kube.find("gatewayclasses.gateway.networking.k8s.io", class_name)
         if ((gateway_class or {}).get("spec") or {}).get("controllerName") != \
                 "gateway.envoyproxy.io/gatewayclass-controller":
             return
@@ -469,7 +457,7 @@ class FakePlatform:
                   "gateway.envoyproxy.io/owning-gateway-namespace": namespace}
         annotations = infrastructure.get("annotations") or {}
         ns = self._envoy_gateway
-        if self._get("deployments", proxy, ns) is None:
+        if self.kube.find("deployments", proxy, ns) is None:
             self.kube.create({"apiVersion": "apps/v1", "kind": "Deployment",
                               "metadata": {"name": proxy, "namespace": ns, "labels": labels,
                                            "annotations": annotations},
@@ -478,7 +466,7 @@ class FakePlatform:
                                            {"name": "envoy", "image": "docker.io/envoyproxy/envoy:distroless-v1.39.0",
                                             "ports": [{"name": "http", "containerPort": 10080},
                                                       {"name": "https", "containerPort": 10443}]}]}}}})
-        service = self._get("services", proxy, ns)
+        service = self.kube.find("services", proxy, ns)
         if service is None:
             self.kube.create({"apiVersion": "v1", "kind": "Service",
                               "metadata": {"name": proxy, "namespace": ns, "labels": labels,
@@ -486,12 +474,12 @@ class FakePlatform:
                               "spec": {"type": "LoadBalancer", "selector": labels, "ports": [
                                   {"name": "http-80", "port": 80, "targetPort": 10080},
                                   {"name": "https-443", "port": 443, "targetPort": 10443}]}})
-            service = self._get("services", proxy, ns)
+            service = self.kube.find("services", proxy, ns)
         elif any((_meta(service).get("annotations") or {}).get(k) != v for k, v in annotations.items()):
             self.kube.apply({"apiVersion": "v1", "kind": "Service",
                              "metadata": {"name": proxy, "namespace": ns, "labels": labels,
                                           "annotations": annotations}}, manager="envoy-gateway")
-            service = self._get("services", proxy, ns)
+            service = self.kube.find("services", proxy, ns)
         points = ((service.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
         addresses = [{"type": "IPAddress", "value": p["ip"]} if p.get("ip") else
                      {"type": "Hostname", "value": p["hostname"]} for p in points]
@@ -515,8 +503,9 @@ class FakePlatform:
         """Envoy Gateway's finalizer on each of its GatewayClasses: on while Gateways of it exist, off otherwise."""
         if self._envoy_gateway is None:
             return
-        used = {(g.get("spec") or {}).get("gatewayClassName") for g in self._list("gateways.gateway.networking.k8s.io")}
-        for gateway_class in self._list("gatewayclasses.gateway.networking.k8s.io"):
+        used = {(g.get("spec") or {}).get("gatewayClassName")
+                for g in self.kube.find_all("gateways.gateway.networking.k8s.io")}
+        for gateway_class in self.kube.find_all("gatewayclasses.gateway.networking.k8s.io"):
             if (gateway_class.get("spec") or {}).get("controllerName") != \
                     "gateway.envoyproxy.io/gatewayclass-controller":
                 continue
@@ -550,7 +539,7 @@ class FakePlatform:
                     errors.append(("RefNotPermitted", f"certificate refs {index}: Certificate ref to secret "
                                    f"{secret_ns}/{ref['name']} not permitted by any ReferenceGrant."))
                     continue
-                secret = self._get("secrets", ref["name"], secret_ns)
+                secret = self.kube.find("secrets", ref["name"], secret_ns)
                 where = f"certificate refs {index}: Secret {secret_ns}/{ref['name']}"
                 if secret is None:
                     errors.append(("InvalidCertificateRef", f"{where} does not exist."))
@@ -582,7 +571,7 @@ class FakePlatform:
         return statuses
 
     def _reference_granted(self, from_namespace: str, namespace: str, secret: str) -> bool:
-        for grant in self._list("referencegrants.gateway.networking.k8s.io", namespace):
+        for grant in self.kube.find_all("referencegrants.gateway.networking.k8s.io", namespace):
             spec = grant.get("spec") or {}
             if any(f.get("group") == "gateway.networking.k8s.io" and f.get("kind") == "Gateway"
                    and f.get("namespace") == from_namespace for f in spec.get("from") or []) and any(
@@ -594,7 +583,7 @@ class FakePlatform:
     def _gateways_reading(self, namespace: str, secret: str | None) -> list[tuple[str, str]]:
         """The Gateways with a listener whose certificate is ``namespace``/``secret`` (any Secret there: None)."""
         found = []
-        for gateway in self._list("gateways.gateway.networking.k8s.io"):
+        for gateway in self.kube.find_all("gateways.gateway.networking.k8s.io"):
             own = _meta(gateway)["namespace"]
             refs = [r for listener in (gateway.get("spec") or {}).get("listeners") or []
                     for r in (listener.get("tls") or {}).get("certificateRefs") or []]
@@ -603,7 +592,7 @@ class FakePlatform:
         return found
 
     def _security_policy(self, namespace: str, name: str) -> None:
-        policy = self._get("securitypolicies.gateway.envoyproxy.io", name, namespace)
+        policy = self.kube.find("securitypolicies.gateway.envoyproxy.io", name, namespace)
         if policy is None or self._envoy_gateway is None:
             return
         spec = policy.get("spec") or {}
@@ -612,7 +601,7 @@ class FakePlatform:
             return
         error = None
         secret_ns = users.get("namespace") or namespace
-        secret = self._get("secrets", users.get("name", ""), secret_ns)
+        secret = self.kube.find("secrets", users.get("name", ""), secret_ns)
         if secret is None:
             error = f"secret {secret_ns}/{users.get('name')} does not exist"
         else:
@@ -625,7 +614,7 @@ class FakePlatform:
         for target in spec.get("targetRefs") or []:
             if target.get("kind") != "HTTPRoute":
                 continue
-            route = self._get("httproutes.gateway.networking.k8s.io", target.get("name", ""), namespace)
+            route = self.kube.find("httproutes.gateway.networking.k8s.io", target.get("name", ""), namespace)
             for parent in ((route or {}).get("spec") or {}).get("parentRefs") or []:
                 ref = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": parent["name"],
                        "namespace": parent.get("namespace") or namespace}
@@ -641,7 +630,7 @@ class FakePlatform:
             self.kube.put_status("securitypolicies.gateway.envoyproxy.io", name, {"ancestors": ancestors}, namespace)
 
     def _service(self, namespace: str, name: str) -> None:
-        service = self._get("services", name, namespace)
+        service = self.kube.find("services", name, namespace)
         if service is None:
             return
         spec = service.get("spec") or {}
@@ -657,8 +646,8 @@ class FakePlatform:
     def _sync_endpoints(self, namespace: str, only: str | None = None) -> None:
         if getattr(self.kube, "auto_endpoints", False):
             return  # the stand-in plays the EndpointSlice controller itself
-        workloads = [w for r in ("deployments", "statefulsets") for w in self._list(r, namespace)]
-        for service in self._list("services", namespace):
+        workloads = [w for r in ("deployments", "statefulsets") for w in self.kube.find_all(r, namespace)]
+        for service in self.kube.find_all("services", namespace):
             selector = (service.get("spec") or {}).get("selector")
             if not selector or (only and _meta(service)["name"] != only):
                 continue
@@ -673,12 +662,12 @@ class FakePlatform:
         """What garbage collection does for the Service's endpoints (owned by it)."""
         for resource, name in (("endpointslices.discovery.k8s.io", self._slice_name(namespace, service)),
                                ("endpoints", service)):
-            if self._get(resource, name, namespace) is not None:
+            if self.kube.find(resource, name, namespace) is not None:
                 self.kube.delete(resource, name, namespace)
 
     def _put_endpoints(self, service: dict, workloads: list[dict]) -> None:
         namespace, name = _meta(service)["namespace"], _meta(service)["name"]
-        ns = self._get("namespaces", namespace)
+        ns = self.kube.find("namespaces", namespace)
         if ns is None or _meta(ns).get("deletionTimestamp"):
             return  # nothing new is created in a namespace being deleted
         container_ports = {p["name"]: p["containerPort"] for w in workloads for c in _containers(w)
@@ -711,7 +700,7 @@ class FakePlatform:
             self._put_legacy_endpoints(namespace, name, ports, endpoints)
             return
         slice_name = self._slice_name(namespace, name)
-        current = self._get("endpointslices.discovery.k8s.io", slice_name, namespace)
+        current = self.kube.find("endpointslices.discovery.k8s.io", slice_name, namespace)
         if current is None:
             self.kube.create({
                 "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
@@ -734,7 +723,7 @@ class FakePlatform:
         if not_ready:
             subset["notReadyAddresses"] = not_ready
         subsets = [subset] if endpoints else []
-        current = self._get("endpoints", name, namespace)
+        current = self.kube.find("endpoints", name, namespace)
         if current is None:
             self.kube.create({"apiVersion": "v1", "kind": "Endpoints",
                               "metadata": {"name": name, "namespace": namespace}, "subsets": subsets},
@@ -744,7 +733,7 @@ class FakePlatform:
 
     # ------------------------------------------------------------ jobs (helm hooks)
     def _job(self, namespace: str, name: str) -> None:
-        job = self._get("jobs", name, namespace)
+        job = self.kube.find("jobs", name, namespace)
         if job is None or name in self.held_jobs:
             return
         status = job.get("status") or {}
@@ -773,14 +762,14 @@ class FakePlatform:
                  "lastTransitionTime": now}]}, namespace)
 
     def _job_effects(self, namespace: str, name: str) -> None:
-        if name.endswith("-redis-secret-init") and self._get("secrets", "argocd-redis", namespace) is None:
+        if name.endswith("-redis-secret-init") and self.kube.find("secrets", "argocd-redis", namespace) is None:
             self.kube.create({"apiVersion": "v1", "kind": "Secret",
                               "metadata": {"name": "argocd-redis", "namespace": namespace},
                               "type": "Opaque", "data": {"auth": _b64(secrets.token_urlsafe(12))}},
                              manager="argocd")
         elif name.endswith("-admission-create"):
             secret = name.removesuffix("-create")
-            if self._get("secrets", secret, namespace) is None:
+            if self.kube.find("secrets", secret, namespace) is None:
                 self.kube.create({"apiVersion": "v1", "kind": "Secret",
                                   "metadata": {"name": secret, "namespace": namespace},
                                   "data": {"ca": _b64(_fake_pem("CERTIFICATE")), "cert": _b64(_fake_pem("CERTIFICATE")),
@@ -789,7 +778,7 @@ class FakePlatform:
 
     # ------------------------------------------------------------ argo cd
     def _initial_admin_secret(self, namespace: str) -> None:
-        existing = self._get("secrets", "argocd-secret", namespace)
+        existing = self.kube.find("secrets", "argocd-secret", namespace)
         if existing is None or (existing.get("data") or {}).get("admin.password"):
             return
         password = secrets.token_urlsafe(12)
@@ -797,7 +786,7 @@ class FakePlatform:
         admin = {"admin.password": _b64(hashed), "admin.passwordMtime": _b64(_now())}
         self.kube.update("secrets", "argocd-secret", lambda o: o.update(data={**(o.get("data") or {}), **admin}),
                          namespace)
-        if self._get("secrets", "argocd-initial-admin-secret", namespace) is None:
+        if self.kube.find("secrets", "argocd-initial-admin-secret", namespace) is None:
             self.kube.create({"apiVersion": "v1", "kind": "Secret",
                               "metadata": {"name": "argocd-initial-admin-secret", "namespace": namespace},
                               "type": "Opaque", "data": {"password": _b64(password)}},
@@ -806,10 +795,10 @@ class FakePlatform:
     def _argocd_running(self) -> bool:
         return any(_labels(s).get("app.kubernetes.io/part-of") == "argocd"
                    and _labels(s).get("app.kubernetes.io/component") == "application-controller" and _rolled_out(s)
-                   for s in self._list("statefulsets"))
+                   for s in self.kube.find_all("statefulsets"))
 
     def _release_finalizer(self, resource: str, namespace: str | None, name: str) -> bool:
-        obj = self._get(resource, name, namespace)
+        obj = self.kube.find(resource, name, namespace)
         if obj is None or not _meta(obj).get("deletionTimestamp") or not self._argocd_running():
             return False
         if ARGOCD_FINALIZER in (_meta(obj).get("finalizers") or []):
@@ -820,7 +809,7 @@ class FakePlatform:
     def _application(self, namespace: str | None, name: str) -> None:
         if not self._argocd_running():
             return
-        app = self._get("applications.argoproj.io", name, namespace)
+        app = self.kube.find("applications.argoproj.io", name, namespace)
         if app is None:
             return
         if _meta(app).get("deletionTimestamp"):
@@ -832,21 +821,21 @@ class FakePlatform:
 
     # ------------------------------------------------------------ tekton operator
     def _operator(self) -> dict | None:
-        for deployment in self._list("deployments"):
+        for deployment in self.kube.find_all("deployments"):
             if any(c.get("name") == "tekton-operator-lifecycle" for c in _containers(deployment)):
                 return deployment
         return None
 
     def _operator_started(self, operator: dict) -> None:
         env = _env(operator, "tekton-operator-lifecycle")
-        if env.get("AUTOINSTALL_COMPONENTS", "true").lower() == "true" and self._get(
+        if env.get("AUTOINSTALL_COMPONENTS", "true").lower() == "true" and self.kube.find(
                 "tektonconfigs.operator.tekton.dev", "config") is None:
             self.kube.create({"apiVersion": "operator.tekton.dev/v1alpha1", "kind": "TektonConfig",
                               "metadata": {"name": "config"},
                               "spec": {"profile": "all",
                                        "targetNamespace": env.get("DEFAULT_TARGET_NAMESPACE", "tekton-pipelines")}},
                              manager="tekton-operator")
-        for config in self._list("tektonconfigs.operator.tekton.dev"):
+        for config in self.kube.find_all("tektonconfigs.operator.tekton.dev"):
             self._tekton_config(_meta(config)["name"])
 
     def _tekton_crds(self) -> list[dict]:
@@ -867,7 +856,7 @@ class FakePlatform:
 
     def _reconcile_tekton_config(self, name: str) -> None:
         operator = self._operator()
-        config = self._get("tektonconfigs.operator.tekton.dev", name)
+        config = self.kube.find("tektonconfigs.operator.tekton.dev", name)
         if config is None or not _rolled_out(operator):
             return
         target = (config.get("spec") or {}).get("targetNamespace") or _env(
@@ -875,7 +864,7 @@ class FakePlatform:
         self._target_namespace(config, target)
         self._install_tekton(target)
         self._install_optional(target, config.get("spec") or {})
-        deployments = {n: self._get("deployments", n, target) for n in TEKTON_DEPLOYMENTS}
+        deployments = {n: self.kube.find("deployments", n, target) for n in TEKTON_DEPLOYMENTS}
         waiting = sorted(n for n, d in deployments.items() if not _rolled_out(d))
         generation = _meta(config).get("generation", 1)
         if waiting:
@@ -903,13 +892,13 @@ class FakePlatform:
         label = "operator.tekton.dev/targetNamespace"
         owner = {"apiVersion": config["apiVersion"], "kind": "TektonConfig", "name": _meta(config)["name"],
                  "uid": _meta(config)["uid"], "controller": True, "blockOwnerDeletion": True}
-        for namespace in self._list("namespaces"):
+        for namespace in self.kube.find_all("namespaces"):
             meta = _meta(namespace)
             owners = meta.get("ownerReferences") or []
             if (meta["name"] != target and (meta.get("labels") or {}).get(label) == "true" and owners
                     and owners[0].get("name") == owner["name"] and not meta.get("deletionTimestamp")):
                 self.kube.delete("namespaces", meta["name"])
-        existing = self._get("namespaces", target)
+        existing = self.kube.find("namespaces", target)
         if existing is None:
             self.kube.create({"apiVersion": "v1", "kind": "Namespace",
                               "metadata": {"name": target, "labels": {label: "true"}, "ownerReferences": [owner]}},
@@ -949,7 +938,7 @@ class FakePlatform:
         for component, names in (("chains", CHAINS_DEPLOYMENTS), ("results", RESULTS_DEPLOYMENTS),
                                  ("pipelines-as-code", PIPELINES_AS_CODE_DEPLOYMENTS)):
             for name in names:
-                present = self._get("deployments", name, target) is not None
+                present = self.kube.find("deployments", name, target) is not None
                 if wanted[component] and not present:
                     labels = {"app": name, "app.kubernetes.io/part-of": f"tekton-{component}"}
                     self.kube.create({
@@ -964,10 +953,10 @@ class FakePlatform:
 
     def _install_tekton(self, target: str) -> None:
         for crd in self._tekton_crds():
-            if self._get("customresourcedefinitions", crd["metadata"]["name"]) is None:
+            if self.kube.find("customresourcedefinitions", crd["metadata"]["name"]) is None:
                 self.kube.create(crd, manager="tekton-operator")
         for name in ("tekton-triggers-eventlistener-roles", "tekton-triggers-eventlistener-clusterroles"):
-            if self._get("clusterroles", name) is None:
+            if self.kube.find("clusterroles", name) is None:
                 labels = {"app.kubernetes.io/part-of": "tekton-triggers"}
                 self.kube.create({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
                                   "metadata": {"name": name, "labels": labels},
@@ -976,7 +965,7 @@ class FakePlatform:
                                                            "triggers", "interceptors", "clusterinterceptors"]}]},
                                  manager="tekton-operator")
         for name, service in TEKTON_SERVICES.items():
-            if self._get("services", name, target) is None:
+            if self.kube.find("services", name, target) is None:
                 port, target_port = service
                 self.kube.create({"apiVersion": "v1", "kind": "Service",
                                   "metadata": {"name": name, "namespace": target, "labels": {"app": name}},
@@ -984,7 +973,7 @@ class FakePlatform:
                                            "ports": [{"name": target_port, "port": port, "targetPort": target_port}]}},
                                  manager="tekton-operator")
         for name, ports in TEKTON_DEPLOYMENTS.items():
-            if self._get("deployments", name, target) is None:
+            if self.kube.find("deployments", name, target) is None:
                 part_of = "tekton-dashboard" if "dashboard" in name else (
                     "tekton-triggers" if "triggers" in name else "tekton-pipelines")
                 labels = {"app": name, "app.kubernetes.io/name": name.removeprefix("tekton-"),
@@ -1000,7 +989,7 @@ class FakePlatform:
                                               "ports": [{"name": n, "containerPort": p} for n, p in ports.items()]}]}}},
                 }, manager="tekton-operator")
         for name in CLUSTER_INTERCEPTORS:
-            if self._get("clusterinterceptors.triggers.tekton.dev", name) is None:
+            if self.kube.find("clusterinterceptors.triggers.tekton.dev", name) is None:
                 self.kube.create({"apiVersion": "triggers.tekton.dev/v1alpha1", "kind": "ClusterInterceptor",
                                   "metadata": {"name": name},
                                   "spec": {"clientConfig": {"service": {

@@ -1050,6 +1050,20 @@ class FakeKube:
                 if namespace is None or ns == namespace
             ]
 
+    def find(self, resource: str, name: str, namespace: str | None = None) -> dict | None:
+        """:meth:`get` for controllers, which watch kinds that may not be served yet: None for those too."""
+        try:
+            return self.get(resource, name, namespace)
+        except KeyError:  # the kind is not served (yet)
+            return None
+
+    def find_all(self, resource: str, namespace: str | None = None) -> list[dict]:
+        """:meth:`list` for controllers: empty for a kind that is not served (yet)."""
+        try:
+            return self.list(resource, namespace)
+        except KeyError:
+            return []
+
     def _require(self, resource: str, name: str, namespace: str | None) -> tuple[Resource, dict]:
         res = self.resolve(resource)
         ns = (namespace or "default") if res.namespaced else ""
