@@ -49,19 +49,22 @@ def strict(node: Any) -> Any:
     return out
 
 
+def _crd_schemas():
+    """release/crd_schemas.py, which reads upstream CRDs for the generated schemas (a script, not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("crd_schemas", ROOT / "release" / "crd_schemas.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @cache
 def _upstream(reference: str) -> dict[Key, dict[str, Any]]:
-    found = {}
-    for path in sorted(Path(reference, "crds").rglob("*.yaml")):
-        for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
-            if not doc or doc.get("kind") != "CustomResourceDefinition":
-                continue
-            spec = doc["spec"]
-            for version in spec["versions"]:
-                schema = (version.get("schema") or {}).get("openAPIV3Schema")
-                if schema and version.get("served", True):
-                    found[(spec["group"], spec["names"]["kind"], version["name"])] = schema
-    return found
+    """Every served version's openAPIV3Schema of every CRD in the reference data (one folder per release)."""
+    read = _crd_schemas()._crds
+    return {key: schema for folder in sorted(Path(reference, "crds").iterdir()) if folder.is_dir()
+            for key, schema in read(folder).items()}
 
 
 @pytest.fixture(scope="module")
@@ -235,11 +238,7 @@ def test_our_schemas_agree_with_the_upstream_crds(upstream):
 
 def test_generated_schemas_are_those_of_the_pinned_upstream_crds(shared_reference):
     """release/crd_schemas.py regenerates the cert-manager schemas from the reference CRDs byte for byte."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("crd_schemas", ROOT / "release" / "crd_schemas.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _crd_schemas()
     skipped: list[str] = []
     generated = module.generate(Path(shared_reference) / "crds", skipped)
     assert {p.relative_to(OURS).as_posix() for p in generated} == {
