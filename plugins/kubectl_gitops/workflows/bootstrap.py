@@ -539,8 +539,9 @@ def _platform(config, opts, binary, targets, push, token, deadline, reporter) ->
         if release.phase == "gitops":
             continue
         if release.phase == "platform":
-            changes += _hand_operator_crds_over(config, conn, reporter)
-            changes += _keep_gateway_api(config, conn, release, reporter)
+            crds = _list_crds(conn)  # once, for both: the release drops the CRDs of what it no longer installs
+            changes += _hand_operator_crds_over(config, conn, crds, reporter)
+            changes += _keep_gateway_api(config, conn, crds, release, reporter)
         release_values = _release_values(config, release.phase, management.load_balancer_id)
         if release.phase == "platform":  # the release that swaps the edge's controller and its Service
             changes += hand_over_load_balancer(conn, edge=config.edge, load_balancer_id=management.load_balancer_id,
@@ -761,7 +762,9 @@ def _workload_edges(config: Config, chart: Path, binary: Any, targets: dict[str,
             data = values.chart_values(config, phase=release.phase, load_balancer_id=target.load_balancer_id,
                                        cluster=name)
             if release.phase == values.INGRESS_PHASE:  # the release that swaps this cluster's edge controller
-                changes += _keep_gateway_api(config, target.conn, release, reporter, cluster=name)
+                if config.edge != "gateway":
+                    changes += _keep_gateway_api(config, target.conn, _list_crds(target.conn), release, reporter,
+                                                 cluster=name)
                 changes += hand_over_load_balancer(target.conn, edge=config.edge,
                                                    load_balancer_id=target.load_balancer_id, reporter=reporter,
                                                    cluster=name)
@@ -811,37 +814,6 @@ def _platform_secrets(config: Config, conn: Any, push: _PushCredentials, reporte
     return changes
 
 
-_GATEWAY_GROUPS = ("gateway.networking.k8s.io", "gateway.envoyproxy.io")
-
-
-def _keep_gateway_api(config: Config, conn: Any, release: values.Release, reporter: Reporter,
-                      cluster: str | None = None) -> list[Change]:
-    """Switching from the gateway edge to ingress-nginx: keep the Gateway API and Envoy Gateway CRDs that
-    ``release`` installed (``helm.sh/resource-policy: keep``) before it is upgraded without them.
-
-    Deleting a CRD deletes every object of its kind in the cluster, the user's own Gateways and routes included,
-    and the gitops (or edge) release that still holds the platform's Gateway objects could no longer be upgraded
-    ("resource mapping not found"). Kept, they stay served; switching back to the gateway edge adopts them again
-    (their ownership annotations still name ``release``). Nothing to do on the gateway edge or once kept."""
-    if config.edge == "gateway":
-        return []
-    changes = []
-    on = f" ({cluster})" if cluster else ""
-    for crd in conn.list("apiextensions.k8s.io/v1", "CustomResourceDefinition"):
-        meta = crd.get("metadata") or {}
-        annotations = meta.get("annotations") or {}
-        if ((crd.get("spec") or {}).get("group") not in _GATEWAY_GROUPS
-                or tuple(annotations.get(a) for a in _RELEASE_ANNOTATIONS) != (release.name, release.namespace)
-                or annotations.get("helm.sh/resource-policy") == "keep"):
-            continue
-        conn.patch("apiextensions.k8s.io/v1", "CustomResourceDefinition", meta["name"], None,
-                   patch={"metadata": {"annotations": {"helm.sh/resource-policy": "keep"}}})
-        reporter.created(f"CRD {meta['name']}{on}: kept when release {release.name} drops the gateway edge")
-        changes.append(Change("CustomResourceDefinition", meta["name"] + on, "updated",
-                              "kept: its objects stay served after the switch to ingress-nginx"))
-    return changes
-
-
 _GATEWAY_CLASS_CONTROLLER = "gateway.envoyproxy.io/gatewayclass-controller"
 _GATEWAY_CLASS_FINALIZER = "gateway-exists-finalizer.gateway.networking.k8s.io"
 
@@ -878,32 +850,68 @@ def _release_gateway_classes(config: Config, conn: Any, reporter: Reporter, clus
     return changes
 
 
+_KEEP = {"helm.sh/resource-policy": "keep"}
+_GATEWAY_GROUPS = ("gateway.networking.k8s.io", "gateway.envoyproxy.io")
 _OPERATOR_GROUP = "operator.tekton.dev"
 
 
-def _hand_operator_crds_over(config: Config, conn: Any, reporter: Reporter) -> list[Change]:
+def _list_crds(conn: Any) -> list[dict[str, Any]]:
+    return conn.list("apiextensions.k8s.io/v1", "CustomResourceDefinition")
+
+
+def _keep_crds(conn: Any, crds: list[dict[str, Any]], *, groups: tuple[str, ...], owner: values.Release,
+               annotations: dict[str, str], said: str, detail: str, reporter: Reporter,
+               cluster: str | None = None) -> list[Change]:
+    """Before ``owner`` is upgraded without the CRDs of ``groups`` it installed: give each of them
+    ``annotations`` (``helm.sh/resource-policy: keep`` at least, so that helm leaves it: deleting a CRD deletes
+    every object of its kind in the cluster). A CRD that already carries them is left alone."""
+    changes = []
+    on = f" ({cluster})" if cluster else ""
+    for crd in crds:
+        meta = crd.get("metadata") or {}
+        current = meta.get("annotations") or {}
+        if ((crd.get("spec") or {}).get("group") not in groups
+                or tuple(current.get(a) for a in _RELEASE_ANNOTATIONS) != (owner.name, owner.namespace)
+                or all(current.get(k) == v for k, v in annotations.items())):
+            continue
+        conn.patch("apiextensions.k8s.io/v1", "CustomResourceDefinition", meta["name"], None,
+                   patch={"metadata": {"annotations": annotations}})
+        reporter.created(f"CRD {meta['name']}{on}: {said}")
+        changes.append(Change("CustomResourceDefinition", meta["name"] + on, "updated", detail))
+    return changes
+
+
+def _keep_gateway_api(config: Config, conn: Any, crds: list[dict[str, Any]], release: values.Release,
+                      reporter: Reporter, cluster: str | None = None) -> list[Change]:
+    """Switching from the gateway edge to ingress-nginx: keep the Gateway API and Envoy Gateway CRDs that
+    ``release`` installed before it is upgraded without them.
+
+    Deleting them would delete every object of their kinds in the cluster, the user's own Gateways and routes
+    included, and the gitops (or edge) release that still holds the platform's Gateway objects could no longer be
+    upgraded ("resource mapping not found"). Kept, they stay served; switching back to the gateway edge adopts
+    them again (their ownership annotations still name ``release``). Nothing to do on the gateway edge."""
+    if config.edge == "gateway":
+        return []
+    return _keep_crds(conn, crds, groups=_GATEWAY_GROUPS, owner=release, annotations=_KEEP, reporter=reporter,
+                      said=f"kept when release {release.name} drops the gateway edge",
+                      detail="kept: its objects stay served after the switch to ingress-nginx", cluster=cluster)
+
+
+def _hand_operator_crds_over(config: Config, conn: Any, crds: list[dict[str, Any]], reporter: Reporter
+                             ) -> list[Change]:
     """A platform installed when the Tekton operator was part of the platform release: hand the operator's CRDs
     to the operator release before the platform release is upgraded without the operator.
 
     The operator chart templates its CRDs, so the upgrade would delete them, and with them the TektonConfig and,
     through its owner references, everything the operator installed (the Tekton CRDs, every Task, Pipeline and
-    PipelineRun). Marked ``helm.sh/resource-policy: keep`` they survive the upgrade, and carrying the operator
-    release's ownership annotations they are adopted by it. Nothing to do on any other platform."""
+    PipelineRun). Kept, they survive the upgrade, and carrying the operator release's ownership annotations they
+    are adopted by it. Nothing to do on any other platform."""
     platform, operator = (r for r in values.releases(config) if r.phase in ("platform", "operator"))
-    changes = []
-    for crd in conn.list("apiextensions.k8s.io/v1", "CustomResourceDefinition"):
-        meta = crd.get("metadata") or {}
-        annotations = meta.get("annotations") or {}
-        if (crd.get("spec") or {}).get("group") != _OPERATOR_GROUP or tuple(
-                annotations.get(a) for a in _RELEASE_ANNOTATIONS) != (platform.name, platform.namespace):
-            continue
-        conn.patch("apiextensions.k8s.io/v1", "CustomResourceDefinition", meta["name"], None, patch={"metadata": {
-            "annotations": {"helm.sh/resource-policy": "keep", _RELEASE_ANNOTATIONS[0]: operator.name,
-                            _RELEASE_ANNOTATIONS[1]: operator.namespace}}})
-        reporter.created(f"CRD {meta['name']}: handed from release {platform.name} to {operator.name}, kept")
-        changes.append(Change("CustomResourceDefinition", meta["name"], "updated",
-                              f"moves to release {operator.name} with the operator; its objects are kept"))
-    return changes
+    return _keep_crds(conn, crds, groups=(_OPERATOR_GROUP,), owner=platform,
+                      annotations={**_KEEP, _RELEASE_ANNOTATIONS[0]: operator.name,
+                                   _RELEASE_ANNOTATIONS[1]: operator.namespace}, reporter=reporter,
+                      said=f"handed from release {platform.name} to {operator.name}, kept",
+                      detail=f"moves to release {operator.name} with the operator; its objects are kept")
 
 
 def _check_brought_certificate(config: Config, targets: dict[str, _Target]) -> None:
